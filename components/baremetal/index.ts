@@ -1,0 +1,75 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { remoteScript, SshTarget } from "../remote";
+import { HostEntry, renderPowerOffScript, renderPrepareScript } from "./render";
+
+export interface WakeOnLan {
+    /** Broadcast address the magic packet goes to, e.g. 192.168.10.255. */
+    broadcast: string;
+    /** UDP port, usually 9. */
+    port: number;
+    /** How long to wait for SSH after the packet, in seconds. */
+    timeoutSeconds: number;
+}
+
+export interface BareMetalNodeArgs {
+    /** e.g. home-server-1 */
+    hostname: string;
+    /** MAC of the NIC that wakes, e.g. 00:1e:06:1a:1b:1c. */
+    mac: string;
+    wakeOnLan: WakeOnLan;
+    ssh: SshTarget & { host: string; port: number };
+    /** Every node of the lab, for /etc/hosts. */
+    hosts: HostEntry[];
+    os: { containerRuntime: "containerd"; aptProxy?: string };
+}
+
+/** The local helper that sends the magic packet; relative to the project so that state does not depend on where it is checked out. */
+const POWER_HELPER = path.relative(process.cwd(), path.join(__dirname, "power.js"));
+
+/** One physical server: woken by Wake-on-LAN, prepared for Kubernetes, powered off on delete. */
+export class BareMetalNode extends pulumi.ComponentResource {
+    readonly hostname: pulumi.Output<string>;
+    readonly address: pulumi.Output<string>;
+    readonly mac: pulumi.Output<string>;
+    /** Completes when the node is awake and prepared; later steps depend on it. */
+    readonly ready: pulumi.Resource;
+
+    constructor(name: string, args: BareMetalNodeArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("homelab:index:BareMetalNode", name, {}, opts);
+
+        const environment = {
+            HOMELAB_NODE: args.hostname,
+            HOMELAB_SSH_HOST: args.ssh.host,
+            HOMELAB_SSH_PORT: String(args.ssh.port),
+            HOMELAB_MAC: args.mac,
+            HOMELAB_WOL_BROADCAST: args.wakeOnLan.broadcast,
+            HOMELAB_WOL_PORT: String(args.wakeOnLan.port),
+            HOMELAB_TIMEOUT_SECONDS: String(args.wakeOnLan.timeoutSeconds),
+        };
+        const power = new command.local.Command(`${name}-power`, {
+            create: `node ${POWER_HELPER} wake`,
+            delete: `node ${POWER_HELPER} wait-off`,
+            environment,
+        }, { parent: this });
+
+        const prepare = remoteScript(`${name}-prepare`, {
+            target: args.ssh,
+            create: renderPrepareScript({ hostname: args.hostname, hosts: args.hosts, ...args.os }),
+        }, { parent: this, dependsOn: [power] });
+
+        // Created last so that it is deleted first: everything that needs the
+        // node running is gone before it powers off, and `power` then waits for SSH to close.
+        this.ready = remoteScript(`${name}-poweroff`, {
+            target: args.ssh,
+            create: "true",
+            delete: renderPowerOffScript(args.hostname),
+        }, { parent: this, dependsOn: [prepare] });
+
+        this.hostname = pulumi.output(args.hostname);
+        this.address = pulumi.output(args.ssh.host);
+        this.mac = pulumi.output(args.mac);
+        this.registerOutputs({ hostname: this.hostname, address: this.address, mac: this.mac });
+    }
+}

@@ -1,0 +1,141 @@
+// Pure renderers for BareMetalNode: the OS preparation and power-off scripts.
+import { RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } from "../remote";
+
+export interface HostEntry {
+    hostname: string;
+    address: string;
+}
+
+export interface OsPreparation {
+    hostname: string;
+    /** Every node of the lab, written to /etc/hosts on each. */
+    hosts: HostEntry[];
+    containerRuntime: "containerd";
+    /** HTTP proxy for apt (apt-cacher-ng), if any. */
+    aptProxy?: string;
+}
+
+export const KERNEL_MODULES = ["overlay", "br_netfilter"];
+export const SYSCTLS: Record<string, string> = {
+    "net.bridge.bridge-nf-call-iptables": "1",
+    "net.bridge.bridge-nf-call-ip6tables": "1",
+    "net.ipv4.ip_forward": "1",
+};
+
+export function renderHostsBlock(hosts: HostEntry[]): string {
+    const width = Math.max(...hosts.map((host) => host.address.length));
+    return ["# BEGIN homelab nodes", ...hosts.map((host) => `${host.address.padEnd(width)} ${host.hostname}`), "# END homelab nodes"].join("\n");
+}
+
+function hostnameSection(hostname: string): string {
+    const name = shellQuote(hostname);
+    return `# hostname
+if [ "$(cat /etc/hostname 2>/dev/null)" != ${name} ] || [ "$(hostname)" != ${name} ]; then
+  echo ${name} > /etc/hostname
+  hostnamectl set-hostname ${name} 2>/dev/null || hostname ${name}
+  echo "hostname set to ${hostname}"
+fi`;
+}
+
+function hostsSection(hosts: HostEntry[]): string {
+    return `# /etc/hosts: one managed block with every node
+hosts_block=$(cat <<'HOMELAB_HOSTS'
+${renderHostsBlock(hosts)}
+HOMELAB_HOSTS
+)
+hosts_new=$(mktemp)
+awk '/^# BEGIN homelab nodes$/{skip=1} !skip{print} /^# END homelab nodes$/{skip=0}' /etc/hosts > "$hosts_new"
+printf '%s\\n' "$hosts_block" >> "$hosts_new"
+if ! cmp -s "$hosts_new" /etc/hosts; then
+  cat "$hosts_new" > /etc/hosts
+  echo "/etc/hosts updated"
+fi
+rm -f "$hosts_new"`;
+}
+
+const SWAP_SECTION = `# swap off now and at boot (kubelet refuses to run with swap by default)
+if [ -n "$(swapon --noheadings --show=NAME 2>/dev/null)" ]; then
+  swapoff -a
+  echo "swap turned off"
+fi
+if grep -Eq '^[^#].*[[:space:]]swap[[:space:]]' /etc/fstab; then
+  sed -i -E 's/^([^#].*[[:space:]]swap[[:space:]].*)$/# disabled by homelab: \\1/' /etc/fstab
+  echo "swap entries in /etc/fstab commented out"
+fi`;
+
+function modulesSection(): string {
+    return `# kernel modules for container networking, now and at boot
+CHANGED=0
+${writeFileIfChanged("/etc/modules-load.d/homelab-kubernetes.conf", KERNEL_MODULES.join("\n"), "644")}
+for module in ${KERNEL_MODULES.join(" ")}; do
+  if [ ! -d "/sys/module/$module" ]; then
+    modprobe "$module" || { echo "kernel module $module is not loaded and cannot be loaded" >&2; exit 1; }
+  fi
+done`;
+}
+
+function sysctlSection(): string {
+    const lines = Object.entries(SYSCTLS).map(([key, value]) => `${key} = ${value}`).join("\n");
+    const checks = Object.entries(SYSCTLS).map(([key, value]) => `  [ "$(sysctl -n ${key})" = ${value} ] || { echo "sysctl ${key} is not ${value}" >&2; exit 1; }`).join("\n");
+    return `# sysctls Kubernetes networking needs
+CHANGED=0
+${writeFileIfChanged("/etc/sysctl.d/99-homelab-kubernetes.conf", lines, "644")}
+if [ "$CHANGED" = 1 ]${Object.entries(SYSCTLS).map(([key, value]) => ` || [ "$(sysctl -n ${key})" != ${value} ]`).join("")}; then
+  sysctl -q -p /etc/sysctl.d/99-homelab-kubernetes.conf
+${checks}
+  echo "kubernetes sysctls applied"
+fi`;
+}
+
+function aptProxySection(aptProxy: string | undefined): string {
+    const path = "/etc/apt/apt.conf.d/01homelab-proxy";
+    if (!aptProxy) return `# no apt proxy configured\nrm -f ${path}`;
+    return `# apt proxy\nCHANGED=0\n${writeFileIfChanged(path, `Acquire::http::Proxy "${aptProxy}";`, "644")}`;
+}
+
+const CONTAINERD_SECTION = `# containerd with the systemd cgroup driver, as kubelet expects
+if ! command -v containerd >/dev/null 2>&1; then
+  retry 5 10 apt-get update -q
+  retry 5 10 apt-get install -y -q --no-install-recommends containerd
+  echo "containerd installed"
+fi
+containerd_new=$(mktemp)
+containerd config default > "$containerd_new"
+sed -i -E 's/^([[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*)false/\\1true/' "$containerd_new"
+grep -Eq '^[[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*true' "$containerd_new" || { echo "containerd config has no SystemdCgroup setting to turn on" >&2; exit 1; }
+if ! cmp -s "$containerd_new" /etc/containerd/config.toml; then
+  install -D -m 644 "$containerd_new" /etc/containerd/config.toml
+  systemctl restart containerd
+  echo "containerd configured with SystemdCgroup = true"
+fi
+rm -f "$containerd_new"
+systemctl enable --now containerd >/dev/null 2>&1
+systemctl is-active --quiet containerd || { echo "containerd is not running" >&2; exit 1; }`;
+
+/** Prepares a freshly installed server for Kubernetes; every step checks first, so a re-run changes nothing. */
+export function renderPrepareScript(os: OsPreparation): string {
+    return script(
+        RETRY_FUNCTION,
+        hostnameSection(os.hostname),
+        hostsSection(os.hosts),
+        SWAP_SECTION,
+        modulesSection(),
+        sysctlSection(),
+        aptProxySection(os.aptProxy),
+        CONTAINERD_SECTION,
+        `echo "${os.hostname} is prepared for Kubernetes"`,
+    );
+}
+
+/** Powers the node off from a detached unit, so the SSH session that asked ends cleanly. */
+export function renderPowerOffScript(hostname: string): string {
+    return script(`# power off once this session has ended (the seed's poweroff.yml)
+if systemctl is-system-running 2>/dev/null | grep -q stopping; then
+  echo "${hostname} is already shutting down"
+  exit 0
+fi
+if ! systemd-run --quiet --no-block --on-active=2 --unit=homelab-poweroff shutdown -P now 2>/dev/null; then
+  nohup sh -c 'sleep 2; shutdown -P now' >/dev/null 2>&1 &
+fi
+echo "${hostname} powers off in 2 s"`);
+}

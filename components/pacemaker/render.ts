@@ -1,0 +1,194 @@
+// Pure renderers for PacemakerVip: corosync.conf, the node and cluster scripts.
+import { RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } from "../remote";
+
+export interface ClusterMember {
+    /** e.g. home-server-1 */
+    hostname: string;
+    /** Address corosync talks on, e.g. 10.0.0.101. */
+    address: string;
+}
+
+export interface VipSettings {
+    clusterName: string;
+    members: ClusterMember[];
+    /** e.g. 10.0.0.100 */
+    vip: string;
+    /** Prefix length of the internal network, e.g. 24. */
+    prefixLength: number;
+    /** Interface the VIP goes on, e.g. enp3s0.2. */
+    interfaceName: string;
+    stonithEnabled: boolean;
+    resourceStickiness: number;
+    /** e.g. 5s */
+    monitorInterval: string;
+    migrationThreshold: number;
+    /** e.g. 60s */
+    failureTimeout: string;
+    /** When set, the VIP prefers nodes where this URL answers (the Kubernetes API), e.g. https://127.0.0.1:6443/readyz */
+    healthCheckUrl?: string;
+}
+
+export const RESOURCE_NAME = "kube-api-vip";
+export const HEALTH_ATTRIBUTE = "homelab-api-healthy";
+export const AUTHKEY_BYTES = 256;
+/** The VIP prefers the first member while no API answers anywhere (kubeadm init runs there). */
+const FIRST_MEMBER_SCORE = 100;
+/** Larger than stickiness plus the first-member preference, so a healthy API always wins. */
+const HEALTHY_SCORE = 1000;
+
+type CorosyncValue = string | number | CorosyncSection | CorosyncSection[];
+interface CorosyncSection { [key: string]: CorosyncValue }
+
+/** corosync.conf has no library: this is its grammar (nested `name { key: value }` sections), kept in one small function. */
+export function formatCorosync(section: CorosyncSection, indent = ""): string {
+    const lines: string[] = [];
+    for (const [key, value] of Object.entries(section)) {
+        const items = Array.isArray(value) ? value : [value];
+        for (const item of items) {
+            if (typeof item === "object") lines.push(`${indent}${key} {`, formatCorosync(item, `${indent}    `), `${indent}}`);
+            else lines.push(`${indent}${key}: ${item}`);
+        }
+    }
+    return lines.join("\n");
+}
+
+export function renderCorosyncConf(settings: Pick<VipSettings, "clusterName" | "members">): string {
+    const quorum: CorosyncSection = { provider: "corosync_votequorum" };
+    if (settings.members.length === 2) quorum.two_node = 1;
+    return "# Managed by homelab (PacemakerVip); identical on every member.\n" + formatCorosync({
+        totem: { version: 2, cluster_name: settings.clusterName, transport: "knet", crypto_cipher: "aes256", crypto_hash: "sha256" },
+        nodelist: { node: settings.members.map((member, index) => ({ ring0_addr: member.address, name: member.hostname, nodeid: index + 1 })) },
+        quorum,
+        logging: { to_logfile: "yes", logfile: "/var/log/corosync/corosync.log", to_syslog: "yes", timestamp: "on" },
+    }) + "\n";
+}
+
+/** A loop that sets a transient node attribute from the API health, which the VIP's location rule reads. */
+export function renderHealthService(healthCheckUrl: string): string {
+    return `[Unit]
+Description=homelab: report Kubernetes API health to Pacemaker
+After=pacemaker.service
+Requires=pacemaker.service
+
+[Service]
+ExecStart=/bin/bash -c 'while true; do if curl -ksf --max-time 2 ${healthCheckUrl} >/dev/null; then v=1; else v=0; fi; attrd_updater -n ${HEALTH_ATTRIBUTE} -U "$v" -d 2s || true; sleep 3; done'
+Restart=always
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+const PACKAGES_SECTION = `# corosync, pacemaker, pcs and the IPaddr2 agent
+agents=resource-agents
+if apt-cache show resource-agents-base >/dev/null 2>&1; then agents=resource-agents-base; fi
+if ! command -v pcs >/dev/null 2>&1 || ! command -v corosync >/dev/null 2>&1 || [ ! -x /usr/lib/ocf/resource.d/heartbeat/IPaddr2 ]; then
+  retry 5 10 apt-get update -q
+  retry 5 10 apt-get install -y -q --no-install-recommends corosync pacemaker pacemaker-cli-utils pcs curl "$agents"
+  echo "cluster packages installed"
+fi`;
+
+/** Per member: packages, the shared authkey (from stdin, base64) and corosync.conf, services running. */
+export function renderMemberScript(settings: VipSettings): string {
+    const health = settings.healthCheckUrl
+        ? `CHANGED=0
+${writeFileIfChanged("/etc/systemd/system/homelab-api-health.service", renderHealthService(settings.healthCheckUrl), "644")}
+if [ "$CHANGED" = 1 ]; then systemctl daemon-reload; systemctl restart homelab-api-health; fi
+systemctl enable --now homelab-api-health >/dev/null 2>&1`
+        : `# no API health check configured
+if [ -f /etc/systemd/system/homelab-api-health.service ]; then
+  systemctl disable --now homelab-api-health >/dev/null 2>&1 || true
+  rm -f /etc/systemd/system/homelab-api-health.service
+  systemctl daemon-reload
+fi`;
+    return script(
+        RETRY_FUNCTION,
+        PACKAGES_SECTION,
+        `# the cluster's shared key arrives on stdin, base64-encoded, and is never printed
+restart=0
+authkey_new=$(mktemp)
+chmod 400 "$authkey_new"
+base64 -d > "$authkey_new"
+[ "$(stat -c %s "$authkey_new")" -eq ${AUTHKEY_BYTES} ] || { echo "authkey on stdin is not ${AUTHKEY_BYTES} bytes" >&2; rm -f "$authkey_new"; exit 1; }
+if ! cmp -s "$authkey_new" /etc/corosync/authkey; then
+  install -m 400 -o root -g root "$authkey_new" /etc/corosync/authkey
+  restart=1
+fi
+rm -f "$authkey_new"`,
+        `CHANGED=0
+${writeFileIfChanged("/etc/corosync/corosync.conf", renderCorosyncConf(settings), "644")}
+if [ "$CHANGED" = 1 ]; then restart=1; fi
+corosync -t >/dev/null || { echo "corosync rejects /etc/corosync/corosync.conf" >&2; exit 1; }`,
+        `# services: a changed key or membership needs a restart of both
+systemctl enable corosync pacemaker >/dev/null 2>&1
+if [ "$restart" = 1 ]; then
+  systemctl stop pacemaker corosync
+  echo "corosync configuration changed; restarting"
+fi
+systemctl start corosync pacemaker
+systemctl is-active --quiet corosync || { echo "corosync is not running" >&2; exit 1; }`,
+        health,
+    );
+}
+
+function constraintsXml(settings: VipSettings): string[] {
+    const first = settings.members[0].hostname;
+    const preferFirst = `<rsc_location id="${RESOURCE_NAME}-prefers-first" rsc="${RESOURCE_NAME}" node="${first}" score="${FIRST_MEMBER_SCORE}"/>`;
+    if (!settings.healthCheckUrl) return [preferFirst];
+    const rule = `<rule id="${RESOURCE_NAME}-on-healthy-api-rule" score="${HEALTHY_SCORE}"><expression id="${RESOURCE_NAME}-on-healthy-api-expr" attribute="${HEALTH_ATTRIBUTE}" operation="eq" value="1"/></rule>`;
+    return [preferFirst, `<rsc_location id="${RESOURCE_NAME}-on-healthy-api" rsc="${RESOURCE_NAME}">${rule}</rsc_location>`];
+}
+
+/** Once, on the first member: wait for every member and quorum, then properties, the VIP and its placement. */
+export function renderClusterScript(settings: VipSettings): string {
+    const count = settings.members.length;
+    const vipParams = `ip=${settings.vip} cidr_netmask=${settings.prefixLength} nic=${settings.interfaceName}`;
+    const opts = `op monitor interval=${settings.monitorInterval} meta migration-threshold=${settings.migrationThreshold} failure-timeout=${settings.failureTimeout}`;
+    return script(
+        RETRY_FUNCTION,
+        `# every member joined and the cluster quorate (bounded wait)
+members_joined() {
+  [ "$(corosync-cmapctl -b runtime.members 2>/dev/null | grep -c 'status (str) = joined')" -eq ${count} ] &&
+    corosync-quorumtool -s 2>/dev/null | grep -Eq '^Quorate:[[:space:]]+Yes'
+}
+retry 60 2 members_joined || { echo "corosync did not see all ${count} members joined and quorate within 120 s" >&2; corosync-quorumtool -s >&2 || true; exit 1; }
+retry 60 2 crm_mon -1 >/dev/null || { echo "pacemaker did not answer within 120 s" >&2; exit 1; }
+echo "cluster ${settings.clusterName}: ${count} members joined, quorate"`,
+        `# cluster properties
+crm_attribute --type crm_config --name stonith-enabled --update ${settings.stonithEnabled}
+crm_attribute --type rsc_defaults --name resource-stickiness --update ${settings.resourceStickiness}`,
+        `# the VIP (the seed's IPaddr2 recipe), created or brought up to date
+if crm_resource --resource ${RESOURCE_NAME} --query-xml >/dev/null 2>&1; then
+  pcs resource update ${RESOURCE_NAME} ${vipParams} ${opts}
+else
+  pcs resource create ${RESOURCE_NAME} ocf:heartbeat:IPaddr2 ${vipParams} ${opts}
+fi`,
+        `# placement: the first member while no API answers, then only members whose API is healthy
+${constraintsXml(settings).map((xml) => `cibadmin --modify --allow-create --scope constraints --xml-text ${shellQuote(xml)}`).join("\n")}${settings.healthCheckUrl ? "" : `
+cibadmin --delete --force --xpath "//rsc_location[@id='${RESOURCE_NAME}-on-healthy-api']" >/dev/null 2>&1 || true`}`,
+        `# the VIP answers before we say it is up
+vip_running() { crm_resource --resource ${RESOURCE_NAME} --locate 2>/dev/null | grep -q 'is running on'; }
+retry 30 2 vip_running || { echo "${RESOURCE_NAME} did not start within 60 s" >&2; crm_mon -1 >&2 || true; exit 1; }
+crm_resource --resource ${RESOURCE_NAME} --locate`,
+    );
+}
+
+/** On delete, on the first member: the VIP and its constraints go. */
+export function renderRemoveVipScript(): string {
+    return script(`if command -v crm_resource >/dev/null 2>&1 && crm_resource --resource ${RESOURCE_NAME} --query-xml >/dev/null 2>&1; then
+  pcs resource delete ${RESOURCE_NAME} --force
+  echo "${RESOURCE_NAME} removed"
+else
+  echo "${RESOURCE_NAME} is already gone"
+fi`);
+}
+
+/** On delete, per member: the cluster stops and its files go, so a new cluster starts clean. */
+export function renderRemoveMemberScript(): string {
+    return script(`systemctl disable --now homelab-api-health >/dev/null 2>&1 || true
+rm -f /etc/systemd/system/homelab-api-health.service
+systemctl disable --now pacemaker corosync >/dev/null 2>&1 || true
+rm -f /etc/corosync/authkey /etc/corosync/corosync.conf
+rm -rf /var/lib/pacemaker/cib/*
+echo "cluster stopped on $(hostname)"`);
+}

@@ -1,0 +1,8 @@
+/** Unit and golden tests; the integration tests (real engine, real lab) run from their own scripts. */
+module.exports = {
+  preset: "ts-jest",
+  testEnvironment: "node",
+  roots: ["<rootDir>/test"],
+  testPathIgnorePatterns: ["/node_modules/", "/test/integration/", "/test/e2e/"],
+  transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: { warnOnly: false }, isolatedModules: false }] },
+};

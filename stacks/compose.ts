@@ -1,0 +1,90 @@
+// The whole chain in one readable place:
+// nodes power on → internal network → VIP → kubeadm → Calico → Rook.
+import * as pulumi from "@pulumi/pulumi";
+import { BareMetalNode } from "../components/baremetal";
+import { PacemakerVip } from "../components/pacemaker";
+import { SshTarget } from "../components/remote";
+import { VlanInterface } from "../components/vlan";
+import { HomelabConfig } from "./config";
+
+export interface NodeSummary {
+    name: string;
+    address: string;
+    internalAddress: string;
+    roles: string[];
+}
+
+export interface Homelab {
+    nodes: NodeSummary[];
+    vip: pulumi.Output<string>;
+    apiEndpoint?: pulumi.Output<string>;
+    kubeconfig?: pulumi.Output<string>;
+    podCidr?: string;
+    storageClasses?: pulumi.Output<{ block: string; filesystem: string }>;
+}
+
+export function sshTargetOf(config: HomelabConfig, node: HomelabConfig["nodes"][number]): SshTarget & { host: string; port: number } {
+    return {
+        host: node.sshAddress,
+        port: config.ssh.port,
+        user: config.ssh.user,
+        privateKey: config.sshPrivateKey,
+        hostKey: node.sshHostKey,
+        connectTimeoutSeconds: config.ssh.connectTimeoutSeconds,
+    };
+}
+
+function rolesOf(config: HomelabConfig, node: HomelabConfig["nodes"][number]): string[] {
+    if (node.role === "worker") return ["worker"];
+    return config.kubernetes.enabled && config.kubernetes.scheduleOnControlPlanes ? ["control-plane", "worker"] : ["control-plane"];
+}
+
+export function composeHomelab(config: HomelabConfig): Homelab {
+    for (const warning of config.warnings) pulumi.log.warn(warning);
+    const hosts = config.nodes.map((node) => ({ hostname: node.hostname, address: node.internalAddress }));
+
+    const machines = config.nodes.map((node) => {
+        const ssh = sshTargetOf(config, node);
+        const machine = new BareMetalNode(node.hostname, {
+            hostname: node.hostname,
+            mac: node.mac,
+            wakeOnLan: config.wakeOnLan,
+            ssh,
+            hosts,
+            os: config.os,
+        });
+        const network = new VlanInterface(`${node.hostname}-internal`, {
+            ssh,
+            network: {
+                links: config.network.links,
+                bond: config.network.bond,
+                vlanId: config.network.vlanId,
+                addresses: [`${node.internalAddress}/${config.derived.prefixLength}`],
+                mtu: config.network.mtu,
+                routes: config.network.routes,
+            },
+        }, { dependsOn: [machine.ready] });
+        return { node, ssh, machine, network };
+    });
+
+    const controlPlanes = machines.filter(({ node }) => node.role === "control-plane");
+    const vip = new PacemakerVip(`${config.clusterName}-vip`, {
+        settings: {
+            clusterName: config.clusterName,
+            members: controlPlanes.map(({ node }) => ({ hostname: node.hostname, address: node.internalAddress })),
+            vip: config.vip.address,
+            prefixLength: config.derived.prefixLength,
+            interfaceName: config.derived.internalInterface,
+            stonithEnabled: config.vip.stonithEnabled,
+            resourceStickiness: config.vip.resourceStickiness,
+            monitorInterval: config.vip.monitorInterval,
+            migrationThreshold: config.vip.migrationThreshold,
+            failureTimeout: config.vip.failureTimeout,
+            healthCheckUrl: config.kubernetes.enabled ? "https://127.0.0.1:6443/readyz" : undefined,
+        },
+        ssh: controlPlanes.map(({ ssh }) => ssh),
+    }, { dependsOn: controlPlanes.map(({ network }) => network.ready) });
+
+    const nodes = config.nodes.map((node) => ({ name: node.hostname, address: node.sshAddress, internalAddress: node.internalAddress, roles: rolesOf(config, node) }));
+    return { nodes, vip: vip.vip };
+}

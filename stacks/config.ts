@@ -1,0 +1,133 @@
+// The one place that reads stack config. Everything is validated before any
+// resource is registered, and every problem is reported in one error.
+import * as pulumi from "@pulumi/pulumi";
+import * as ipaddr from "ipaddr.js";
+import { z } from "zod";
+import { crossFieldProblems, ConfigProblem } from "./rules";
+import { configSchema, ParsedConfig } from "./schema";
+
+export { ConfigProblem } from "./rules";
+export const NAMESPACE = "homelab";
+const SECRET_KEY = "sshPrivateKey";
+/** Top-level keys whose value is text; every other key holds YAML structure. */
+const TEXT_KEYS = new Set(["clusterName", SECRET_KEY]);
+
+export interface HomelabConfig extends ParsedConfig {
+    /** The SSH private key for every node, always a Pulumi secret. */
+    sshPrivateKey: pulumi.Output<string>;
+    /** Facts derived from the config, computed once here. */
+    derived: {
+        /** Prefix length of network.cidr, as netplan and IPaddr2 want it. */
+        prefixLength: number;
+        /** The interface that carries the internal address: enp3s0, enp3s0.2, bond0 or bond0.2. */
+        internalInterface: string;
+        controlPlanes: ParsedConfig["nodes"];
+        workers: ParsedConfig["nodes"];
+    };
+    /** Things that are allowed but worth saying at preview. */
+    warnings: string[];
+}
+
+export class ConfigError extends pulumi.RunError {
+    constructor(readonly problems: ConfigProblem[]) {
+        super(formatProblems(problems));
+    }
+}
+
+export function formatProblem(problem: ConfigProblem): string {
+    return `${NAMESPACE}:${problem.key}: ${JSON.stringify(problem.value)} ${problem.message}`;
+}
+
+export function formatProblems(problems: ConfigProblem[]): string {
+    const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
+    return [`stack config has ${count}; nothing was changed:`, ...problems.map((p) => `  - ${formatProblem(p)}`)].join("\n");
+}
+
+function keyOf(path: PropertyKey[]): string {
+    return path.reduce<string>((key, part) => (typeof part === "number" ? `${key}[${part}]` : key ? `${key}.${String(part)}` : String(part)), "");
+}
+
+function valueAt(raw: unknown, path: PropertyKey[]): unknown {
+    return path.reduce<unknown>((value, part) => (value !== null && typeof value === "object" ? (value as Record<PropertyKey, unknown>)[part] : undefined), raw);
+}
+
+function schemaProblems(error: z.ZodError, raw: Record<string, unknown>): ConfigProblem[] {
+    return error.issues.flatMap((issue): ConfigProblem[] => {
+        if (issue.code === "unrecognized_keys") {
+            return issue.keys.map((unknownKey) => ({
+                key: keyOf([...issue.path, unknownKey]),
+                value: valueAt(raw, [...issue.path, unknownKey]),
+                message: "is not a known key; see Pulumi.yaml for the keys and their meaning",
+            }));
+        }
+        const value = valueAt(raw, issue.path);
+        const message = value === undefined ? "is missing; it is required (see Pulumi.yaml)" : issue.message;
+        return [{ key: keyOf(issue.path), value: value ?? null, message }];
+    });
+}
+
+/** Pure: validates raw config values (already parsed from YAML) and derives the typed config. */
+export function parseConfig(raw: Record<string, unknown>, sshPrivateKey: string | undefined): { config?: Omit<HomelabConfig, "sshPrivateKey">; problems: ConfigProblem[] } {
+    const problems: ConfigProblem[] = [];
+    if (!sshPrivateKey || sshPrivateKey.trim() === "") {
+        problems.push({ key: SECRET_KEY, value: null, message: `is missing; set it with: pulumi config set --secret ${NAMESPACE}:${SECRET_KEY} < ~/.ssh/id_ed25519` });
+    } else if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(sshPrivateKey)) {
+        problems.push({ key: SECRET_KEY, value: "[secret]", message: "is not a PEM or OpenSSH private key; expected the contents of a file such as ~/.ssh/id_ed25519" });
+    }
+    const parsed = configSchema.safeParse(raw);
+    if (!parsed.success) return { problems: [...problems, ...schemaProblems(parsed.error, raw)] };
+    const config = parsed.data;
+    problems.push(...crossFieldProblems(config));
+    if (problems.length > 0) return { problems };
+
+    const link = config.network.bond ? config.network.bond.name : config.network.links[0];
+    const warnings: string[] = [];
+    if (!config.vip.stonithEnabled) {
+        warnings.push(`${NAMESPACE}:vip.stonithEnabled is false: Pacemaker will not fence a hung node, which can then keep the VIP. That is the usual choice for a home lab without fence devices.`);
+    } else {
+        warnings.push(`${NAMESPACE}:vip.stonithEnabled is true: Pacemaker starts no resource, the VIP included, until you add a fence device (pcs stonith create ...). Set it to false if the lab has no fence devices.`);
+    }
+    return {
+        problems,
+        config: {
+            ...config,
+            derived: {
+                prefixLength: ipaddr.IPv4.parseCIDR(config.network.cidr)[1],
+                internalInterface: config.network.vlanId === undefined ? link : `${link}.${config.network.vlanId}`,
+                controlPlanes: config.nodes.filter((node) => node.role === "control-plane"),
+                workers: config.nodes.filter((node) => node.role === "worker"),
+            },
+            warnings,
+        },
+    };
+}
+
+/** Reads the `homelab:*` keys of a runtime config map and parses YAML structure where it is expected. */
+export function rawFromRuntimeConfig(all: Record<string, string>): { raw: Record<string, unknown>; sshPrivateKey?: string; problems: ConfigProblem[] } {
+    const raw: Record<string, unknown> = {};
+    const problems: ConfigProblem[] = [];
+    let sshPrivateKey: string | undefined;
+    for (const [fullKey, text] of Object.entries(all)) {
+        if (!fullKey.startsWith(`${NAMESPACE}:`)) continue;
+        const key = fullKey.slice(NAMESPACE.length + 1);
+        if (key === SECRET_KEY) sshPrivateKey = text;
+        else if (TEXT_KEYS.has(key)) raw[key] = text;
+        else {
+            try {
+                raw[key] = JSON.parse(text);
+            } catch {
+                problems.push({ key, value: text, message: "is not structured config; expected a YAML mapping or list as documented in Pulumi.yaml" });
+            }
+        }
+    }
+    return { raw, sshPrivateKey, problems };
+}
+
+/** Reads and validates the stack config; throws one ConfigError listing every problem. */
+export function loadConfig(all: Record<string, string> = pulumi.runtime.allConfig()): HomelabConfig {
+    const { raw, sshPrivateKey, problems: readProblems } = rawFromRuntimeConfig(all);
+    const { config, problems } = parseConfig(raw, sshPrivateKey);
+    const allProblems = [...readProblems, ...problems];
+    if (!config || allProblems.length > 0) throw new ConfigError(allProblems);
+    return { ...config, sshPrivateKey: pulumi.secret(sshPrivateKey as string) };
+}

@@ -1,0 +1,123 @@
+// The shape of the stack config: types, defaults and the per-field rules a
+// single value can break. Rules that relate several values live in rules.ts.
+import { z } from "zod";
+
+export const MAC_PATTERN = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i;
+// RFC 1123 label: what kubeadm, corosync and /etc/hosts all accept.
+export const HOSTNAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const IPV4_PATTERN = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+export const CIDR_PATTERN = /^(\d{1,3}\.){3}\d{1,3}\/(3[0-2]|[12]?\d)$/;
+export const SEMVER_PATTERN = /^v?\d+\.\d+\.\d+$/;
+export const DURATION_PATTERN = /^\d+(ms|s|m|h)$/;
+export const INTERFACE_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/;
+
+const VLAN_MESSAGE = "is not a valid VLAN id; expected 1-4094, or leave it unset for an untagged network";
+const hostname = z.string().regex(HOSTNAME_PATTERN, "is not a valid hostname; expected lowercase letters, digits and '-', 1-63 characters, like home-server-1");
+const mac = z.string().regex(MAC_PATTERN, "is not a valid MAC address; expected six hex pairs separated by ':', like 00:1e:06:1a:1b:1c");
+const ipv4 = z.string().regex(IPV4_PATTERN, "is not a valid IPv4 address; expected four numbers 0-255, like 10.0.0.101");
+const cidr = z.string().regex(CIDR_PATTERN, "is not a valid IPv4 network; expected address/prefix, like 10.0.0.0/24");
+const version = z.string().regex(SEMVER_PATTERN, "is not a valid version; expected MAJOR.MINOR.PATCH, like 1.34.2");
+const duration = z.string().regex(DURATION_PATTERN, "is not a valid duration; expected a number and a unit (ms, s, m, h), like 5s");
+const interfaceName = z.string().regex(INTERFACE_PATTERN, "is not a valid interface name; expected up to 15 letters, digits, '.', '-' or '_', like enp3s0");
+const absolutePath = z.string().regex(/^\/[^\0]*$/, "is not an absolute path; expected a path starting with '/', like /dev/sda");
+const port = z.number().int().min(1, "is not a valid port; expected 1-65535").max(65535, "is not a valid port; expected 1-65535");
+const positiveInt = z.number().int().min(1, "must be a whole number of at least 1");
+const url = z.string().regex(/^https?:\/\/\S+$/, "is not an http(s) URL; expected something like http://apt-cache.lan:3142");
+
+/** Where a bundle of upstream manifests comes from: the pinned upstream URL, another URL (a mirror), or a file next to the program (air-gapped). */
+const manifestSource = z.strictObject({
+    url: url.optional(),
+    path: z.string().min(1).optional(),
+});
+
+export const nodeSchema = z.strictObject({
+    hostname,
+    mac,
+    sshAddress: ipv4,
+    internalAddress: ipv4,
+    role: z.enum(["control-plane", "worker"], "is not a valid role; expected control-plane or worker").default("control-plane"),
+    osdDevices: z.array(absolutePath).default([]),
+    /** Pinned SSH host key ("ssh-ed25519 AAAA..."); when set, the first connection checks it. */
+    sshHostKey: z.string().regex(/^(ssh-|ecdsa-)\S+ \S+/, "is not an SSH public host key; expected a line like 'ssh-ed25519 AAAAC3...'").optional(),
+});
+
+export const configSchema = z.strictObject({
+    clusterName: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, "is not a valid cluster name; expected lowercase letters, digits and '-', starting with a letter, at most 31 characters").default("homelab"),
+    nodes: z.array(nodeSchema).min(1, "must list at least one node"),
+    ssh: z.strictObject({
+        user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "is not a valid user name; expected a Linux login like homeuser").default("homeuser"),
+        port: port.default(22),
+        /** How long one command may wait for SSH to answer before the step fails. */
+        connectTimeoutSeconds: positiveInt.default(20),
+    }).prefault({}),
+    wakeOnLan: z.strictObject({
+        broadcast: ipv4,
+        port: port.default(9),
+        /** How long to wait for SSH after the magic packet. */
+        timeoutSeconds: positiveInt.default(300),
+    }),
+    os: z.strictObject({
+        containerRuntime: z.enum(["containerd"], "is not a supported container runtime; expected containerd").default("containerd"),
+        /** An HTTP proxy for apt on the nodes (apt-cacher-ng), or none. */
+        aptProxy: url.optional(),
+    }).prefault({}),
+    network: z.strictObject({
+        /** One link (a plain interface) or several (bonded together). */
+        links: z.array(interfaceName).min(1, "must list at least one link"),
+        bond: z.strictObject({
+            name: interfaceName.default("bond0"),
+            mode: z.enum(["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb"],
+                "is not a bond mode; expected one of balance-rr, active-backup, balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb").default("802.3ad"),
+        }).optional(),
+        /** 802.1Q VLAN id; leave unset for an untagged network. */
+        vlanId: z.number().int().min(1, VLAN_MESSAGE).max(4094, VLAN_MESSAGE).optional(),
+        cidr,
+        mtu: z.number().int().min(576, "is not a valid MTU; expected 576-9216").max(9216, "is not a valid MTU; expected 576-9216").optional(),
+        routes: z.array(z.strictObject({ to: cidr, via: ipv4 })).default([]),
+    }),
+    vip: z.strictObject({
+        address: ipv4,
+        /** Turn fencing off only on purpose: a home lab without fence devices must say so. */
+        stonithEnabled: z.boolean().default(true),
+        resourceStickiness: z.number().int().min(0, "must be 0 or more").default(60),
+        monitorInterval: duration.default("5s"),
+        migrationThreshold: positiveInt.default(2),
+        failureTimeout: duration.default("60s"),
+    }),
+    kubernetes: z.strictObject({
+        enabled: z.boolean().default(true),
+        version: version.default("1.34.2"),
+        podCidr: cidr.default("172.16.0.0/16"),
+        serviceCidr: cidr.default("10.96.0.0/12"),
+        dnsDomain: z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, "is not a valid DNS domain; expected something like cluster.local").default("cluster.local"),
+        /** Let control-plane nodes run workloads: a three-node lab has no other nodes. */
+        scheduleOnControlPlanes: z.boolean().default(true),
+    }).prefault({}),
+    calico: z.strictObject({
+        enabled: z.boolean().default(true),
+        version: version.default("3.30.3"),
+        encapsulation: z.enum(["IPIP", "IPIPCrossSubnet", "VXLAN", "VXLANCrossSubnet", "None"],
+            "is not a Calico encapsulation; expected IPIP, IPIPCrossSubnet, VXLAN, VXLANCrossSubnet or None (BGP without encapsulation)").default("IPIP"),
+        natOutgoing: z.boolean().default(true),
+        blockSize: z.number().int().min(20, "is not a valid IPAM block size; expected 20-32").max(32, "is not a valid IPAM block size; expected 20-32").default(26),
+        /** 0 lets Calico detect the MTU. */
+        mtu: z.number().int().min(0).max(9216).default(0),
+        wireguard: z.boolean().default(false),
+        manifests: manifestSource.default({}),
+    }).prefault({}),
+    storage: z.strictObject({
+        enabled: z.boolean().default(true),
+        rookVersion: version.default("1.17.8"),
+        cephImage: z.string().regex(/^[a-z0-9.:/-]+:v?\d+\.\d+\.\d+$/, "is not a pinned image; expected registry/name:vX.Y.Z, like quay.io/ceph/ceph:v19.2.3").default("quay.io/ceph/ceph:v19.2.3"),
+        poolSize: positiveInt.default(3),
+        blockStorageClass: hostname.default("ceph-block"),
+        filesystemStorageClass: hostname.default("ceph-filesystem"),
+        /** Allow loop devices as OSDs (test clusters only). */
+        allowLoopDevices: z.boolean().default(false),
+        manifests: manifestSource.default({}),
+    }).prefault({}),
+});
+
+export type RawConfig = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type NodeConfig = z.output<typeof nodeSchema>;

@@ -1,0 +1,213 @@
+// One test per validation rule, each with the exact message a user sees.
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { ConfigError, formatProblem, loadConfig, parseConfig, rawFromRuntimeConfig } from "../stacks/config";
+
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nthrowaway\n-----END OPENSSH PRIVATE KEY-----\n";
+
+/** The committed home stack as the runtime would hand it to the program (values of structured keys as JSON). */
+function stackConfig(file: string): Record<string, string> {
+    const doc = YAML.parse(fs.readFileSync(path.join(__dirname, "..", file), "utf8"));
+    const all: Record<string, string> = {};
+    for (const [key, value] of Object.entries<unknown>(doc.config)) all[key] = typeof value === "string" ? value : JSON.stringify(value);
+    return all;
+}
+
+function homeRaw(): Record<string, any> {
+    return rawFromRuntimeConfig(stackConfig("Pulumi.home.yaml")).raw;
+}
+
+function messages(raw: Record<string, unknown>, key: string | null = KEY): string[] {
+    return parseConfig(raw, key ?? undefined).problems.map(formatProblem);
+}
+
+describe("the committed stacks", () => {
+    test("Pulumi.home.yaml is valid and warns that stonith is off", () => {
+        const { config, problems } = parseConfig(homeRaw(), KEY);
+        expect(problems).toEqual([]);
+        expect(config!.derived.internalInterface).toBe("enp3s0.2");
+        expect(config!.derived.prefixLength).toBe(24);
+        expect(config!.derived.controlPlanes.map((node) => node.hostname)).toEqual(["home-server-1", "home-server-2", "home-server-3"]);
+        expect(config!.warnings.join("\n")).toContain("homelab:vip.stonithEnabled is false");
+    });
+
+    test("Pulumi.lab.yaml is valid", () => {
+        const { problems } = parseConfig(rawFromRuntimeConfig(stackConfig("Pulumi.lab.yaml")).raw, KEY);
+        expect(problems).toEqual([]);
+    });
+
+    test("defaults fill what the stack leaves out", () => {
+        const raw = homeRaw();
+        delete raw.kubernetes;
+        delete raw.ssh;
+        const { config } = parseConfig(raw, KEY);
+        expect(config!.kubernetes).toEqual({ enabled: true, version: "1.34.2", podCidr: "172.16.0.0/16", serviceCidr: "10.96.0.0/12", dnsDomain: "cluster.local", scheduleOnControlPlanes: true });
+        expect(config!.ssh).toEqual({ user: "homeuser", port: 22, connectTimeoutSeconds: 20 });
+    });
+});
+
+describe("each rule names the key, the value and what is valid", () => {
+    test("malformed MAC", () => {
+        const raw = homeRaw();
+        raw.nodes[1].mac = "00:1e:06:2a:2b";
+        expect(messages(raw)).toEqual(['homelab:nodes[1].mac: "00:1e:06:2a:2b" is not a valid MAC address; expected six hex pairs separated by \':\', like 00:1e:06:1a:1b:1c']);
+    });
+
+    test("duplicate MAC, whatever the case", () => {
+        const raw = homeRaw();
+        raw.nodes[2].mac = "00:1E:06:1A:1B:1C";
+        expect(messages(raw)).toEqual(['homelab:nodes[2].mac: "00:1E:06:1A:1B:1C" is already used by nodes[0]; each node needs its own mac']);
+    });
+
+    test("malformed hostname", () => {
+        const raw = homeRaw();
+        raw.nodes[0].hostname = "Home_Server";
+        expect(messages(raw)).toEqual(['homelab:nodes[0].hostname: "Home_Server" is not a valid hostname; expected lowercase letters, digits and \'-\', 1-63 characters, like home-server-1']);
+    });
+
+    test("duplicate hostname", () => {
+        const raw = homeRaw();
+        raw.nodes[1].hostname = "home-server-1";
+        expect(messages(raw)).toEqual(['homelab:nodes[1].hostname: "home-server-1" is already used by nodes[0]; each node needs its own hostname']);
+    });
+
+    test("malformed address", () => {
+        const raw = homeRaw();
+        raw.nodes[0].sshAddress = "192.168.10.300";
+        expect(messages(raw)).toEqual(['homelab:nodes[0].sshAddress: "192.168.10.300" is not a valid IPv4 address; expected four numbers 0-255, like 10.0.0.101']);
+    });
+
+    test("duplicate address", () => {
+        const raw = homeRaw();
+        raw.nodes[2].internalAddress = "10.0.0.102";
+        expect(messages(raw)).toEqual(['homelab:nodes[2].internalAddress: "10.0.0.102" is already used by nodes[1]; each node needs its own internalAddress']);
+    });
+
+    test("node address outside its network", () => {
+        const raw = homeRaw();
+        raw.nodes[2].internalAddress = "10.0.1.103";
+        expect(messages(raw)).toEqual(['homelab:nodes[2].internalAddress: "10.0.1.103" is outside the internal network 10.0.0.0/24; expected an address in 10.0.0.0/24']);
+    });
+
+    test("node address that is the broadcast address", () => {
+        const raw = homeRaw();
+        raw.nodes[2].internalAddress = "10.0.0.255";
+        expect(messages(raw)).toEqual(['homelab:nodes[2].internalAddress: "10.0.0.255" is the broadcast address of 10.0.0.0/24; expected a host address in it']);
+    });
+
+    test("VIP outside the network", () => {
+        const raw = homeRaw();
+        raw.vip.address = "192.168.10.100";
+        expect(messages(raw)).toEqual(['homelab:vip.address: "192.168.10.100" is outside the internal network 10.0.0.0/24; expected an address in 10.0.0.0/24']);
+    });
+
+    test("VIP equal to a node address", () => {
+        const raw = homeRaw();
+        raw.vip.address = "10.0.0.103";
+        expect(messages(raw)).toEqual(['homelab:vip.address: "10.0.0.103" is nodes[2].internalAddress; the VIP needs an address of its own in 10.0.0.0/24']);
+    });
+
+    test("VLAN id outside 1-4094", () => {
+        const raw = homeRaw();
+        raw.network.vlanId = 4095;
+        expect(messages(raw)).toEqual(["homelab:network.vlanId: 4095 is not a valid VLAN id; expected 1-4094, or leave it unset for an untagged network"]);
+    });
+
+    test("pod network overlapping the node network", () => {
+        const raw = homeRaw();
+        raw.kubernetes.podCidr = "10.0.0.0/16";
+        expect(messages(raw)).toEqual(['homelab:kubernetes.podCidr: "10.0.0.0/16" overlaps network.cidr (10.0.0.0/24); pod, service and node networks must not overlap']);
+    });
+
+    test("pod network overlapping the service network", () => {
+        const raw = homeRaw();
+        raw.kubernetes.podCidr = "10.100.0.0/16";
+        expect(messages(raw)).toEqual(['homelab:kubernetes.podCidr: "10.100.0.0/16" overlaps kubernetes.serviceCidr (10.96.0.0/12); pod, service and node networks must not overlap']);
+    });
+
+    test("an even number of control planes above one", () => {
+        const raw = homeRaw();
+        raw.nodes.push({ hostname: "home-server-4", mac: "00:1e:06:4a:4b:4c", sshAddress: "192.168.10.104", internalAddress: "10.0.0.104", role: "control-plane", osdDevices: ["/dev/sda"] });
+        expect(messages(raw)).toEqual(['homelab:nodes: "4 control planes" is an even number of control planes; etcd needs a majority, so use 1, 3 or 5']);
+    });
+
+    test("a fourth node as a worker is fine", () => {
+        const raw = homeRaw();
+        raw.nodes.push({ hostname: "home-server-4", mac: "00:1e:06:4a:4b:4c", sshAddress: "192.168.10.104", internalAddress: "10.0.0.104", role: "worker" });
+        expect(messages(raw)).toEqual([]);
+    });
+
+    test("fewer OSD hosts than the pool size", () => {
+        const raw = homeRaw();
+        raw.nodes[2].osdDevices = [];
+        expect(messages(raw)).toEqual(["homelab:storage.poolSize: 3 needs at least 3 nodes with osdDevices, but 2 have any; add osdDevices to more nodes or lower storage.poolSize"]);
+    });
+
+    test("unknown encapsulation", () => {
+        const raw = homeRaw();
+        raw.calico.encapsulation = "GRE";
+        expect(messages(raw)).toEqual(['homelab:calico.encapsulation: "GRE" is not a Calico encapsulation; expected IPIP, IPIPCrossSubnet, VXLAN, VXLANCrossSubnet or None (BGP without encapsulation)']);
+    });
+
+    test("malformed versions", () => {
+        const raw = homeRaw();
+        raw.kubernetes.version = "1.34";
+        raw.storage.rookVersion = "latest";
+        expect(messages(raw)).toEqual([
+            'homelab:kubernetes.version: "1.34" is not a valid version; expected MAJOR.MINOR.PATCH, like 1.34.2',
+            'homelab:storage.rookVersion: "latest" is not a valid version; expected MAJOR.MINOR.PATCH, like 1.34.2',
+        ]);
+    });
+
+    test("device path that is not absolute", () => {
+        const raw = homeRaw();
+        raw.nodes[0].osdDevices = ["sda"];
+        expect(messages(raw)).toEqual(['homelab:nodes[0].osdDevices[0]: "sda" is not an absolute path; expected a path starting with \'/\', like /dev/sda']);
+    });
+
+    test("missing SSH key", () => {
+        expect(messages(homeRaw(), null)).toEqual(["homelab:sshPrivateKey: null is missing; set it with: pulumi config set --secret homelab:sshPrivateKey < ~/.ssh/id_ed25519"]);
+    });
+
+    test("an SSH key that is not a private key, without printing it", () => {
+        expect(messages(homeRaw(), "ssh-ed25519 AAAA public")).toEqual(['homelab:sshPrivateKey: "[secret]" is not a PEM or OpenSSH private key; expected the contents of a file such as ~/.ssh/id_ed25519']);
+    });
+
+    test("a misspelt key", () => {
+        const raw = homeRaw();
+        raw.vip.stonithEnable = false;
+        expect(messages(raw)).toEqual(["homelab:vip.stonithEnable: false is not a known key; see Pulumi.yaml for the keys and their meaning"]);
+    });
+
+    test("a missing required key", () => {
+        const raw = homeRaw();
+        delete raw.wakeOnLan;
+        expect(messages(raw)).toEqual(["homelab:wakeOnLan: null is missing; it is required (see Pulumi.yaml)"]);
+    });
+});
+
+describe("every problem at once, before anything is registered", () => {
+    test("loadConfig throws one ConfigError listing all problems", () => {
+        const all = stackConfig("Pulumi.home.yaml");
+        const nodes = JSON.parse(all["homelab:nodes"]);
+        nodes[0].mac = "nope";
+        nodes[1].osdDevices = ["dev/sdb"];
+        all["homelab:nodes"] = JSON.stringify(nodes);
+        all["homelab:network"] = JSON.stringify({ links: ["enp3s0"], vlanId: 0, cidr: "10.0.0.0/24" });
+        let error: unknown;
+        try {
+            loadConfig(all);
+        } catch (caught) {
+            error = caught;
+        }
+        expect(error).toBeInstanceOf(ConfigError);
+        expect((error as Error).message).toBe([
+            "stack config has 4 problems; nothing was changed:",
+            "  - homelab:sshPrivateKey: null is missing; set it with: pulumi config set --secret homelab:sshPrivateKey < ~/.ssh/id_ed25519",
+            "  - homelab:nodes[0].mac: \"nope\" is not a valid MAC address; expected six hex pairs separated by ':', like 00:1e:06:1a:1b:1c",
+            "  - homelab:nodes[1].osdDevices[0]: \"dev/sdb\" is not an absolute path; expected a path starting with '/', like /dev/sda",
+            "  - homelab:network.vlanId: 0 is not a valid VLAN id; expected 1-4094, or leave it unset for an untagged network",
+        ].join("\n"));
+    });
+});

@@ -1,0 +1,21 @@
+// Golden files: rendered text is compared with test/goldens/<name>.
+// UPDATE_GOLDENS=1 (npm run goldens:update) rewrites them; review the diff before committing.
+import * as fs from "fs";
+import * as path from "path";
+
+export const GOLDEN_DIR = path.join(__dirname, "..", "goldens");
+
+export function goldenPath(name: string): string {
+    return path.join(GOLDEN_DIR, name);
+}
+
+export function expectGolden(name: string, actual: string): void {
+    const file = goldenPath(name);
+    if (process.env.UPDATE_GOLDENS === "1") {
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, actual);
+        return;
+    }
+    if (!fs.existsSync(file)) throw new Error(`golden file ${file} is missing; run: npm run goldens:update`);
+    expect(actual).toBe(fs.readFileSync(file, "utf8"));
+}
