@@ -31,6 +31,7 @@ export interface VipSettings {
 export const RESOURCE_NAME = "kube-api-vip";
 export const HEALTH_ATTRIBUTE = "homelab-api-healthy";
 export const AUTHKEY_BYTES = 256;
+export const AUTHKEY_PATH = "/etc/corosync/authkey";
 /** The VIP prefers the first member while no API answers anywhere (kubeadm init runs there). */
 const FIRST_MEMBER_SCORE = 100;
 /** Larger than stickiness plus the first-member preference, so a healthy API always wins. */
@@ -56,7 +57,7 @@ export function renderCorosyncConf(settings: Pick<VipSettings, "clusterName" | "
     const quorum: CorosyncSection = { provider: "corosync_votequorum" };
     if (settings.members.length === 2) quorum.two_node = 1;
     return "# Managed by homelab (PacemakerVip); identical on every member.\n" + formatCorosync({
-        totem: { version: 2, cluster_name: settings.clusterName, transport: "knet", crypto_cipher: "aes256", crypto_hash: "sha256" },
+        totem: { version: 2, cluster_name: settings.clusterName, transport: "knet", crypto_cipher: "aes256", crypto_hash: "sha256", keyfile: AUTHKEY_PATH },
         nodelist: { node: settings.members.map((member, index) => ({ ring0_addr: member.address, name: member.hostname, nodeid: index + 1 })) },
         quorum,
         logging: { to_logfile: "yes", logfile: "/var/log/corosync/corosync.log", to_syslog: "yes", timestamp: "on" },
@@ -110,8 +111,8 @@ authkey_new=$(mktemp)
 chmod 400 "$authkey_new"
 base64 -d > "$authkey_new"
 [ "$(stat -c %s "$authkey_new")" -eq ${AUTHKEY_BYTES} ] || { echo "authkey on stdin is not ${AUTHKEY_BYTES} bytes" >&2; rm -f "$authkey_new"; exit 1; }
-if ! cmp -s "$authkey_new" /etc/corosync/authkey; then
-  install -m 400 -o root -g root "$authkey_new" /etc/corosync/authkey
+if ! cmp -s "$authkey_new" ${AUTHKEY_PATH}; then
+  install -m 400 -o root -g root "$authkey_new" ${AUTHKEY_PATH}
   restart=1
 fi
 rm -f "$authkey_new"`,
@@ -131,19 +132,64 @@ systemctl is-active --quiet corosync || { echo "corosync is not running" >&2; ex
     );
 }
 
-function constraintsXml(settings: VipSettings): string[] {
-    const first = settings.members[0].hostname;
-    const preferFirst = `<rsc_location id="${RESOURCE_NAME}-prefers-first" rsc="${RESOURCE_NAME}" node="${first}" score="${FIRST_MEMBER_SCORE}"/>`;
+/** A small XML element writer: attribute values are escaped, so rendered CIB fragments are well-formed. */
+export function xml(name: string, attributes: Record<string, string | number>, children: string[] = []): string {
+    const escape = (value: string | number) => String(value).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+    const attrs = Object.entries(attributes).map(([key, value]) => ` ${key}="${escape(value)}"`).join("");
+    return children.length === 0 ? `<${name}${attrs}/>` : `<${name}${attrs}>${children.join("")}</${name}>`;
+}
+
+function nvpairs(id: string, pairs: Record<string, string | number>): string[] {
+    return Object.entries(pairs).map(([name, value]) => xml("nvpair", { id: `${id}-${name}`, name, value }));
+}
+
+/** The VIP as a CIB primitive: the seed's `pcs resource create ... IPaddr2` in the form cibadmin applies idempotently. */
+export function renderVipPrimitive(settings: VipSettings): string {
+    return xml("primitive", { id: RESOURCE_NAME, class: "ocf", provider: "heartbeat", type: "IPaddr2" }, [
+        xml("instance_attributes", { id: `${RESOURCE_NAME}-instance_attributes` }, nvpairs(`${RESOURCE_NAME}-instance_attributes`, { ip: settings.vip, cidr_netmask: settings.prefixLength, nic: settings.interfaceName })),
+        xml("meta_attributes", { id: `${RESOURCE_NAME}-meta_attributes` }, nvpairs(`${RESOURCE_NAME}-meta_attributes`, { "migration-threshold": settings.migrationThreshold, "failure-timeout": settings.failureTimeout })),
+        xml("operations", {}, [xml("op", { id: `${RESOURCE_NAME}-monitor`, name: "monitor", interval: settings.monitorInterval })]),
+    ]);
+}
+
+/** Placement: the first member while no API answers anywhere, then only members whose API is healthy. */
+export function renderVipConstraints(settings: VipSettings): string[] {
+    const preferFirst = xml("rsc_location", { id: `${RESOURCE_NAME}-prefers-first`, rsc: RESOURCE_NAME, node: settings.members[0].hostname, score: FIRST_MEMBER_SCORE });
     if (!settings.healthCheckUrl) return [preferFirst];
-    const rule = `<rule id="${RESOURCE_NAME}-on-healthy-api-rule" score="${HEALTHY_SCORE}"><expression id="${RESOURCE_NAME}-on-healthy-api-expr" attribute="${HEALTH_ATTRIBUTE}" operation="eq" value="1"/></rule>`;
-    return [preferFirst, `<rsc_location id="${RESOURCE_NAME}-on-healthy-api" rsc="${RESOURCE_NAME}">${rule}</rsc_location>`];
+    const expression = xml("expression", { id: `${RESOURCE_NAME}-on-healthy-api-expr`, attribute: HEALTH_ATTRIBUTE, operation: "eq", value: "1" });
+    const rule = xml("rule", { id: `${RESOURCE_NAME}-on-healthy-api-rule`, score: HEALTHY_SCORE }, [expression]);
+    return [preferFirst, xml("rsc_location", { id: `${RESOURCE_NAME}-on-healthy-api`, rsc: RESOURCE_NAME }, [rule])];
+}
+
+/** The cluster options the VIP depends on. */
+export function renderClusterProperties(settings: VipSettings): { crmConfig: Record<string, string>; rscDefaults: Record<string, string> } {
+    return {
+        crmConfig: { "stonith-enabled": String(settings.stonithEnabled) },
+        rscDefaults: { "resource-stickiness": String(settings.resourceStickiness) },
+    };
+}
+
+/** A whole CIB with this configuration, for checking with crm_verify offline. */
+export function renderCib(settings: VipSettings): string {
+    const properties = renderClusterProperties(settings);
+    return xml("cib", { "crm_feature_set": "3.16.2", "validate-with": "pacemaker-3.9", epoch: 1, num_updates: 0, admin_epoch: 0 }, [
+        xml("configuration", {}, [
+            xml("crm_config", {}, [xml("cluster_property_set", { id: "cib-bootstrap-options" }, nvpairs("cib-bootstrap-options", properties.crmConfig))]),
+            xml("nodes", {}, settings.members.map((member, index) => xml("node", { id: index + 1, uname: member.hostname }))),
+            xml("resources", {}, [renderVipPrimitive(settings)]),
+            xml("constraints", {}, renderVipConstraints(settings)),
+            xml("rsc_defaults", {}, [xml("meta_attributes", { id: "rsc-options" }, nvpairs("rsc-options", properties.rscDefaults))]),
+        ]),
+        xml("status", {}),
+    ]) + "\n";
 }
 
 /** Once, on the first member: wait for every member and quorum, then properties, the VIP and its placement. */
 export function renderClusterScript(settings: VipSettings): string {
     const count = settings.members.length;
-    const vipParams = `ip=${settings.vip} cidr_netmask=${settings.prefixLength} nic=${settings.interfaceName}`;
-    const opts = `op monitor interval=${settings.monitorInterval} meta migration-threshold=${settings.migrationThreshold} failure-timeout=${settings.failureTimeout}`;
+    const properties = renderClusterProperties(settings);
+    const staleHealthRule = settings.healthCheckUrl ? "" : `
+cibadmin --delete --force --xpath "//rsc_location[@id='${RESOURCE_NAME}-on-healthy-api']" >/dev/null 2>&1 || true`;
     return script(
         RETRY_FUNCTION,
         `# every member joined and the cluster quorate (bounded wait)
@@ -155,18 +201,12 @@ retry 60 2 members_joined || { echo "corosync did not see all ${count} members j
 retry 60 2 crm_mon -1 >/dev/null || { echo "pacemaker did not answer within 120 s" >&2; exit 1; }
 echo "cluster ${settings.clusterName}: ${count} members joined, quorate"`,
         `# cluster properties
-crm_attribute --type crm_config --name stonith-enabled --update ${settings.stonithEnabled}
-crm_attribute --type rsc_defaults --name resource-stickiness --update ${settings.resourceStickiness}`,
-        `# the VIP (the seed's IPaddr2 recipe), created or brought up to date
-if crm_resource --resource ${RESOURCE_NAME} --query-xml >/dev/null 2>&1; then
-  pcs resource update ${RESOURCE_NAME} ${vipParams} ${opts}
-else
-  pcs resource create ${RESOURCE_NAME} ocf:heartbeat:IPaddr2 ${vipParams} ${opts}
-fi`,
-        `# placement: the first member while no API answers, then only members whose API is healthy
-${constraintsXml(settings).map((xml) => `cibadmin --modify --allow-create --scope constraints --xml-text ${shellQuote(xml)}`).join("\n")}${settings.healthCheckUrl ? "" : `
-cibadmin --delete --force --xpath "//rsc_location[@id='${RESOURCE_NAME}-on-healthy-api']" >/dev/null 2>&1 || true`}`,
-        `# the VIP answers before we say it is up
+${Object.entries(properties.crmConfig).map(([name, value]) => `crm_attribute --type crm_config --name ${name} --update ${value}`).join("\n")}
+${Object.entries(properties.rscDefaults).map(([name, value]) => `crm_attribute --type rsc_defaults --name ${name} --update ${value}`).join("\n")}`,
+        `# the VIP (the seed's IPaddr2 recipe) and its placement, created or brought up to date in place
+cibadmin --modify --allow-create --scope resources --xml-text ${shellQuote(renderVipPrimitive(settings))}
+${renderVipConstraints(settings).map((constraint) => `cibadmin --modify --allow-create --scope constraints --xml-text ${shellQuote(constraint)}`).join("\n")}${staleHealthRule}`,
+        `# the VIP runs before we say it is up
 vip_running() { crm_resource --resource ${RESOURCE_NAME} --locate 2>/dev/null | grep -q 'is running on'; }
 retry 30 2 vip_running || { echo "${RESOURCE_NAME} did not start within 60 s" >&2; crm_mon -1 >&2 || true; exit 1; }
 crm_resource --resource ${RESOURCE_NAME} --locate`,

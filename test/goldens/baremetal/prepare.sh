@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+set -euo pipefail
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export DEBIAN_FRONTEND=noninteractive
+
+retry() {
+  local tries=$1 delay=$2 attempt=1
+  shift 2
+  until "$@"; do
+    if [ "$attempt" -ge "$tries" ]; then
+      echo "gave up after $tries tries: $*" >&2
+      return 1
+    fi
+    attempt=$((attempt + 1))
+    sleep "$delay"
+  done
+}
+
+# hostname
+if [ "$(cat /etc/hostname 2>/dev/null)" != home-server-1 ] || [ "$(hostname)" != home-server-1 ]; then
+  echo home-server-1 > /etc/hostname
+  hostnamectl set-hostname home-server-1 2>/dev/null || hostname home-server-1
+  echo "hostname set to home-server-1"
+fi
+
+# /etc/hosts: one managed block with every node
+hosts_block=$(cat <<'HOMELAB_HOSTS'
+# BEGIN homelab nodes
+10.0.0.101 home-server-1
+10.0.0.102 home-server-2
+10.0.0.103 home-server-3
+# END homelab nodes
+HOMELAB_HOSTS
+)
+hosts_new=$(mktemp)
+awk '/^# BEGIN homelab nodes$/{skip=1} !skip{print} /^# END homelab nodes$/{skip=0}' /etc/hosts > "$hosts_new"
+printf '%s\n' "$hosts_block" >> "$hosts_new"
+if ! cmp -s "$hosts_new" /etc/hosts; then
+  cat "$hosts_new" > /etc/hosts
+  echo "/etc/hosts updated"
+fi
+rm -f "$hosts_new"
+
+# swap off now and at boot (kubelet refuses to run with swap by default)
+if [ -n "$(swapon --noheadings --show=NAME 2>/dev/null)" ]; then
+  swapoff -a
+  echo "swap turned off"
+fi
+if grep -Eq '^[^#].*[[:space:]]swap[[:space:]]' /etc/fstab; then
+  sed -i -E 's/^([^#].*[[:space:]]swap[[:space:]].*)$/# disabled by homelab: \1/' /etc/fstab
+  echo "swap entries in /etc/fstab commented out"
+fi
+
+# kernel modules for container networking, now and at boot
+CHANGED=0
+homelab_new=$(mktemp)
+cat > "$homelab_new" <<'HOMELAB_EOF'
+overlay
+br_netfilter
+HOMELAB_EOF
+if ! cmp -s "$homelab_new" /etc/modules-load.d/homelab-kubernetes.conf; then
+  install -D -m 644 "$homelab_new" /etc/modules-load.d/homelab-kubernetes.conf
+  CHANGED=1
+fi
+rm -f "$homelab_new"
+for module in overlay br_netfilter; do
+  if [ ! -d "/sys/module/$module" ]; then
+    modprobe "$module" || { echo "kernel module $module is not loaded and cannot be loaded" >&2; exit 1; }
+  fi
+done
+
+# sysctls Kubernetes networking needs
+CHANGED=0
+homelab_new=$(mktemp)
+cat > "$homelab_new" <<'HOMELAB_EOF'
+net.bridge.bridge-nf-call-iptables = 1
+net.bridge.bridge-nf-call-ip6tables = 1
+net.ipv4.ip_forward = 1
+HOMELAB_EOF
+if ! cmp -s "$homelab_new" /etc/sysctl.d/99-homelab-kubernetes.conf; then
+  install -D -m 644 "$homelab_new" /etc/sysctl.d/99-homelab-kubernetes.conf
+  CHANGED=1
+fi
+rm -f "$homelab_new"
+if [ "$CHANGED" = 1 ] || [ "$(sysctl -n net.bridge.bridge-nf-call-iptables)" != 1 ] || [ "$(sysctl -n net.bridge.bridge-nf-call-ip6tables)" != 1 ] || [ "$(sysctl -n net.ipv4.ip_forward)" != 1 ]; then
+  sysctl -q -p /etc/sysctl.d/99-homelab-kubernetes.conf
+  [ "$(sysctl -n net.bridge.bridge-nf-call-iptables)" = 1 ] || { echo "sysctl net.bridge.bridge-nf-call-iptables is not 1" >&2; exit 1; }
+  [ "$(sysctl -n net.bridge.bridge-nf-call-ip6tables)" = 1 ] || { echo "sysctl net.bridge.bridge-nf-call-ip6tables is not 1" >&2; exit 1; }
+  [ "$(sysctl -n net.ipv4.ip_forward)" = 1 ] || { echo "sysctl net.ipv4.ip_forward is not 1" >&2; exit 1; }
+  echo "kubernetes sysctls applied"
+fi
+
+# no apt proxy configured
+rm -f /etc/apt/apt.conf.d/01homelab-proxy
+
+# containerd with the systemd cgroup driver, as kubelet expects
+if ! command -v containerd >/dev/null 2>&1; then
+  retry 5 10 apt-get update -q
+  retry 5 10 apt-get install -y -q --no-install-recommends containerd
+  echo "containerd installed"
+fi
+containerd_new=$(mktemp)
+containerd config default > "$containerd_new"
+sed -i -E 's/^([[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*)false/\1true/' "$containerd_new"
+grep -Eq '^[[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*true' "$containerd_new" || { echo "containerd config has no SystemdCgroup setting to turn on" >&2; exit 1; }
+if ! cmp -s "$containerd_new" /etc/containerd/config.toml; then
+  install -D -m 644 "$containerd_new" /etc/containerd/config.toml
+  systemctl restart containerd
+  echo "containerd configured with SystemdCgroup = true"
+fi
+rm -f "$containerd_new"
+systemctl enable --now containerd >/dev/null 2>&1
+systemctl is-active --quiet containerd || { echo "containerd is not running" >&2; exit 1; }
+
+echo "home-server-1 is prepared for Kubernetes"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+set -euo pipefail
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export DEBIAN_FRONTEND=noninteractive
+
+retry() {
+  local tries=$1 delay=$2 attempt=1
+  shift 2
+  until "$@"; do
+    if [ "$attempt" -ge "$tries" ]; then
+      echo "gave up after $tries tries: $*" >&2
+      return 1
+    fi
+    attempt=$((attempt + 1))
+    sleep "$delay"
+  done
+}
+
+# every member joined and the cluster quorate (bounded wait)
+members_joined() {
+  [ "$(corosync-cmapctl -b runtime.members 2>/dev/null | grep -c 'status (str) = joined')" -eq 3 ] &&
+    corosync-quorumtool -s 2>/dev/null | grep -Eq '^Quorate:[[:space:]]+Yes'
+}
+retry 60 2 members_joined || { echo "corosync did not see all 3 members joined and quorate within 120 s" >&2; corosync-quorumtool -s >&2 || true; exit 1; }
+retry 60 2 crm_mon -1 >/dev/null || { echo "pacemaker did not answer within 120 s" >&2; exit 1; }
+echo "cluster home: 3 members joined, quorate"
+
+# cluster properties
+crm_attribute --type crm_config --name stonith-enabled --update false
+crm_attribute --type rsc_defaults --name resource-stickiness --update 60
+
+# the VIP (the seed's IPaddr2 recipe) and its placement, created or brought up to date in place
+cibadmin --modify --allow-create --scope resources --xml-text '<primitive id="kube-api-vip" class="ocf" provider="heartbeat" type="IPaddr2"><instance_attributes id="kube-api-vip-instance_attributes"><nvpair id="kube-api-vip-instance_attributes-ip" name="ip" value="10.0.0.100"/><nvpair id="kube-api-vip-instance_attributes-cidr_netmask" name="cidr_netmask" value="24"/><nvpair id="kube-api-vip-instance_attributes-nic" name="nic" value="enp3s0.2"/></instance_attributes><meta_attributes id="kube-api-vip-meta_attributes"><nvpair id="kube-api-vip-meta_attributes-migration-threshold" name="migration-threshold" value="2"/><nvpair id="kube-api-vip-meta_attributes-failure-timeout" name="failure-timeout" value="60s"/></meta_attributes><operations><op id="kube-api-vip-monitor" name="monitor" interval="5s"/></operations></primitive>'
+cibadmin --modify --allow-create --scope constraints --xml-text '<rsc_location id="kube-api-vip-prefers-first" rsc="kube-api-vip" node="home-server-1" score="100"/>'
+cibadmin --modify --allow-create --scope constraints --xml-text '<rsc_location id="kube-api-vip-on-healthy-api" rsc="kube-api-vip"><rule id="kube-api-vip-on-healthy-api-rule" score="1000"><expression id="kube-api-vip-on-healthy-api-expr" attribute="homelab-api-healthy" operation="eq" value="1"/></rule></rsc_location>'
+
+# the VIP runs before we say it is up
+vip_running() { crm_resource --resource kube-api-vip --locate 2>/dev/null | grep -q 'is running on'; }
+retry 30 2 vip_running || { echo "kube-api-vip did not start within 60 s" >&2; crm_mon -1 >&2 || true; exit 1; }
+crm_resource --resource kube-api-vip --locate

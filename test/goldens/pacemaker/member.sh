@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+set -euo pipefail
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export DEBIAN_FRONTEND=noninteractive
+
+retry() {
+  local tries=$1 delay=$2 attempt=1
+  shift 2
+  until "$@"; do
+    if [ "$attempt" -ge "$tries" ]; then
+      echo "gave up after $tries tries: $*" >&2
+      return 1
+    fi
+    attempt=$((attempt + 1))
+    sleep "$delay"
+  done
+}
+
+# corosync, pacemaker, pcs and the IPaddr2 agent
+agents=resource-agents
+if apt-cache show resource-agents-base >/dev/null 2>&1; then agents=resource-agents-base; fi
+if ! command -v pcs >/dev/null 2>&1 || ! command -v corosync >/dev/null 2>&1 || [ ! -x /usr/lib/ocf/resource.d/heartbeat/IPaddr2 ]; then
+  retry 5 10 apt-get update -q
+  retry 5 10 apt-get install -y -q --no-install-recommends corosync pacemaker pacemaker-cli-utils pcs curl "$agents"
+  echo "cluster packages installed"
+fi
+
+# the cluster's shared key arrives on stdin, base64-encoded, and is never printed
+restart=0
+authkey_new=$(mktemp)
+chmod 400 "$authkey_new"
+base64 -d > "$authkey_new"
+[ "$(stat -c %s "$authkey_new")" -eq 256 ] || { echo "authkey on stdin is not 256 bytes" >&2; rm -f "$authkey_new"; exit 1; }
+if ! cmp -s "$authkey_new" /etc/corosync/authkey; then
+  install -m 400 -o root -g root "$authkey_new" /etc/corosync/authkey
+  restart=1
+fi
+rm -f "$authkey_new"
+
+CHANGED=0
+homelab_new=$(mktemp)
+cat > "$homelab_new" <<'HOMELAB_EOF'
+# Managed by homelab (PacemakerVip); identical on every member.
+totem {
+    version: 2
+    cluster_name: home
+    transport: knet
+    crypto_cipher: aes256
+    crypto_hash: sha256
+    keyfile: /etc/corosync/authkey
+}
+nodelist {
+    node {
+        ring0_addr: 10.0.0.101
+        name: home-server-1
+        nodeid: 1
+    }
+    node {
+        ring0_addr: 10.0.0.102
+        name: home-server-2
+        nodeid: 2
+    }
+    node {
+        ring0_addr: 10.0.0.103
+        name: home-server-3
+        nodeid: 3
+    }
+}
+quorum {
+    provider: corosync_votequorum
+}
+logging {
+    to_logfile: yes
+    logfile: /var/log/corosync/corosync.log
+    to_syslog: yes
+    timestamp: on
+}
+HOMELAB_EOF
+if ! cmp -s "$homelab_new" /etc/corosync/corosync.conf; then
+  install -D -m 644 "$homelab_new" /etc/corosync/corosync.conf
+  CHANGED=1
+fi
+rm -f "$homelab_new"
+if [ "$CHANGED" = 1 ]; then restart=1; fi
+corosync -t >/dev/null || { echo "corosync rejects /etc/corosync/corosync.conf" >&2; exit 1; }
+
+# services: a changed key or membership needs a restart of both
+systemctl enable corosync pacemaker >/dev/null 2>&1
+if [ "$restart" = 1 ]; then
+  systemctl stop pacemaker corosync
+  echo "corosync configuration changed; restarting"
+fi
+systemctl start corosync pacemaker
+systemctl is-active --quiet corosync || { echo "corosync is not running" >&2; exit 1; }
+
+CHANGED=0
+homelab_new=$(mktemp)
+cat > "$homelab_new" <<'HOMELAB_EOF'
+[Unit]
+Description=homelab: report Kubernetes API health to Pacemaker
+After=pacemaker.service
+Requires=pacemaker.service
+
+[Service]
+ExecStart=/bin/bash -c 'while true; do if curl -ksf --max-time 2 https://127.0.0.1:6443/readyz >/dev/null; then v=1; else v=0; fi; attrd_updater -n homelab-api-healthy -U "$v" -d 2s || true; sleep 3; done'
+Restart=always
+
+[Install]
+WantedBy=multi-user.target
+HOMELAB_EOF
+if ! cmp -s "$homelab_new" /etc/systemd/system/homelab-api-health.service; then
+  install -D -m 644 "$homelab_new" /etc/systemd/system/homelab-api-health.service
+  CHANGED=1
+fi
+rm -f "$homelab_new"
+if [ "$CHANGED" = 1 ]; then systemctl daemon-reload; systemctl restart homelab-api-health; fi
+systemctl enable --now homelab-api-health >/dev/null 2>&1

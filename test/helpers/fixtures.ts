@@ -1,0 +1,39 @@
+// Sample inputs from the seed's lab: three ODROID-H2 servers on VLAN 2.
+import { InternalNetwork } from "../../components/vlan/render";
+import { VipSettings } from "../../components/pacemaker/render";
+
+export const SEED_NODES = [
+    { hostname: "home-server-1", mac: "00:1e:06:1a:1b:1c", sshAddress: "192.168.10.101", internalAddress: "10.0.0.101" },
+    { hostname: "home-server-2", mac: "00:1e:06:2a:2b:2c", sshAddress: "192.168.10.102", internalAddress: "10.0.0.102" },
+    { hostname: "home-server-3", mac: "00:1e:06:3a:3b:3c", sshAddress: "192.168.10.103", internalAddress: "10.0.0.103" },
+];
+
+export const SEED_HOSTS = SEED_NODES.map((node) => ({ hostname: node.hostname, address: node.internalAddress }));
+
+export const VLAN_NETWORK: InternalNetwork = { links: ["enp3s0"], vlanId: 2, addresses: ["10.0.0.101/24"], routes: [] };
+export const UNTAGGED_NETWORK: InternalNetwork = { links: ["enp3s0"], addresses: ["10.77.0.11/24"], routes: [] };
+/** The x99 seed bonds three ports. */
+export const BONDED_VLAN_NETWORK: InternalNetwork = {
+    links: ["enp1s0f0", "enp1s0f1", "enp2s0f0"],
+    bond: { name: "bond0", mode: "802.3ad" },
+    vlanId: 2,
+    addresses: ["10.0.0.101/24"],
+    mtu: 9000,
+    routes: [{ to: "10.1.0.0/24", via: "10.0.0.1" }],
+};
+
+export const VIP_SETTINGS: VipSettings = {
+    clusterName: "home",
+    members: SEED_HOSTS,
+    vip: "10.0.0.100",
+    prefixLength: 24,
+    interfaceName: "enp3s0.2",
+    stonithEnabled: false,
+    resourceStickiness: 60,
+    monitorInterval: "5s",
+    migrationThreshold: 2,
+    failureTimeout: "60s",
+    healthCheckUrl: "https://127.0.0.1:6443/readyz",
+};
+
+export const THROWAWAY_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nthrowaway-test-key-b3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";

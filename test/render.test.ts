@@ -1,0 +1,83 @@
+// Golden tests of the node, network and VIP renderers, each script also checked by shellcheck.
+import { renderPowerOffScript, renderPrepareScript } from "../components/baremetal/render";
+import { renderApplyScript, renderNetplan, renderRemoveScript, interfaceName } from "../components/vlan/render";
+import { renderClusterScript, renderCib, renderCorosyncConf, renderMemberScript, renderRemoveMemberScript, renderRemoveVipScript, renderVipConstraints } from "../components/pacemaker/render";
+import { shellQuote, writeFileIfChanged } from "../components/remote";
+import { expectGolden } from "./helpers/golden";
+import { expectShellcheckClean } from "./helpers/shellcheck";
+import { BONDED_VLAN_NETWORK, SEED_HOSTS, UNTAGGED_NETWORK, VIP_SETTINGS, VLAN_NETWORK } from "./helpers/fixtures";
+
+function expectScript(name: string, text: string): void {
+    expect(text.startsWith("#!/usr/bin/env bash\nset -euo pipefail\n")).toBe(true);
+    expectGolden(name, text);
+    expectShellcheckClean(name, text);
+}
+
+describe("BareMetalNode", () => {
+    test("prepare script", () => {
+        expectScript("baremetal/prepare.sh", renderPrepareScript({ hostname: "home-server-1", hosts: SEED_HOSTS, containerRuntime: "containerd" }));
+    });
+    test("prepare script with an apt proxy", () => {
+        const text = renderPrepareScript({ hostname: "home-server-1", hosts: SEED_HOSTS, containerRuntime: "containerd", aptProxy: "http://apt-cache.lan:3142" });
+        expect(text).toContain('Acquire::http::Proxy "http://apt-cache.lan:3142";');
+        expectShellcheckClean("prepare-proxy.sh", text);
+    });
+    test("power-off script", () => {
+        expectScript("baremetal/poweroff.sh", renderPowerOffScript("home-server-1"));
+    });
+});
+
+describe("VlanInterface", () => {
+    test("netplan for the seed's VLAN 2 on enp3s0", () => {
+        expectGolden("vlan/vlan.yaml", renderNetplan(VLAN_NETWORK));
+        expect(interfaceName(VLAN_NETWORK)).toBe("enp3s0.2");
+    });
+    test("netplan for an untagged link", () => {
+        expectGolden("vlan/untagged.yaml", renderNetplan(UNTAGGED_NETWORK));
+        expect(interfaceName(UNTAGGED_NETWORK)).toBe("enp3s0");
+    });
+    test("netplan for a VLAN on a bond of three ports", () => {
+        expectGolden("vlan/bond-vlan.yaml", renderNetplan(BONDED_VLAN_NETWORK));
+        expect(interfaceName(BONDED_VLAN_NETWORK)).toBe("bond0.2");
+    });
+    test("apply and remove scripts", () => {
+        expectScript("vlan/apply.sh", renderApplyScript(VLAN_NETWORK, "192.168.10.101"));
+        expectScript("vlan/remove.sh", renderRemoveScript(VLAN_NETWORK));
+        expectShellcheckClean("remove-untagged.sh", renderRemoveScript(UNTAGGED_NETWORK));
+        expectShellcheckClean("apply-bond.sh", renderApplyScript(BONDED_VLAN_NETWORK, "192.168.10.101"));
+    });
+});
+
+describe("PacemakerVip", () => {
+    test("corosync.conf", () => {
+        expectGolden("pacemaker/corosync.conf", renderCorosyncConf(VIP_SETTINGS));
+    });
+    test("two members get two_node quorum", () => {
+        expect(renderCorosyncConf({ clusterName: "duo", members: SEED_HOSTS.slice(0, 2) })).toContain("two_node: 1");
+    });
+    test("CIB with the VIP and its placement", () => {
+        expectGolden("pacemaker/cib.xml", renderCib(VIP_SETTINGS));
+    });
+    test("without a health check the VIP only prefers the first member", () => {
+        expect(renderVipConstraints({ ...VIP_SETTINGS, healthCheckUrl: undefined })).toEqual([
+            '<rsc_location id="kube-api-vip-prefers-first" rsc="kube-api-vip" node="home-server-1" score="100"/>',
+        ]);
+    });
+    test("scripts", () => {
+        expectScript("pacemaker/member.sh", renderMemberScript(VIP_SETTINGS));
+        expectScript("pacemaker/cluster.sh", renderClusterScript(VIP_SETTINGS));
+        expectScript("pacemaker/remove-vip.sh", renderRemoveVipScript());
+        expectScript("pacemaker/remove-member.sh", renderRemoveMemberScript());
+        expectShellcheckClean("cluster-nohealth.sh", renderClusterScript({ ...VIP_SETTINGS, healthCheckUrl: undefined }));
+    });
+});
+
+describe("script helpers", () => {
+    test("shellQuote keeps any value one word", () => {
+        expect(shellQuote("plain-1.2")).toBe("plain-1.2");
+        expect(shellQuote("it's $HOME")).toBe(`'it'\\''s $HOME'`);
+    });
+    test("writeFileIfChanged refuses content that would end its heredoc", () => {
+        expect(() => writeFileIfChanged("/tmp/x", "a\nHOMELAB_EOF\n", "600")).toThrow("heredoc marker");
+    });
+});
