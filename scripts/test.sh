@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The README's test command (npm test): sets up what it needs (cached), then
+# type-checks, runs the unit, golden and real-tool tests, and a real offline
+# `pulumi preview` of the home stack with the engine built from Go modules.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+say() { echo "==> $*"; }
+
+bash scripts/setup.sh --packages --npm --engine
+# shellcheck source=scripts/engine-env.sh
+source scripts/engine-env.sh
+
+say "type-checking (tsc --noEmit)"
+npx tsc --noEmit -p .
+
+results=$(mktemp -d)
+status=0
+say "unit, golden and real-tool tests (jest)"
+npx jest --json --outputFile="$results/unit.json" || status=1
+say "integration: real pulumi preview, offline (jest -c jest.integration.config.js)"
+npx jest -c jest.integration.config.js --json --outputFile="$results/integration.json" || status=1
+
+node -e '
+const fs = require("fs");
+let passed = 0, failed = 0, skipped = 0;
+for (const file of process.argv.slice(1)) {
+  if (!fs.existsSync(file)) { failed++; continue; }
+  const r = JSON.parse(fs.readFileSync(file, "utf8"));
+  passed += r.numPassedTests; failed += r.numFailedTests + r.numRuntimeErrorTestSuites; skipped += r.numPendingTests;
+}
+console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+' "$results/unit.json" "$results/integration.json"
+rm -rf "$results"
+exit "$status"

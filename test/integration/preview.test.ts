@@ -1,0 +1,105 @@
+// A real `pulumi preview --stack home`, offline, with the engine and plugins built
+// from Go modules: what mocks cannot catch (URN clashes, schema mismatches,
+// unknown kubeconfigs at preview, secrets in the event log) fails here.
+import { EngineEvent } from "@pulumi/pulumi/automation";
+import { allText, editStackConfig, scratchProject, ScratchProject } from "./project";
+
+interface PreviewRun {
+    events: EngineEvent[];
+    stdout: string;
+    error?: Error;
+}
+
+async function preview(project: ScratchProject): Promise<PreviewRun> {
+    const events: EngineEvent[] = [];
+    let stdout = "";
+    try {
+        const result = await project.stack.preview({ onEvent: (event) => events.push(event), onOutput: (out) => (stdout += out), diff: false });
+        stdout = result.stdout;
+        return { events, stdout };
+    } catch (error) {
+        return { events, stdout, error: error as Error };
+    }
+}
+
+function plannedTypes(events: EngineEvent[]): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const event of events) {
+        const meta = event.resourcePreEvent?.metadata;
+        if (meta && meta.op === "create") counts[meta.type] = (counts[meta.type] ?? 0) + 1;
+    }
+    return counts;
+}
+
+function diagnostics(events: EngineEvent[], severity: string): string[] {
+    return events.filter((e) => e.diagnosticEvent?.severity === severity).map((e) => e.diagnosticEvent!.message.trim());
+}
+
+describe("pulumi preview --stack home (real engine, offline)", () => {
+    let project: ScratchProject;
+    let run: PreviewRun;
+
+    beforeAll(async () => {
+        project = await scratchProject("home");
+        run = await preview(project);
+    });
+    afterAll(() => project?.cleanup());
+
+    test("succeeds with no error and only the intended warning", () => {
+        expect(run.error).toBeUndefined();
+        expect(diagnostics(run.events, "error")).toEqual([]);
+        const warnings = diagnostics(run.events, "warning");
+        expect(warnings).toHaveLength(1);
+        expect(warnings[0]).toContain("homelab:vip.stonithEnabled is false");
+    });
+
+    test("plans the whole chain, every component and its children", () => {
+        const types = plannedTypes(run.events);
+        expect(types).toMatchObject({
+            "pulumi:pulumi:Stack": 1,
+            "homelab:index:BareMetalNode": 3,
+            "homelab:index:VlanInterface": 3,
+            "homelab:index:PacemakerVip": 1,
+            "command:local:Command": 3,
+            "random:index/randomBytes:RandomBytes": 1,
+        });
+        // Per node: prepare, poweroff, netplan; per member: corosync; once: the VIP.
+        expect(types["command:remote:Command"]).toBeGreaterThanOrEqual(3 * 3 + 3 + 1);
+    });
+
+    test("takes no action on any machine: every step is a planned create, nothing ran", () => {
+        const ops = new Set(run.events.map((e) => e.resourcePreEvent?.metadata.op).filter(Boolean));
+        expect([...ops]).toEqual(["create"]);
+        expect(run.events.some((e) => e.resOutputsEvent && e.resOutputsEvent.metadata.type.startsWith("command:") && !e.resOutputsEvent.planning)).toBe(false);
+    });
+
+    test("the event log and the state hold no secret in plaintext", () => {
+        const keyBody = project.privateKey.split("\n")[1];
+        expect(keyBody.length).toBeGreaterThan(20);
+        const eventLog = JSON.stringify(run.events) + run.stdout;
+        expect(eventLog).not.toContain(keyBody);
+        const state = allText(project.stateDir);
+        expect(state.length).toBeGreaterThan(0);
+        expect(state).not.toContain(keyBody);
+    });
+});
+
+describe("pulumi preview with bad config", () => {
+    test("fails with every validation message and registers no resource", async () => {
+        const project = await scratchProject("home");
+        try {
+            editStackConfig(project, "homelab:nodes", (nodes) => { nodes[0].mac = "00:1e:06:1a:1b"; return nodes; });
+            editStackConfig(project, "homelab:network", (network) => ({ ...network, vlanId: 5000 }));
+            const run = await preview(project);
+            expect(run.error).toBeDefined();
+            const output = `${run.error}`;
+            expect(output).toContain("stack config has 2 problems; nothing was changed:");
+            expect(output).toContain('homelab:nodes[0].mac: "00:1e:06:1a:1b" is not a valid MAC address');
+            expect(output).toContain("homelab:network.vlanId: 5000 is not a valid VLAN id; expected 1-4094");
+            const creates = run.events.filter((e) => e.resourcePreEvent && e.resourcePreEvent.metadata.type !== "pulumi:pulumi:Stack");
+            expect(creates).toEqual([]);
+        } finally {
+            project.cleanup();
+        }
+    });
+});
