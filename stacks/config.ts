@@ -1,5 +1,8 @@
 // The one place that reads stack config. Everything is validated before any
 // resource is registered, and every problem is reported in one error.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
@@ -67,13 +70,8 @@ function schemaProblems(error: z.ZodError, raw: Record<string, unknown>): Config
 }
 
 /** Pure: validates raw config values (already parsed from YAML) and derives the typed config. */
-export function parseConfig(raw: Record<string, unknown>, sshPrivateKey: string | undefined): { config?: Omit<HomelabConfig, "sshPrivateKey">; problems: ConfigProblem[] } {
+export function parseConfig(raw: Record<string, unknown>): { config?: Omit<HomelabConfig, "sshPrivateKey">; problems: ConfigProblem[] } {
     const problems: ConfigProblem[] = [];
-    if (!sshPrivateKey || sshPrivateKey.trim() === "") {
-        problems.push({ key: SECRET_KEY, value: null, message: `is missing; set it with: pulumi config set --secret ${NAMESPACE}:${SECRET_KEY} < ~/.ssh/id_ed25519` });
-    } else if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(sshPrivateKey)) {
-        problems.push({ key: SECRET_KEY, value: "[secret]", message: "is not a PEM or OpenSSH private key; expected the contents of a file such as ~/.ssh/id_ed25519" });
-    }
     const parsed = configSchema.safeParse(raw);
     if (!parsed.success) return { problems: [...problems, ...schemaProblems(parsed.error, raw)] };
     const config = parsed.data;
@@ -123,11 +121,44 @@ export function rawFromRuntimeConfig(all: Record<string, string>): { raw: Record
     return { raw, sshPrivateKey, problems };
 }
 
+/** Where the SSH key came from, for messages that must not show it. */
+export interface KeySource {
+    key: string;
+    shown: string;
+}
+
+/** The key from homelab:sshPrivateKey, or read from ssh.privateKeyFile (relative to the project, ~ for home). */
+export function readPrivateKey(raw: Record<string, unknown>, secretKey: string | undefined): { key?: string; source: KeySource; problems: ConfigProblem[] } {
+    const file = (raw.ssh as { privateKeyFile?: unknown } | undefined)?.privateKeyFile;
+    if (typeof file !== "string") return { key: secretKey, source: { key: SECRET_KEY, shown: "[secret]" }, problems: [] };
+    const source = { key: "ssh.privateKeyFile", shown: file };
+    if (secretKey) return { source, problems: [{ key: "ssh.privateKeyFile", value: file, message: `is set as well as ${NAMESPACE}:${SECRET_KEY}; keep one of them` }] };
+    const resolved = file.startsWith("~/") ? path.join(os.homedir(), file.slice(2)) : path.resolve(file);
+    try {
+        return { key: fs.readFileSync(resolved, "utf8"), source, problems: [] };
+    } catch (error) {
+        return { source, problems: [{ key: "ssh.privateKeyFile", value: file, message: `cannot be read (${(error as NodeJS.ErrnoException).code}); expected a private key file on this machine, like ~/.ssh/id_ed25519` }] };
+    }
+}
+
+/** Problems with the SSH key itself; the key is never shown. */
+export function privateKeyProblems(key: string | undefined, source: KeySource = { key: SECRET_KEY, shown: "[secret]" }): ConfigProblem[] {
+    if (!key || key.trim() === "") {
+        return [{ key: SECRET_KEY, value: null, message: `is missing; set it with: pulumi config set --secret ${NAMESPACE}:${SECRET_KEY} < ~/.ssh/id_ed25519 (or set ${NAMESPACE}:ssh.privateKeyFile)` }];
+    }
+    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
+        return [{ key: source.key, value: source.shown, message: "is not a PEM or OpenSSH private key; expected the contents of a file such as ~/.ssh/id_ed25519" }];
+    }
+    return [];
+}
+
 /** Reads and validates the stack config; throws one ConfigError listing every problem. */
 export function loadConfig(all: Record<string, string> = pulumi.runtime.allConfig()): HomelabConfig {
-    const { raw, sshPrivateKey, problems: readProblems } = rawFromRuntimeConfig(all);
-    const { config, problems } = parseConfig(raw, sshPrivateKey);
-    const allProblems = [...readProblems, ...problems];
+    const { raw, sshPrivateKey: secretKey, problems: readProblems } = rawFromRuntimeConfig(all);
+    const { key, source, problems: keyReadProblems } = readPrivateKey(raw, secretKey);
+    const keyProblems = keyReadProblems.length > 0 ? keyReadProblems : privateKeyProblems(key, source);
+    const { config, problems } = parseConfig(raw);
+    const allProblems = [...readProblems, ...keyProblems, ...problems];
     if (!config || allProblems.length > 0) throw new ConfigError(allProblems);
-    return { ...config, sshPrivateKey: pulumi.secret(sshPrivateKey as string) };
+    return { ...config, sshPrivateKey: pulumi.secret(key as string) };
 }

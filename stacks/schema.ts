@@ -47,6 +47,8 @@ export const configSchema = z.strictObject({
     ssh: z.strictObject({
         user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "is not a valid user name; expected a Linux login like homeuser").default("homeuser"),
         port: port.default(22),
+        /** A private key file on this machine (e.g. ~/.ssh/id_ed25519), instead of the secret homelab:sshPrivateKey; its content is kept as a secret. */
+        privateKeyFile: z.string().min(1).optional(),
         /** How long one command may wait for SSH to answer before the step fails. */
         connectTimeoutSeconds: positiveInt.default(20),
     }).prefault({}),

@@ -2,7 +2,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { ConfigError, formatProblem, loadConfig, parseConfig, rawFromRuntimeConfig } from "../stacks/config";
+import { ConfigError, formatProblem, loadConfig, parseConfig, privateKeyProblems, rawFromRuntimeConfig, readPrivateKey } from "../stacks/config";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nthrowaway\n-----END OPENSSH PRIVATE KEY-----\n";
 
@@ -18,13 +18,13 @@ function homeRaw(): Record<string, any> {
     return rawFromRuntimeConfig(stackConfig("Pulumi.home.yaml")).raw;
 }
 
-function messages(raw: Record<string, unknown>, key: string | null = KEY): string[] {
-    return parseConfig(raw, key ?? undefined).problems.map(formatProblem);
+function messages(raw: Record<string, unknown>): string[] {
+    return parseConfig(raw).problems.map(formatProblem);
 }
 
 describe("the committed stacks", () => {
     test("Pulumi.home.yaml is valid and warns that stonith is off", () => {
-        const { config, problems } = parseConfig(homeRaw(), KEY);
+        const { config, problems } = parseConfig(homeRaw());
         expect(problems).toEqual([]);
         expect(config!.derived.internalInterface).toBe("enp3s0.2");
         expect(config!.derived.prefixLength).toBe(24);
@@ -33,7 +33,7 @@ describe("the committed stacks", () => {
     });
 
     test("Pulumi.lab.yaml is valid", () => {
-        const { problems } = parseConfig(rawFromRuntimeConfig(stackConfig("Pulumi.lab.yaml")).raw, KEY);
+        const { problems } = parseConfig(rawFromRuntimeConfig(stackConfig("Pulumi.lab.yaml")).raw);
         expect(problems).toEqual([]);
     });
 
@@ -41,7 +41,7 @@ describe("the committed stacks", () => {
         const raw = homeRaw();
         delete raw.kubernetes;
         delete raw.ssh;
-        const { config } = parseConfig(raw, KEY);
+        const { config } = parseConfig(raw);
         expect(config!.kubernetes).toEqual({ enabled: true, version: "1.34.2", podCidr: "172.16.0.0/16", serviceCidr: "10.96.0.0/12", dnsDomain: "cluster.local", scheduleOnControlPlanes: true });
         expect(config!.ssh).toEqual({ user: "homeuser", port: 22, connectTimeoutSeconds: 20 });
     });
@@ -167,11 +167,21 @@ describe("each rule names the key, the value and what is valid", () => {
     });
 
     test("missing SSH key", () => {
-        expect(messages(homeRaw(), null)).toEqual(["homelab:sshPrivateKey: null is missing; set it with: pulumi config set --secret homelab:sshPrivateKey < ~/.ssh/id_ed25519"]);
+        expect(privateKeyProblems(undefined).map(formatProblem)).toEqual(["homelab:sshPrivateKey: null is missing; set it with: pulumi config set --secret homelab:sshPrivateKey < ~/.ssh/id_ed25519 (or set homelab:ssh.privateKeyFile)"]);
     });
 
     test("an SSH key that is not a private key, without printing it", () => {
-        expect(messages(homeRaw(), "ssh-ed25519 AAAA public")).toEqual(['homelab:sshPrivateKey: "[secret]" is not a PEM or OpenSSH private key; expected the contents of a file such as ~/.ssh/id_ed25519']);
+        expect(privateKeyProblems("ssh-ed25519 AAAA public").map(formatProblem)).toEqual(['homelab:sshPrivateKey: "[secret]" is not a PEM or OpenSSH private key; expected the contents of a file such as ~/.ssh/id_ed25519']);
+    });
+
+    test("a key file that cannot be read", () => {
+        const { problems } = readPrivateKey({ ssh: { privateKeyFile: "/nonexistent/id_ed25519" } }, undefined);
+        expect(problems.map(formatProblem)).toEqual(['homelab:ssh.privateKeyFile: "/nonexistent/id_ed25519" cannot be read (ENOENT); expected a private key file on this machine, like ~/.ssh/id_ed25519']);
+    });
+
+    test("a key file and a secret key at once", () => {
+        const { problems } = readPrivateKey({ ssh: { privateKeyFile: "key" } }, KEY);
+        expect(problems.map(formatProblem)).toEqual(['homelab:ssh.privateKeyFile: "key" is set as well as homelab:sshPrivateKey; keep one of them']);
     });
 
     test("a misspelt key", () => {
@@ -204,7 +214,7 @@ describe("every problem at once, before anything is registered", () => {
         expect(error).toBeInstanceOf(ConfigError);
         expect((error as Error).message).toBe([
             "stack config has 4 problems; nothing was changed:",
-            "  - homelab:sshPrivateKey: null is missing; set it with: pulumi config set --secret homelab:sshPrivateKey < ~/.ssh/id_ed25519",
+            "  - homelab:sshPrivateKey: null is missing; set it with: pulumi config set --secret homelab:sshPrivateKey < ~/.ssh/id_ed25519 (or set homelab:ssh.privateKeyFile)",
             "  - homelab:nodes[0].mac: \"nope\" is not a valid MAC address; expected six hex pairs separated by ':', like 00:1e:06:1a:1b:1c",
             "  - homelab:nodes[1].osdDevices[0]: \"dev/sdb\" is not an absolute path; expected a path starting with '/', like /dev/sda",
             "  - homelab:network.vlanId: 0 is not a valid VLAN id; expected 1-4094, or leave it unset for an untagged network",
