@@ -67,8 +67,16 @@ function modulesSection(): string {
     return `# kernel modules for container networking, now and at boot
 CHANGED=0
 ${writeFileIfChanged("/etc/modules-load.d/homelab-kubernetes.conf", KERNEL_MODULES.join("\n"), "644")}
+# present means loaded or built in: look for what each module provides
+module_present() {
+  case $1 in
+    overlay) grep -qw overlay /proc/filesystems ;;
+    br_netfilter) [ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] ;;
+    *) [ -d "/sys/module/$1" ] ;;
+  esac
+}
 for module in ${KERNEL_MODULES.join(" ")}; do
-  if [ ! -d "/sys/module/$module" ]; then
+  if ! module_present "$module"; then
     modprobe "$module" || { echo "kernel module $module is not loaded and cannot be loaded" >&2; exit 1; }
   fi
 done`;

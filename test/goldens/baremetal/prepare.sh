@@ -63,8 +63,16 @@ if ! cmp -s "$homelab_new" /etc/modules-load.d/homelab-kubernetes.conf; then
   CHANGED=1
 fi
 rm -f "$homelab_new"
+# present means loaded or built in: look for what each module provides
+module_present() {
+  case $1 in
+    overlay) grep -qw overlay /proc/filesystems ;;
+    br_netfilter) [ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] ;;
+    *) [ -d "/sys/module/$1" ] ;;
+  esac
+}
 for module in overlay br_netfilter; do
-  if [ ! -d "/sys/module/$module" ]; then
+  if ! module_present "$module"; then
     modprobe "$module" || { echo "kernel module $module is not loaded and cannot be loaded" >&2; exit 1; }
   fi
 done

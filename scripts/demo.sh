@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The README's first command (npm run demo): the whole program on the simulated
+# lab. Sets up what is missing (packages, engine, base image), starts the lab's
+# networks and power controller with every machine off, then `pulumi up --stack lab`.
+# A second run on a converged lab reports no changes.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+say() { echo "==> $*"; }
+
+bash scripts/setup.sh --packages --npm --engine --lab
+# shellcheck source=scripts/engine-env.sh
+source scripts/engine-env.sh
+
+say "starting the simulated lab (machines stay powered off until Wake-on-LAN)"
+lab/lab up
+
+say "pulumi stack lab (local backend .pulumi-state, passphrase from PULUMI_CONFIG_PASSPHRASE)"
+pulumi stack select lab --create >/dev/null
+say "pulumi up --stack lab: wake, prepare, internal network, Pacemaker VIP"
+pulumi up --stack lab --yes --skip-preview --suppress-progress
+
+say "stack outputs"
+pulumi stack output --stack lab
+vip=$(pulumi stack output vip --stack lab)
+cat <<TXT
+
+The lab is up. Try:
+  ping -c 3 $vip                                   # the Pacemaker VIP on the internal network
+  ssh -i .lab/ssh/id_ed25519 homeuser@$vip sudo crm_mon -1   # the cluster, through the VIP
+  lab/lab status                                   # which machines are on
+  lab/lab power-off <node>                         # pull the plug: the VIP moves
+  npm run demo                                     # again: no changes
+  source scripts/engine-env.sh && pulumi destroy --stack lab --yes && lab/lab down
+TXT

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+set -euo pipefail
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export DEBIAN_FRONTEND=noninteractive
+
+kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
+
+# nothing to do when the cluster is already gone
+if ! command -v kubectl >/dev/null 2>&1 || [ ! -f /etc/kubernetes/admin.conf ]; then
+  echo "no cluster on this node; nothing to delete for calico"
+  exit 0
+fi
+if ! kc --request-timeout=10s get --raw /readyz >/dev/null 2>&1; then
+  echo "the cluster does not answer; nothing to delete for calico"
+  exit 0
+fi
+
+if [ -f /etc/homelab/manifests/calico/tigera-operator.yaml ]; then
+  kc delete -f /etc/homelab/manifests/calico/tigera-operator.yaml --ignore-not-found --wait=false || echo "could not delete everything in tigera-operator.yaml; continuing" >&2
+elif ! kc delete -f https://raw.githubusercontent.com/projectcalico/calico/v3.30.3/manifests/tigera-operator.yaml --ignore-not-found --wait=false; then
+  echo "could not delete tigera-operator.yaml (fetched from https://raw.githubusercontent.com/projectcalico/calico/v3.30.3/manifests/tigera-operator.yaml); continuing" >&2
+fi
+
+rm -rf /etc/homelab/manifests/calico
+echo "calico operator bundle deleted"

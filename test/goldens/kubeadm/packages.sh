@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+set -euo pipefail
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export DEBIAN_FRONTEND=noninteractive
+
+retry() {
+  local tries=$1 delay=$2 attempt=1
+  shift 2
+  until "$@"; do
+    if [ "$attempt" -ge "$tries" ]; then
+      echo "gave up after $tries tries: $*" >&2
+      return 1
+    fi
+    attempt=$((attempt + 1))
+    sleep "$delay"
+  done
+}
+
+# another kubeadm version on the node means an upgrade, which this program does not do
+want=1.34.2
+have=$(kubeadm version -o short 2>/dev/null || true)
+if [ -n "$have" ] && [ "$have" != "v$want" ]; then
+  echo "kubeadm $have is installed on home-server-1 but v$want is wanted; upgrades are not automated yet: upgrade home-server-1 by hand (kubeadm upgrade) or set kubernetes.version back" >&2
+  exit 1
+fi
+installed_version() {
+  dpkg-query -W -f='${db:Status-Abbrev}|${Version}\n' "$1" 2>/dev/null | awk -F'|' '$1 ~ /^ii/ { print $2 }'
+}
+missing=""
+for pkg in kubeadm kubelet kubectl; do
+  version=$(installed_version "$pkg")
+  if [ -z "$version" ]; then
+    missing="$missing $pkg"
+  elif [[ "$version" != "$want"-* ]]; then
+    echo "$pkg $version is installed on home-server-1 but $want is wanted; upgrades are not automated yet: upgrade home-server-1 by hand (kubeadm upgrade) or set kubernetes.version back" >&2
+    exit 1
+  fi
+done
+
+# the pkgs.k8s.io repository of Kubernetes 1.34, signed by its own key
+if [ ! -s /etc/apt/keyrings/kubernetes-apt-keyring.gpg ]; then
+  if ! command -v curl >/dev/null 2>&1 || ! command -v gpg >/dev/null 2>&1; then
+    retry 5 10 apt-get update -q
+    retry 5 10 apt-get install -y -q --no-install-recommends ca-certificates curl gpg
+  fi
+  key_tmp=$(mktemp)
+  retry 5 10 curl -fsSL --connect-timeout 20 -o "$key_tmp" https://pkgs.k8s.io/core:/stable:/v1.34/deb/Release.key
+  install -d -m 755 /etc/apt/keyrings
+  gpg --dearmor --batch --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg "$key_tmp"
+  chmod 644 /etc/apt/keyrings/kubernetes-apt-keyring.gpg
+  rm -f "$key_tmp"
+fi
+CHANGED=0
+homelab_new=$(mktemp)
+cat > "$homelab_new" <<'HOMELAB_EOF'
+deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.34/deb/ /
+HOMELAB_EOF
+if ! cmp -s "$homelab_new" /etc/apt/sources.list.d/kubernetes.list; then
+  install -D -m 644 "$homelab_new" /etc/apt/sources.list.d/kubernetes.list
+  CHANGED=1
+fi
+rm -f "$homelab_new"
+if [ "$CHANGED" = 1 ]; then echo "apt repository https://pkgs.k8s.io/core:/stable:/v1.34/deb/ configured"; fi
+
+if [ -n "$missing" ]; then
+  retry 5 10 apt-get update -q
+  # pkgs.k8s.io versions look like 1.34.2-1.1
+  retry 5 10 apt-get install -y -q --no-install-recommends kubelet="$want-*" kubeadm="$want-*" kubectl="$want-*"
+  echo "installed kubelet, kubeadm and kubectl $want on home-server-1"
+fi
+
+# held, so that an unattended apt upgrade never moves the cluster to another version
+held=$(apt-mark showhold)
+for pkg in kubeadm kubelet kubectl; do
+  if ! grep -qx "$pkg" <<<"$held"; then
+    apt-mark hold "$pkg" >/dev/null
+    echo "$pkg held at $want"
+  fi
+done
+systemctl enable kubelet >/dev/null 2>&1
