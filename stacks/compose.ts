@@ -2,6 +2,9 @@
 // nodes power on → internal network → VIP → kubeadm → Calico → Rook.
 import * as pulumi from "@pulumi/pulumi";
 import { BareMetalNode } from "../components/baremetal";
+import { CalicoNetwork } from "../components/calico";
+import { KubeadmCluster } from "../components/kubeadm";
+import { RookCeph } from "../components/rook";
 import { PacemakerVip } from "../components/pacemaker";
 import { SshTarget } from "../components/remote";
 import { VlanInterface } from "../components/vlan";
@@ -86,5 +89,54 @@ export function composeHomelab(config: HomelabConfig): Homelab {
     }, { dependsOn: controlPlanes.map(({ network }) => network.ready) });
 
     const nodes = config.nodes.map((node) => ({ name: node.hostname, address: node.sshAddress, internalAddress: node.internalAddress, roles: rolesOf(config, node) }));
-    return { nodes, vip: vip.vip };
+    if (!config.kubernetes.enabled) return { nodes, vip: vip.vip };
+
+    const k8s = config.kubernetes;
+    const cluster = new KubeadmCluster(`${config.clusterName}-kubernetes`, {
+        clusterName: config.clusterName,
+        version: k8s.version,
+        podCidr: k8s.podCidr,
+        serviceCidr: k8s.serviceCidr,
+        dnsDomain: k8s.dnsDomain,
+        controlPlaneEndpoint: { address: config.vip.address, port: 6443 },
+        nodes: machines.map(({ node, ssh }) => ({ hostname: node.hostname, internalAddress: node.internalAddress, role: node.role, ssh })),
+        scheduleOnControlPlanes: k8s.scheduleOnControlPlanes,
+        packages: { source: "upstream" },
+    // kubeadm init goes through the VIP, and workers join over the internal network.
+    }, { dependsOn: [vip.ready, ...machines.map(({ network }) => network.ready)] });
+    const adminNode = controlPlanes[0].ssh;
+
+    let ready: pulumi.Resource[] = cluster.ready;
+    if (config.calico.enabled) {
+        const calico = new CalicoNetwork(`${config.clusterName}-calico`, {
+            ...config.calico,
+            podCidr: k8s.podCidr,
+            nodeAddressCidr: config.network.cidr,
+            kubeconfig: cluster.kubeconfig,
+            adminNode,
+        }, { dependsOn: cluster.ready });
+        ready = [calico.ready];
+    }
+
+    let storageClasses: Homelab["storageClasses"];
+    if (config.storage.enabled) {
+        const storage = config.storage;
+        const rook = new RookCeph(`${config.clusterName}-rook`, {
+            rookVersion: storage.rookVersion,
+            cephImage: storage.cephImage,
+            poolSize: storage.poolSize,
+            nodes: config.nodes.map((node) => ({ hostname: node.hostname, osdDevices: node.osdDevices })),
+            blockStorageClass: storage.blockStorageClass,
+            filesystemStorageClass: storage.filesystemStorageClass,
+            allowLoopDevices: storage.allowLoopDevices,
+            manifests: storage.manifests,
+            kubeconfig: cluster.kubeconfig,
+            adminNode,
+            csi: { cephfsMounter: storage.cephfsMounter },
+        // OSD pods need the pod network.
+        }, { dependsOn: ready });
+        storageClasses = rook.storageClasses;
+    }
+
+    return { nodes, vip: vip.vip, apiEndpoint: cluster.apiEndpoint, kubeconfig: cluster.kubeconfig, podCidr: k8s.podCidr, storageClasses };
 }

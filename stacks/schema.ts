@@ -114,6 +114,8 @@ export const configSchema = z.strictObject({
         poolSize: positiveInt.default(3),
         blockStorageClass: hostname.default("ceph-block"),
         filesystemStorageClass: hostname.default("ceph-filesystem"),
+        /** How pods mount CephFS volumes: the kernel client, or ceph-fuse where the kernel has no CephFS module. */
+        cephfsMounter: z.enum(["kernel", "fuse"], "is not a CephFS mounter; expected kernel or fuse").default("kernel"),
         /** Allow loop devices as OSDs (test clusters only). */
         allowLoopDevices: z.boolean().default(false),
         manifests: manifestSource.default({}),

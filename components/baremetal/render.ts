@@ -1,5 +1,5 @@
 // Pure renderers for BareMetalNode: the OS preparation and power-off scripts.
-import { RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } from "../remote";
+import { RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } from "../script";
 
 export interface HostEntry {
     hostname: string;

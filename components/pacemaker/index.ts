@@ -28,7 +28,7 @@ export class PacemakerVip extends pulumi.ComponentResource {
             create: renderMemberScript(args.settings),
             delete: renderRemoveMemberScript(),
             stdin: authkey.base64,
-            // Children do not inherit the component's dependsOn: the internal network must be up first.
+            // Recorded on each member too, so that the state says the internal network comes first.
         }, { parent: this, dependsOn: opts?.dependsOn }));
 
         // The VIP is configured once every member runs corosync with the same key and membership.

@@ -1,5 +1,5 @@
 // Pure renderers for PacemakerVip: corosync.conf, the node and cluster scripts.
-import { RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } from "../remote";
+import { RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } from "../script";
 
 export interface ClusterMember {
     /** e.g. home-server-1 */
@@ -80,11 +80,11 @@ WantedBy=multi-user.target
 `;
 }
 
-const PACKAGES_SECTION = `# corosync, pacemaker, pcs and the IPaddr2 agent
-agents=resource-agents
-if apt-cache show resource-agents-base >/dev/null 2>&1; then agents=resource-agents-base; fi
+const PACKAGES_SECTION = `# corosync, pacemaker, pcs and the IPaddr2 agent (resource-agents, split into -base on some releases)
 if ! command -v pcs >/dev/null 2>&1 || ! command -v corosync >/dev/null 2>&1 || [ ! -x /usr/lib/ocf/resource.d/heartbeat/IPaddr2 ]; then
   retry 5 10 apt-get update -q
+  agents=resource-agents
+  if apt-cache policy resource-agents-base 2>/dev/null | grep -Eq 'Candidate: [0-9]'; then agents=resource-agents-base; fi
   retry 5 10 apt-get install -y -q --no-install-recommends corosync pacemaker pacemaker-cli-utils pcs curl "$agents"
   echo "cluster packages installed"
 fi`;
@@ -119,7 +119,7 @@ rm -f "$authkey_new"`,
         `CHANGED=0
 ${writeFileIfChanged("/etc/corosync/corosync.conf", renderCorosyncConf(settings), "644")}
 if [ "$CHANGED" = 1 ]; then restart=1; fi
-corosync -t >/dev/null || { echo "corosync rejects /etc/corosync/corosync.conf" >&2; exit 1; }`,
+corosync -t >/dev/null 2>&1 || { corosync -t >&2 || true; echo "corosync rejects /etc/corosync/corosync.conf" >&2; exit 1; }`,
         `# services: a changed key or membership needs a restart of both
 systemctl enable corosync pacemaker >/dev/null 2>&1
 if [ "$restart" = 1 ]; then

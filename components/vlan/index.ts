@@ -20,7 +20,7 @@ export class VlanInterface extends pulumi.ComponentResource {
             target: args.ssh,
             create: renderApplyScript(args.network, args.ssh.host),
             delete: renderRemoveScript(args.network),
-            // Children do not inherit a component's dependsOn: the node must be awake first.
+            // Recorded on the child too, so that the state says the node must be awake first.
         }, { parent: this, dependsOn: opts?.dependsOn });
         this.interfaceName = pulumi.output(interfaceName(args.network));
         this.addresses = pulumi.output(args.network.addresses);

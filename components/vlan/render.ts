@@ -1,6 +1,6 @@
 // Pure renderers for VlanInterface: the netplan file and the scripts that apply and remove it.
 import * as YAML from "yaml";
-import { script, shellQuote, writeFileIfChanged } from "../remote";
+import { script, shellQuote, writeFileIfChanged } from "../script";
 
 export interface InternalNetwork {
     /** Physical links: one (plain) or several (bonded), e.g. ["enp3s0"]. */
@@ -89,12 +89,13 @@ fi
 netplan generate || rollback "netplan rejected ${NETPLAN_FILE}"
 netplan apply || rollback "netplan apply failed"
 
+# networkd reconfigures every link on apply: the DHCP management address may take a moment to return
 for _ in $(seq 1 30); do
-  if ${present}; then break; fi
+  if { ${present}; } && { ${management}; }; then break; fi
   sleep 1
 done
 ${present} || rollback "${iface} did not get ${network.addresses.join(", ")} within 30 s"
-${management} || rollback "the management address ${managementAddress} disappeared"
+${management} || rollback "the management address ${managementAddress} did not come back within 30 s"
 rm -f "$backup"
 echo "${iface} configured with ${network.addresses.join(", ")}"`);
 }

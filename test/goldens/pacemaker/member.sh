@@ -16,11 +16,11 @@ retry() {
   done
 }
 
-# corosync, pacemaker, pcs and the IPaddr2 agent
-agents=resource-agents
-if apt-cache show resource-agents-base >/dev/null 2>&1; then agents=resource-agents-base; fi
+# corosync, pacemaker, pcs and the IPaddr2 agent (resource-agents, split into -base on some releases)
 if ! command -v pcs >/dev/null 2>&1 || ! command -v corosync >/dev/null 2>&1 || [ ! -x /usr/lib/ocf/resource.d/heartbeat/IPaddr2 ]; then
   retry 5 10 apt-get update -q
+  agents=resource-agents
+  if apt-cache policy resource-agents-base 2>/dev/null | grep -Eq 'Candidate: [0-9]'; then agents=resource-agents-base; fi
   retry 5 10 apt-get install -y -q --no-install-recommends corosync pacemaker pacemaker-cli-utils pcs curl "$agents"
   echo "cluster packages installed"
 fi
@@ -82,7 +82,7 @@ if ! cmp -s "$homelab_new" /etc/corosync/corosync.conf; then
 fi
 rm -f "$homelab_new"
 if [ "$CHANGED" = 1 ]; then restart=1; fi
-corosync -t >/dev/null || { echo "corosync rejects /etc/corosync/corosync.conf" >&2; exit 1; }
+corosync -t >/dev/null 2>&1 || { corosync -t >&2 || true; echo "corosync rejects /etc/corosync/corosync.conf" >&2; exit 1; }
 
 # services: a changed key or membership needs a restart of both
 systemctl enable corosync pacemaker >/dev/null 2>&1

@@ -1,0 +1,113 @@
+// Pure renderers for CalicoNetwork: the operator bundle, the operator's custom
+// resources (plain objects, created through @pulumi/kubernetes) and the wait script.
+import * as YAML from "yaml";
+import { KubernetesObject, ManifestBundle, ManifestFile } from "../manifests";
+import { RETRY_FUNCTION, script } from "../script";
+
+export type Encapsulation = "IPIP" | "IPIPCrossSubnet" | "VXLAN" | "VXLANCrossSubnet" | "None";
+
+export interface CalicoSpec {
+    /** e.g. 3.30.3 */
+    version: string;
+    /** The cluster's pod network, e.g. 172.16.0.0/16. */
+    podCidr: string;
+    encapsulation: Encapsulation;
+    natOutgoing: boolean;
+    /** IPAM block prefix per node, e.g. 26. */
+    blockSize: number;
+    /** 0 lets Calico detect it. */
+    mtu: number;
+    wireguard: boolean;
+    /** The internal network the node addresses are picked from, e.g. 10.0.0.0/24. */
+    nodeAddressCidr: string;
+}
+
+export interface CalicoResources {
+    installation: KubernetesObject;
+    apiServer: KubernetesObject;
+    /** Only when WireGuard is on; applied as a patch, since the operator owns the rest of it. */
+    felixConfiguration?: KubernetesObject;
+}
+
+export const OPERATOR = { namespace: "tigera-operator", deployment: "tigera-operator" };
+export const MANIFEST_FILES = ["tigera-operator.yaml"];
+
+function plainVersion(spec: { version: string }): string {
+    return spec.version.replace(/^v/, "");
+}
+
+export function upstreamManifestUrl(calicoVersion: string): string {
+    return `https://raw.githubusercontent.com/projectcalico/calico/v${calicoVersion.replace(/^v/, "")}/manifests/tigera-operator.yaml`;
+}
+
+export function calicoBundle(calicoVersion: string, files: ManifestFile[]): ManifestBundle {
+    return { id: "calico", version: calicoVersion.replace(/^v/, ""), files, operator: OPERATOR };
+}
+
+/** IPIP and unencapsulated pools route with BGP; VXLAN programs its own routes and needs none. */
+export function bgpFor(encapsulation: Encapsulation): "Enabled" | "Disabled" {
+    return encapsulation === "None" || encapsulation.startsWith("IPIP") ? "Enabled" : "Disabled";
+}
+
+/** Throws one error naming every value Calico would reject or silently misuse. */
+export function validateCalicoSpec(spec: CalicoSpec): void {
+    const problems: string[] = [];
+    const prefix = Number(spec.podCidr.split("/")[1]);
+    if (!/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/.test(spec.podCidr)) problems.push(`podCidr ${spec.podCidr} is not an IPv4 CIDR`);
+    else if (spec.blockSize < prefix) problems.push(`blockSize /${spec.blockSize} is larger than the pod network ${spec.podCidr}`);
+    if (!/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/.test(spec.nodeAddressCidr)) problems.push(`nodeAddressCidr ${spec.nodeAddressCidr} is not an IPv4 CIDR`);
+    if (spec.mtu !== 0 && spec.mtu < 576) problems.push(`mtu ${spec.mtu} is too small; use 0 to let Calico detect it`);
+    if (problems.length > 0) throw new Error(`CalicoNetwork: ${problems.join("; ")}`);
+}
+
+export function renderCalicoResources(spec: CalicoSpec): CalicoResources {
+    const installation: KubernetesObject = {
+        apiVersion: "operator.tigera.io/v1",
+        kind: "Installation",
+        metadata: { name: "default" },
+        spec: {
+            calicoNetwork: {
+                bgp: bgpFor(spec.encapsulation),
+                ipPools: [{
+                    name: "default-ipv4-ippool",
+                    cidr: spec.podCidr,
+                    encapsulation: spec.encapsulation,
+                    natOutgoing: spec.natOutgoing ? "Enabled" : "Disabled",
+                    blockSize: spec.blockSize,
+                    nodeSelector: "all()",
+                }],
+                // nodes have two NICs; the first-found default would often pick the outside one
+                nodeAddressAutodetectionV4: { cidrs: [spec.nodeAddressCidr] },
+                ...(spec.mtu === 0 ? {} : { mtu: spec.mtu }),
+            },
+        },
+    };
+    const apiServer: KubernetesObject = { apiVersion: "operator.tigera.io/v1", kind: "APIServer", metadata: { name: "default" }, spec: {} };
+    const felixConfiguration: KubernetesObject | undefined = spec.wireguard
+        ? { apiVersion: "crd.projectcalico.org/v1", kind: "FelixConfiguration", metadata: { name: "default" }, spec: { wireguardEnabled: true } }
+        : undefined;
+    return { installation, apiServer, ...(felixConfiguration ? { felixConfiguration } : {}) };
+}
+
+/** The resources as one YAML stream, in the order they are applied. */
+export function renderCalicoResourcesYaml(resources: CalicoResources): string {
+    return [resources.installation, resources.apiServer, resources.felixConfiguration]
+        .filter((resource): resource is KubernetesObject => resource !== undefined)
+        .map((resource) => YAML.stringify(resource))
+        .join("---\n");
+}
+
+/** Waits on the admin node until the operator reports Calico available and every node is Ready. */
+export function renderWaitScript(spec: CalicoSpec): string {
+    return script(
+        RETRY_FUNCTION,
+        `kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }`,
+        `# the tigerastatus object appears only once the operator has reconciled the Installation
+echo "waiting for the tigera operator to report on Calico ${plainVersion(spec)}"
+retry 60 10 kc get tigerastatus calico >/dev/null 2>&1
+retry 3 10 kc wait --for=condition=Available tigerastatus/calico --timeout=600s`,
+        `# nodes turn Ready once the CNI works on them
+retry 3 10 kc wait --for=condition=Ready nodes --all --timeout=300s
+echo "Calico ${plainVersion(spec)} is available (${spec.encapsulation}${spec.wireguard ? ", WireGuard" : ""}) and every node is Ready"`,
+    );
+}

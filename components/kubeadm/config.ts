@@ -1,0 +1,141 @@
+// Pure renderers for the kubeadm configuration files (kubeadm.k8s.io/v1beta4).
+// Secrets never appear here: the files carry placeholders that the scripts fill
+// from stdin into a root-only temporary copy.
+import * as YAML from "yaml";
+
+export type NodeRole = "control-plane" | "worker";
+
+export interface ClusterNode {
+    /** e.g. home-server-1 */
+    hostname: string;
+    /** Address on the internal network, e.g. 10.0.0.101. */
+    internalAddress: string;
+    role: NodeRole;
+}
+
+export interface ClusterSpec {
+    /** e.g. home */
+    clusterName: string;
+    /** e.g. 1.34.2 */
+    version: string;
+    /** e.g. 172.16.0.0/16 */
+    podCidr: string;
+    /** e.g. 10.96.0.0/12 */
+    serviceCidr: string;
+    /** e.g. cluster.local */
+    dnsDomain: string;
+    /** The VIP in front of the API servers, e.g. { address: "10.0.0.100", port: 6443 }. */
+    controlPlaneEndpoint: { address: string; port: number };
+    /** Every node, the first control plane being the one that runs `kubeadm init`. */
+    nodes: ClusterNode[];
+    /** Let control planes run workloads (no control-plane taint). */
+    scheduleOnControlPlanes: boolean;
+}
+
+export const TOKEN_PLACEHOLDER = "__HOMELAB_BOOTSTRAP_TOKEN__";
+export const CERTIFICATE_KEY_PLACEHOLDER = "__HOMELAB_CERTIFICATE_KEY__";
+export const CRI_SOCKET = "unix:///var/run/containerd/containerd.sock";
+const KUBEADM_API = "kubeadm.k8s.io/v1beta4";
+
+export function normalizedVersion(version: string): string {
+    return version.replace(/^v/, "");
+}
+
+export function endpointOf(spec: ClusterSpec): string {
+    return `${spec.controlPlaneEndpoint.address}:${spec.controlPlaneEndpoint.port}`;
+}
+
+export function controlPlanesOf(spec: ClusterSpec): ClusterNode[] {
+    return spec.nodes.filter((node) => node.role === "control-plane");
+}
+
+function documents(...docs: object[]): string {
+    return docs.map((doc) => YAML.stringify(doc)).join("---\n");
+}
+
+function nodeRegistration(spec: ClusterSpec, node: ClusterNode): Record<string, unknown> {
+    return {
+        name: node.hostname,
+        criSocket: CRI_SOCKET,
+        // nodes have two NICs: without node-ip the kubelet may pick the outside one
+        kubeletExtraArgs: [{ name: "node-ip", value: node.internalAddress }],
+        // an empty list (not an absent one) is how kubeadm is told not to taint a control plane
+        ...(node.role === "control-plane" && spec.scheduleOnControlPlanes ? { taints: [] } : {}),
+    };
+}
+
+function localApiEndpoint(spec: ClusterSpec, node: ClusterNode): Record<string, unknown> {
+    // the VIP is an address alias on one of the nodes (IPaddr2), so it reaches the same port
+    return { advertiseAddress: node.internalAddress, bindPort: spec.controlPlaneEndpoint.port };
+}
+
+export function clusterConfiguration(spec: ClusterSpec): Record<string, unknown> {
+    const controlPlanes = controlPlanesOf(spec);
+    const sans = [spec.controlPlaneEndpoint.address, ...controlPlanes.map((node) => node.internalAddress), ...controlPlanes.map((node) => node.hostname)];
+    return {
+        apiVersion: KUBEADM_API,
+        kind: "ClusterConfiguration",
+        clusterName: spec.clusterName,
+        kubernetesVersion: `v${normalizedVersion(spec.version)}`,
+        controlPlaneEndpoint: endpointOf(spec),
+        networking: { podSubnet: spec.podCidr, serviceSubnet: spec.serviceCidr, dnsDomain: spec.dnsDomain },
+        apiServer: { certSANs: [...new Set(sans)] },
+    };
+}
+
+export function kubeletConfiguration(): Record<string, unknown> {
+    return { apiVersion: "kubelet.config.k8s.io/v1beta1", kind: "KubeletConfiguration", cgroupDriver: "systemd" };
+}
+
+/** InitConfiguration + ClusterConfiguration + KubeletConfiguration for the init node. */
+export function renderInitConfig(spec: ClusterSpec, node: ClusterNode): string {
+    const init = {
+        apiVersion: KUBEADM_API,
+        kind: "InitConfiguration",
+        bootstrapTokens: [{
+            token: TOKEN_PLACEHOLDER,
+            description: "homelab: joins of the nodes in the stack config",
+            ttl: "24h0m0s",
+            usages: ["signing", "authentication"],
+            groups: ["system:bootstrappers:kubeadm:default-node-token"],
+        }],
+        certificateKey: CERTIFICATE_KEY_PLACEHOLDER,
+        localAPIEndpoint: localApiEndpoint(spec, node),
+        nodeRegistration: nodeRegistration(spec, node),
+    };
+    return documents(init, clusterConfiguration(spec), kubeletConfiguration());
+}
+
+/** JoinConfiguration for one node; `caCertHash` pins the cluster CA ("sha256:<hex>"). */
+export function renderJoinConfig(spec: ClusterSpec, node: ClusterNode, caCertHash: string): string {
+    const join: Record<string, unknown> = {
+        apiVersion: KUBEADM_API,
+        kind: "JoinConfiguration",
+        discovery: {
+            bootstrapToken: {
+                apiServerEndpoint: endpointOf(spec),
+                token: TOKEN_PLACEHOLDER,
+                caCertHashes: [caCertHash],
+                unsafeSkipCAVerification: false,
+            },
+        },
+        nodeRegistration: nodeRegistration(spec, node),
+    };
+    if (node.role === "control-plane") {
+        join.controlPlane = { localAPIEndpoint: localApiEndpoint(spec, node), certificateKey: CERTIFICATE_KEY_PLACEHOLDER };
+    }
+    return documents(join);
+}
+
+/** Checks that kubeadm can work with the spec; throws one error naming every problem. */
+export function validateSpec(spec: ClusterSpec): void {
+    const problems: string[] = [];
+    if (controlPlanesOf(spec).length === 0) problems.push("nodes: at least one node must have role control-plane");
+    const seen = new Set<string>();
+    for (const node of spec.nodes) {
+        if (seen.has(node.hostname)) problems.push(`nodes: ${node.hostname} is listed twice`);
+        seen.add(node.hostname);
+    }
+    if (!/^v?\d+\.\d+\.\d+$/.test(spec.version)) problems.push(`version: ${spec.version} is not MAJOR.MINOR.PATCH, like 1.34.2`);
+    if (problems.length > 0) throw new Error(`KubeadmCluster: ${problems.join("; ")}`);
+}

@@ -1,0 +1,153 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { remoteScript, SshTarget } from "../remote";
+import { ClusterSpec, controlPlanesOf, endpointOf, NodeRole, validateSpec } from "./config";
+import {
+    PackageSource, parseCaCertHash, renderInitScript, renderJoinScript, renderKubeconfigScript,
+    renderPackagesScript, renderPrejoinScript,
+} from "./render";
+import { renderResetScript } from "./reset";
+
+export { PackageSource } from "./render";
+
+export interface KubeadmNode {
+    /** e.g. home-server-1 */
+    hostname: string;
+    /** Address on the internal network, used by kubelet and etcd, e.g. 10.0.0.101. */
+    internalAddress: string;
+    /** e.g. control-plane; the first control plane listed runs `kubeadm init`. */
+    role: NodeRole;
+    /** How Pulumi reaches the node, e.g. { host: "192.168.10.101", port: 22, user: "homeuser", privateKey }. */
+    ssh: SshTarget;
+}
+
+export interface KubeadmClusterArgs {
+    /** e.g. home */
+    clusterName: string;
+    /** Kubernetes version, pinned, e.g. 1.34.2. */
+    version: string;
+    /** Pod network, the same as Calico's, e.g. 172.16.0.0/16. */
+    podCidr: string;
+    /** Service network, e.g. 10.96.0.0/12. */
+    serviceCidr: string;
+    /** Cluster DNS domain, e.g. cluster.local. */
+    dnsDomain: string;
+    /** The VIP Pacemaker keeps on one control plane, e.g. { address: "10.0.0.100", port: 6443 }. */
+    controlPlaneEndpoint: { address: string; port: number };
+    /** Every node, e.g. [{ hostname: "home-server-1", internalAddress: "10.0.0.101", role: "control-plane", ssh }]. */
+    nodes: KubeadmNode[];
+    /** Let control planes run workloads, e.g. true for a three-node lab. */
+    scheduleOnControlPlanes: boolean;
+    /** Where kubeadm, kubelet and kubectl come from, e.g. { source: "upstream" } (pkgs.k8s.io). */
+    packages: PackageSource;
+}
+
+/** An HA kubeadm cluster behind a VIP: packages, init, serial control-plane joins, worker joins, reset on delete. */
+export class KubeadmCluster extends pulumi.ComponentResource {
+    /** The admin kubeconfig (a secret), its server the VIP endpoint. */
+    readonly kubeconfig: pulumi.Output<string>;
+    /** e.g. https://10.0.0.100:6443 */
+    readonly apiEndpoint: pulumi.Output<string>;
+    readonly nodeNames: pulumi.Output<string[]>;
+    /** Complete when every node has joined and the kubeconfig is read; later components depend on them. */
+    readonly ready: pulumi.Resource[];
+
+    constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("homelab:index:KubeadmCluster", name, {}, opts);
+
+        const spec: ClusterSpec = {
+            clusterName: args.clusterName,
+            version: args.version,
+            podCidr: args.podCidr,
+            serviceCidr: args.serviceCidr,
+            dnsDomain: args.dnsDomain,
+            controlPlaneEndpoint: args.controlPlaneEndpoint,
+            nodes: args.nodes.map(({ hostname, internalAddress, role }) => ({ hostname, internalAddress, role })),
+            scheduleOnControlPlanes: args.scheduleOnControlPlanes,
+        };
+        validateSpec(spec);
+        const initNode = args.nodes.find((node) => node.hostname === controlPlanesOf(spec)[0].hostname) as KubeadmNode;
+        const joiningControlPlanes = args.nodes.filter((node) => node.role === "control-plane" && node !== initNode);
+        const workers = args.nodes.filter((node) => node.role === "worker");
+
+        // The bootstrap token ([a-z0-9]{6}.[a-z0-9]{16}) and the certificate key (hex, as kubeadm requires).
+        const tokenId = new random.RandomString(`${name}-token-id`, { length: 6, upper: false, lower: true, numeric: true, special: false }, { parent: this });
+        const tokenSecret = new random.RandomString(`${name}-token-secret`, { length: 16, upper: false, lower: true, numeric: true, special: false }, { parent: this });
+        const keyBytes = new random.RandomBytes(`${name}-certificate-key`, { length: 32 }, { parent: this });
+        const token = pulumi.secret(pulumi.interpolate`${tokenId.result}.${tokenSecret.result}`);
+        const certificateKey = pulumi.secret(keyBytes.base64.apply((base64) => Buffer.from(base64, "base64").toString("hex")));
+        const tokenAndKey = pulumi.secret(pulumi.interpolate`${token}\n${certificateKey}\n`);
+        const tokenOnly = pulumi.secret(pulumi.interpolate`${token}\n`);
+
+        // Created first on each node so that it is deleted last: the reset runs once nothing else needs the node.
+        const packages = new Map<string, command.remote.Command>();
+        for (const node of args.nodes) {
+            packages.set(node.hostname, remoteScript(`${name}-${node.hostname}-packages`, {
+                target: node.ssh,
+                create: renderPackagesScript(args.packages, args.version, node.hostname),
+                delete: renderResetScript(node),
+            }, { parent: this }));
+        }
+        const packagesOf = (node: KubeadmNode) => packages.get(node.hostname) as command.remote.Command;
+
+        const init = remoteScript(`${name}-init`, {
+            target: initNode.ssh,
+            create: renderInitScript(spec, initNode),
+            stdin: tokenAndKey,
+        }, {
+            parent: this,
+            // kubeadm must be installed first
+            dependsOn: [packagesOf(initNode)],
+        });
+
+        const joins: command.remote.Command[] = [];
+        const joining = [...joiningControlPlanes, ...workers];
+        if (joining.length > 0) {
+            const prejoin = remoteScript(`${name}-prejoin`, {
+                target: initNode.ssh,
+                create: renderPrejoinScript(),
+                stdin: tokenAndKey,
+                // a new joining node needs a live token and certificates uploaded less than 2 h ago
+                triggers: joining.map((node) => node.hostname),
+            }, {
+                parent: this,
+                // the token and certificates live in the cluster that init creates
+                dependsOn: [init],
+            });
+            let previous: pulumi.Resource = prejoin;
+            for (const node of joining) {
+                const controlPlane = node.role === "control-plane";
+                const join = remoteScript(`${name}-${node.hostname}-join`, {
+                    target: node.ssh,
+                    create: prejoin.stdout.apply((stdout) => renderJoinScript(spec, node, parseCaCertHash(stdout))),
+                    // workers get the token only: the certificate key unlocks the control-plane keys
+                    stdin: controlPlane ? tokenAndKey : tokenOnly,
+                }, {
+                    parent: this,
+                    // kubeadm must be installed; control planes join one at a time (etcd adds members
+                    // serially) and workers join after the last of them
+                    dependsOn: [packagesOf(node), previous],
+                });
+                if (controlPlane) previous = join;
+                joins.push(join);
+            }
+        }
+
+        const kubeconfig = remoteScript(`${name}-kubeconfig`, {
+            target: initNode.ssh,
+            create: renderKubeconfigScript(spec),
+            secretStdout: true,
+        }, {
+            parent: this,
+            // admin.conf is written by kubeadm init
+            dependsOn: [init],
+        });
+
+        this.kubeconfig = pulumi.secret(kubeconfig.stdout);
+        this.apiEndpoint = pulumi.output(`https://${endpointOf(spec)}`);
+        this.nodeNames = pulumi.output(args.nodes.map((node) => node.hostname));
+        this.ready = [init, ...joins, kubeconfig];
+        this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint, nodeNames: this.nodeNames });
+    }
+}

@@ -1,0 +1,263 @@
+// Pure renderers for KubeadmCluster: the scripts that install, init, join, read
+// the kubeconfig and reset. Secrets come in on stdin and never reach the output.
+import { RETRY_FUNCTION, script as joinSections, shellQuote, writeFileIfChanged } from "../script";
+import {
+    CERTIFICATE_KEY_PLACEHOLDER, ClusterNode, ClusterSpec, CRI_SOCKET, endpointOf, normalizedVersion,
+    renderInitConfig, renderJoinConfig, TOKEN_PLACEHOLDER,
+} from "./config";
+
+/** Where kubeadm packages come from; a later source (air-gapped) replaces only renderPackageSource. */
+export type PackageSource = { source: "upstream" };
+
+const ADMIN_CONF = "/etc/kubernetes/admin.conf";
+const KUBECTL_FUNCTION = `kc() { kubectl --kubeconfig ${ADMIN_CONF} "$@"; }`;
+export const CONFIG_DIR = "/etc/homelab/kubeadm";
+const CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane";
+/** script() without the sections that do not apply. */
+function script(...sections: string[]): string {
+    return joinSections(...sections.filter((section) => section.trim() !== ""));
+}
+
+const TOKEN_DESCRIPTION = "homelab: joins of the nodes in the stack config";
+
+export function minorOf(version: string): string {
+    return normalizedVersion(version).split(".").slice(0, 2).join(".");
+}
+
+/** The apt repository section for a package source; swapping the source swaps only this section. */
+export function renderPackageSource(packages: PackageSource, version: string): string {
+    switch (packages.source) {
+        case "upstream": {
+            const repo = `https://pkgs.k8s.io/core:/stable:/v${minorOf(version)}/deb/`;
+            const keyring = "/etc/apt/keyrings/kubernetes-apt-keyring.gpg";
+            return `# the pkgs.k8s.io repository of Kubernetes ${minorOf(version)}, signed by its own key
+if [ ! -s ${keyring} ]; then
+  if ! command -v curl >/dev/null 2>&1 || ! command -v gpg >/dev/null 2>&1; then
+    retry 5 10 apt-get update -q
+    retry 5 10 apt-get install -y -q --no-install-recommends ca-certificates curl gpg
+  fi
+  key_tmp=$(mktemp)
+  retry 5 10 curl -fsSL --connect-timeout 20 -o "$key_tmp" ${repo}Release.key
+  install -d -m 755 /etc/apt/keyrings
+  gpg --dearmor --batch --yes -o ${keyring} "$key_tmp"
+  chmod 644 ${keyring}
+  rm -f "$key_tmp"
+fi
+CHANGED=0
+${writeFileIfChanged("/etc/apt/sources.list.d/kubernetes.list", `deb [signed-by=${keyring}] ${repo} /`, "644")}
+if [ "$CHANGED" = 1 ]; then echo "apt repository ${repo} configured"; fi`;
+        }
+    }
+}
+
+/** Installs kubelet, kubeadm and kubectl at the pinned version and holds them; refuses to upgrade. */
+export function renderPackagesScript(packages: PackageSource, version: string, hostname: string): string {
+    const want = normalizedVersion(version);
+    const upgrade = `upgrades are not automated yet: upgrade ${hostname} by hand (kubeadm upgrade) or set kubernetes.version back`;
+    return script(
+        RETRY_FUNCTION,
+        `# another kubeadm version on the node means an upgrade, which this program does not do
+want=${want}
+have=$(kubeadm version -o short 2>/dev/null || true)
+if [ -n "$have" ] && [ "$have" != "v$want" ]; then
+  echo "kubeadm $have is installed on ${hostname} but v$want is wanted; ${upgrade}" >&2
+  exit 1
+fi
+installed_version() {
+  dpkg-query -W -f='\${db:Status-Abbrev}|\${Version}\\n' "$1" 2>/dev/null | awk -F'|' '$1 ~ /^ii/ { print $2 }'
+}
+missing=""
+for pkg in kubeadm kubelet kubectl; do
+  version=$(installed_version "$pkg")
+  if [ -z "$version" ]; then
+    missing="$missing $pkg"
+  elif [[ "$version" != "$want"-* ]]; then
+    echo "$pkg $version is installed on ${hostname} but $want is wanted; ${upgrade}" >&2
+    exit 1
+  fi
+done`,
+        renderPackageSource(packages, version),
+        `if [ -n "$missing" ]; then
+  retry 5 10 apt-get update -q
+  # pkgs.k8s.io versions look like ${want}-1.1
+  retry 5 10 apt-get install -y -q --no-install-recommends kubelet="$want-*" kubeadm="$want-*" kubectl="$want-*"
+  echo "installed kubelet, kubeadm and kubectl $want on ${hostname}"
+fi`,
+        `# held, so that an unattended apt upgrade never moves the cluster to another version
+held=$(apt-mark showhold)
+for pkg in kubeadm kubelet kubectl; do
+  if ! grep -qx "$pkg" <<<"$held"; then
+    apt-mark hold "$pkg" >/dev/null
+    echo "$pkg held at $want"
+  fi
+done
+systemctl enable kubelet >/dev/null 2>&1`,
+    );
+}
+
+/** Reads the bootstrap token (and the certificate key) from stdin and defines hide_secrets. */
+function secretsSection(withCertificateKey: boolean): string {
+    const key = withCertificateKey
+        ? `IFS= read -r certificate_key || true
+if ! [[ "$certificate_key" =~ ^[0-9a-f]{64}$ ]]; then
+  echo "stdin did not carry a certificate key (64 hex digits)" >&2
+  exit 1
+fi`
+        : `certificate_key=""`;
+    return `# secrets arrive on stdin, never in the command line; hide_secrets masks them in kubeadm's output
+IFS= read -r bootstrap_token || true
+if ! [[ "$bootstrap_token" =~ ^[a-z0-9]{6}\\.[a-z0-9]{16}$ ]]; then
+  echo "stdin did not carry a bootstrap token ([a-z0-9]{6}.[a-z0-9]{16})" >&2
+  exit 1
+fi
+${key}
+hide_secrets() {
+  local line
+  while IFS= read -r line || [ -n "$line" ]; do
+    line=\${line//"$bootstrap_token"/[bootstrap token]}
+    line=\${line//"\${bootstrap_token#*.}"/[token secret]}
+    if [ -n "$certificate_key" ]; then line=\${line//"$certificate_key"/[certificate key]}; fi
+    printf '%s\\n' "$line"
+  done
+}`;
+}
+
+/** Writes the config with placeholders to `path` and a filled, root-only copy to $kubeadm_config. */
+function configSection(path: string, template: string): string {
+    return `# the file on disk keeps placeholders; the filled copy is root-only and gone on exit
+CHANGED=0
+${writeFileIfChanged(path, template, "644")}
+if [ "$CHANGED" = 1 ]; then echo "${path} written"; fi
+kubeadm_config=$(mktemp)
+trap 'rm -f "$kubeadm_config"' EXIT
+config_text=$(cat ${path})
+config_text=\${config_text//${TOKEN_PLACEHOLDER}/$bootstrap_token}
+config_text=\${config_text//${CERTIFICATE_KEY_PLACEHOLDER}/$certificate_key}
+printf '%s\\n' "$config_text" > "$kubeadm_config"`;
+}
+
+function failAndReset(what: string, hostname: string, indent: string): string {
+    return [
+        `echo "${what} failed on ${hostname}; resetting so that the next run starts clean" >&2`,
+        `kubeadm reset -f --cri-socket ${CRI_SOCKET} >/dev/null 2>&1 || true`,
+        "exit 1",
+    ].map((line) => `${indent}${line}`).join("\n");
+}
+
+function taintSection(spec: ClusterSpec): string {
+    if (!spec.scheduleOnControlPlanes) {
+        return `# control planes run no workloads
+retry 10 6 kc taint nodes -l ${CONTROL_PLANE_TAINT} ${CONTROL_PLANE_TAINT}:NoSchedule --overwrite >/dev/null`;
+    }
+    return `# control planes run workloads too: a small lab has few or no other nodes
+control_planes=$(retry 10 6 kc get nodes -l ${CONTROL_PLANE_TAINT} -o name)
+for node in $control_planes; do
+  if kc get "$node" -o jsonpath='{.spec.taints[*].key}' | grep -qw ${CONTROL_PLANE_TAINT}; then
+    kc taint "$node" ${CONTROL_PLANE_TAINT}:NoSchedule-
+  fi
+done`;
+}
+
+/** `kubeadm init` on the first control plane, once; then the control-plane taint as configured. */
+export function renderInitScript(spec: ClusterSpec, node: ClusterNode): string {
+    return script(
+        RETRY_FUNCTION,
+        KUBECTL_FUNCTION,
+        secretsSection(true),
+        configSection(`${CONFIG_DIR}/init.yaml`, renderInitConfig(spec, node)),
+        `# kubeadm init, once: admin.conf exists from the moment an init succeeded
+if [ -f ${ADMIN_CONF} ]; then
+  echo "${node.hostname} is already initialised; changed kubeadm settings are not applied to a running cluster"
+else
+  kubeadm config validate --config "$kubeadm_config" 2>&1 | hide_secrets
+  # pulling the images is the slow, flaky part
+  retry 5 15 kubeadm config images pull --config "$kubeadm_config" 2>&1 | hide_secrets
+  if ! kubeadm init --config "$kubeadm_config" --upload-certs --skip-token-print --skip-certificate-key-print 2>&1 | hide_secrets; then
+${failAndReset("kubeadm init", node.hostname, "    ")}
+  fi
+  echo "${node.hostname} initialised cluster ${spec.clusterName} (Kubernetes v${normalizedVersion(spec.version)}, API at ${endpointOf(spec)})"
+fi`,
+        taintSection(spec),
+    );
+}
+
+/** Run on the init node before joins: a live bootstrap token, fresh certificates, and the CA hash. */
+export function renderPrejoinScript(): string {
+    return script(
+        RETRY_FUNCTION,
+        KUBECTL_FUNCTION,
+        secretsSection(true),
+        `[ -f ${ADMIN_CONF} ] || { echo "this node has not run kubeadm init" >&2; exit 1; }`,
+        `# tokens expire after 24 h and a node may join months after init: keep one valid for 2 h more
+token_id=\${bootstrap_token%%.*}
+expiration=$(kc -n kube-system get secret "bootstrap-token-$token_id" -o jsonpath='{.data.expiration}' 2>/dev/null | base64 -d 2>/dev/null || true)
+if [ -n "$expiration" ] && [ "$(date -d "$expiration" +%s)" -gt "$(( $(date +%s) + 7200 ))" ]; then
+  echo "bootstrap token $token_id is valid until $expiration"
+else
+  create_token() {
+    kubeadm token delete "$token_id" >/dev/null 2>&1 || true
+    kubeadm token create "$bootstrap_token" --ttl 24h0m0s --description ${shellQuote(TOKEN_DESCRIPTION)}
+  }
+  retry 5 10 create_token 2>&1 | hide_secrets
+  echo "bootstrap token $token_id created, valid for 24 h"
+fi`,
+        `# the control-plane certificates in the cluster expire after 2 h: upload them again under the same key
+retry 5 10 kubeadm init phase upload-certs --upload-certs --certificate-key "$certificate_key" 2>&1 | hide_secrets`,
+        `# joins pin the cluster CA by the hash of its public key (not a secret); the last line is the hash
+ca_hash=$(openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed 's/^.* //')
+echo "sha256:$ca_hash"`,
+    );
+}
+
+/** The CA hash the pre-join step printed last, or "" when there is none (the join then refuses). */
+export function parseCaCertHash(stdout: string): string {
+    const hashes = stdout.match(/sha256:[0-9a-f]{64}/g);
+    return hashes ? hashes[hashes.length - 1] : "";
+}
+
+/** `kubeadm join` of one node (control planes with --control-plane semantics via the config), once. */
+export function renderJoinScript(spec: ClusterSpec, node: ClusterNode, caCertHash: string): string {
+    const controlPlane = node.role === "control-plane";
+    return script(
+        RETRY_FUNCTION,
+        secretsSection(controlPlane),
+        `# join once: kubelet.conf exists from the moment a join succeeded
+if [ -f /etc/kubernetes/kubelet.conf ]; then
+  echo "${node.hostname} has already joined the cluster"
+  exit 0
+fi
+ca_cert_hash=${shellQuote(caCertHash)}
+if ! [[ "$ca_cert_hash" =~ ^sha256:[0-9a-f]{64}$ ]]; then
+  echo "no CA certificate hash from the init node (got '$ca_cert_hash'); the pre-join step must run first" >&2
+  exit 1
+fi`,
+        configSection(`${CONFIG_DIR}/join.yaml`, renderJoinConfig(spec, node, caCertHash)),
+        controlPlane
+            ? `# pulling the control-plane images is the slow, flaky part
+retry 5 15 kubeadm config images pull --kubernetes-version v${normalizedVersion(spec.version)} --cri-socket ${CRI_SOCKET}`
+            : "",
+        `if ! kubeadm join --config "$kubeadm_config" 2>&1 | hide_secrets; then
+${failAndReset("kubeadm join", node.hostname, "  ")}
+fi
+echo "${node.hostname} joined the cluster as ${controlPlane ? "a control plane" : "a worker"}"`,
+    );
+}
+
+function regexEscape(text: string): string {
+    return text.replace(/[.[\]()*+?^$|\\{}]/g, "\\$&");
+}
+
+/** Prints admin.conf (the caller marks stdout secret) after checking that it points at the VIP. */
+export function renderKubeconfigScript(spec: ClusterSpec): string {
+    const server = `https://${endpointOf(spec)}`;
+    return script(`# the admin kubeconfig, pointing at the VIP so it outlives any one node
+if [ ! -f ${ADMIN_CONF} ]; then
+  echo "${ADMIN_CONF} does not exist: the cluster is not initialised" >&2
+  exit 1
+fi
+if ! grep -Eq ${shellQuote(`^[[:space:]]*server: ${regexEscape(server)}$`)} ${ADMIN_CONF}; then
+  echo "${ADMIN_CONF} does not point at ${server}; was the cluster initialised with another controlPlaneEndpoint?" >&2
+  exit 1
+fi
+cat ${ADMIN_CONF}`);
+}

@@ -1,0 +1,187 @@
+// Upstream operator bundles (Calico's tigera-operator, Rook's crds/common/operator)
+// applied with kubectl on the first control plane: the node fetches them at `up`
+// time, so a preview never needs the internet, and an air-gapped lab copies them.
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { connectionOf, remoteScript, RETRY_FUNCTION, script, shellQuote, SshTarget } from "./remote";
+
+/** Where a bundle comes from, as the stack config says it (storage.manifests, calico.manifests). */
+export interface ManifestSource {
+    /** Another URL than the pinned upstream one (a mirror), e.g. http://mirror.lan/calico/. */
+    url?: string;
+    /** A file or directory next to the program, for an air-gapped lab, e.g. manifests/calico. */
+    path?: string;
+}
+
+/** One manifest file of a bundle: downloaded by the node (url) or copied to it (localPath + sha256). */
+export interface ManifestFile {
+    /** File name on the node, e.g. tigera-operator.yaml. */
+    name: string;
+    /** e.g. https://raw.githubusercontent.com/projectcalico/calico/v3.30.3/manifests/tigera-operator.yaml */
+    url?: string;
+    /** Absolute path on the machine running Pulumi. */
+    localPath?: string;
+    /** sha256 of the local file, checked on the node after the copy. */
+    sha256?: string;
+}
+
+export interface ManifestBundle {
+    /** Short name, used for directories on the node, e.g. calico. */
+    id: string;
+    /** The version the bundle belongs to, e.g. 3.30.3. */
+    version: string;
+    /** Applied in this order and deleted in the reverse order. */
+    files: ManifestFile[];
+    /** The deployment the bundle runs; it carries the marker of the bundle applied last. */
+    operator: { namespace: string; deployment: string };
+    /** A bash section run after every apply, e.g. operator settings this program owns. */
+    afterApply?: string;
+}
+
+/** A custom resource as a renderer returns it (golden-tested as YAML, created with @pulumi/kubernetes). */
+export interface KubernetesObject {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace?: string };
+    spec: Record<string, unknown>;
+}
+
+export const ADMIN_KUBECONFIG = "/etc/kubernetes/admin.conf";
+const KUBECTL_FUNCTION = `kc() { kubectl --kubeconfig ${ADMIN_KUBECONFIG} "$@"; }`;
+/** The annotation on the operator deployment that records which bundle was applied. */
+export const BUNDLE_ANNOTATION = "homelab/bundle";
+
+/** Where a bundle's files live on the admin node (kept for `kubectl delete -f`). */
+export function bundleDir(bundle: ManifestBundle): string {
+    return `/etc/homelab/manifests/${bundle.id}`;
+}
+
+/** Where CopyToRemote (which runs as the SSH user, not root) drops a local file. */
+export function stagingPath(bundle: ManifestBundle, file: ManifestFile): string {
+    return `/tmp/homelab-${bundle.id}-${file.name}`;
+}
+
+/** Version plus a digest of every source: changes whenever what would be applied changes. */
+export function bundleFingerprint(bundle: ManifestBundle): string {
+    const sources = bundle.files.map((file) => `${file.name}=${file.sha256 ?? file.url}`).join("\n");
+    return `${bundle.version}-${createHash("sha256").update(sources).digest("hex").slice(0, 16)}`;
+}
+
+/** Files named `names` under `source`: a local directory or file, a mirror URL, or the upstream base URL. */
+export function bundleFiles(source: ManifestSource, upstream: string, names: string[], sourceIsFile: boolean): ManifestFile[] {
+    if (source.url && source.path) throw new Error("manifests: set url or path, not both");
+    if (source.path) {
+        const resolved = path.resolve(source.path);
+        return names.map((name) => localManifest(name, sourceIsFile ? resolved : path.join(resolved, name)));
+    }
+    const base = source.url ?? upstream;
+    if (sourceIsFile) return names.map((name) => ({ name, url: base }));
+    const dir = base.endsWith("/") ? base : `${base}/`;
+    return names.map((name) => ({ name, url: `${dir}${name}` }));
+}
+
+function localManifest(name: string, localPath: string): ManifestFile {
+    if (!fs.existsSync(localPath)) throw new Error(`manifests.path: ${localPath} does not exist; expected the ${name} of the pinned release`);
+    return { name, localPath, sha256: createHash("sha256").update(fs.readFileSync(localPath)).digest("hex") };
+}
+
+function fetchSection(bundle: ManifestBundle, file: ManifestFile): string {
+    const target = shellQuote(`${bundleDir(bundle)}/${file.name}`);
+    if (file.url) {
+        return `retry 5 10 curl -fsSL --connect-timeout 20 -o ${target}.part ${shellQuote(file.url)}
+mv ${target}.part ${target}`;
+    }
+    if (!file.localPath || !file.sha256) throw new Error(`manifest ${file.name} has neither a url nor a local path with its sha256`);
+    const staged = shellQuote(stagingPath(bundle, file));
+    return `if [ -f ${staged} ]; then
+  install -m 644 ${staged} ${target}
+  rm -f ${staged}
+fi
+# the copy is checked, so a stale or tampered file is never applied
+echo ${shellQuote(`${file.sha256}  ${bundleDir(bundle)}/${file.name}`)} | sha256sum -c --quiet - \\
+  || { echo "${file.name} on this node is not the file Pulumi copied (sha256 mismatch)" >&2; exit 1; }`;
+}
+
+/** Applies the bundle on the admin node unless the operator already carries this bundle's marker. */
+export function renderApplyBundleScript(bundle: ManifestBundle): string {
+    const { namespace, deployment } = bundle.operator;
+    const wanted = bundleFingerprint(bundle);
+    const dir = shellQuote(bundleDir(bundle));
+    const marker = `{{index .metadata.annotations "${BUNDLE_ANNOTATION}"}}`;
+    const apply = bundle.files.map((file) => `retry 5 10 kc apply --server-side --force-conflicts -f ${shellQuote(`${bundleDir(bundle)}/${file.name}`)}`).join("\n");
+    return script(
+        RETRY_FUNCTION,
+        KUBECTL_FUNCTION,
+        `# ${bundle.id} ${bundle.version}: skip when the operator already runs this very bundle
+current=$(kc -n ${namespace} get deployment ${deployment} -o go-template=${shellQuote(marker)} 2>/dev/null || true)
+if [ "$current" = ${shellQuote(wanted)} ]; then
+  echo "${bundle.id} operator bundle ${wanted} is already applied"
+else
+  install -d -m 755 ${dir}
+${indent(bundle.files.map((file) => fetchSection(bundle, file)).join("\n"))}
+  # server-side apply: the CRDs are too large for the last-applied annotation of a client-side apply
+${indent(apply)}
+  # custom resources of the bundle's kinds are refused until their CRDs are established
+  retry 3 10 kc wait --for=condition=Established crd --all --timeout=120s >/dev/null
+  retry 3 10 kc -n ${namespace} rollout status deployment/${deployment} --timeout=300s
+  kc -n ${namespace} annotate deployment ${deployment} ${BUNDLE_ANNOTATION}=${shellQuote(wanted)} --overwrite >/dev/null
+  echo "${bundle.id} operator bundle ${wanted} applied"
+fi`,
+        ...(bundle.afterApply ? [bundle.afterApply] : []),
+    );
+}
+
+/** Deletes the bundle; a cluster that is already gone (or never answered) is not an error. */
+export function renderDeleteBundleScript(bundle: ManifestBundle): string {
+    const deletes = [...bundle.files].reverse().map((file) => {
+        const local = shellQuote(`${bundleDir(bundle)}/${file.name}`);
+        const fallback = file.url ? `\nelif ! kc delete -f ${shellQuote(file.url)} --ignore-not-found --wait=false; then\n  echo "could not delete ${file.name} (fetched from ${file.url}); continuing" >&2` : "";
+        return `if [ -f ${local} ]; then
+  kc delete -f ${local} --ignore-not-found --wait=false || echo "could not delete everything in ${file.name}; continuing" >&2${fallback}
+fi`;
+    });
+    return script(
+        KUBECTL_FUNCTION,
+        `# nothing to do when the cluster is already gone
+if ! command -v kubectl >/dev/null 2>&1 || [ ! -f ${ADMIN_KUBECONFIG} ]; then
+  echo "no cluster on this node; nothing to delete for ${bundle.id}"
+  exit 0
+fi
+if ! kc --request-timeout=10s get --raw /readyz >/dev/null 2>&1; then
+  echo "the cluster does not answer; nothing to delete for ${bundle.id}"
+  exit 0
+fi`,
+        deletes.join("\n"),
+        `rm -rf ${shellQuote(bundleDir(bundle))}\necho "${bundle.id} operator bundle deleted"`,
+    );
+}
+
+function indent(text: string): string {
+    return text.split("\n").map((line) => (line ? `  ${line}` : line)).join("\n");
+}
+
+/** Copies local files (air-gapped) and applies the bundle on the admin node; returns the apply step. */
+export function applyManifestBundle(
+    name: string,
+    args: { target: SshTarget; bundle: ManifestBundle; dependsOn?: pulumi.Resource[] },
+    opts: { parent: pulumi.Resource },
+): command.remote.Command {
+    const copies = args.bundle.files.filter((file) => file.localPath).map((file) =>
+        new command.remote.CopyToRemote(`${name}-copy-${file.name.replace(/\.ya?ml$/, "")}`, {
+            connection: connectionOf(args.target),
+            source: new pulumi.asset.FileAsset(file.localPath as string),
+            remotePath: stagingPath(args.bundle, file),
+        }, { parent: opts.parent, dependsOn: args.dependsOn }));
+    return remoteScript(name, {
+        target: args.target,
+        create: renderApplyBundleScript(args.bundle),
+        delete: renderDeleteBundleScript(args.bundle),
+    }, {
+        parent: opts.parent,
+        // the caller's prerequisites (a running cluster), and the copied files the script installs
+        dependsOn: [...(args.dependsOn ?? []), ...copies],
+    });
+}

@@ -1,0 +1,104 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import { applyManifestBundle, bundleFiles, ManifestSource } from "../manifests";
+import { remoteScript, SshTarget } from "../remote";
+import {
+    CephfsMounter, MANIFEST_FILES, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle, RookSpec,
+    upstreamManifestBase, validateRookSpec,
+} from "./render";
+
+export { CephfsMounter } from "./render";
+
+export interface RookCephArgs {
+    /** Rook version, pinned, e.g. 1.17.8. */
+    rookVersion: string;
+    /** Ceph image, pinned, e.g. quay.io/ceph/ceph:v19.2.3. */
+    cephImage: string;
+    /** Replicas of every pool, one per host, e.g. 3. */
+    poolSize: number;
+    /** Nodes and the whole disks Ceph may wipe and take, e.g. [{ hostname: "home-server-1", osdDevices: ["/dev/sdb"] }]. */
+    nodes: { hostname: string; osdDevices: string[] }[];
+    /** Name of the RBD storage class, e.g. ceph-block. */
+    blockStorageClass: string;
+    /** Name of the CephFS storage class, e.g. ceph-filesystem. */
+    filesystemStorageClass: string;
+    /** Loop devices as OSDs, e.g. true in a test lab only. */
+    allowLoopDevices: boolean;
+    /** The deploy/examples bundle: {} for upstream, { url } for a mirror of that directory, { path } for a local copy. */
+    manifests: ManifestSource;
+    /** Admin kubeconfig (a secret), e.g. KubeadmCluster.kubeconfig. */
+    kubeconfig: pulumi.Input<string>;
+    /** The first control plane, which has admin.conf and kubectl, e.g. the init node's SshTarget. */
+    adminNode: SshTarget;
+    /** How pods mount CephFS, e.g. { cephfsMounter: "fuse" } where the kernel has no ceph module; default kernel. */
+    csi?: { cephfsMounter: CephfsMounter };
+}
+
+/** Ceph through Rook: the operator bundle on the admin node, then cluster, pools and storage classes through Kubernetes. */
+export class RookCeph extends pulumi.ComponentResource {
+    /** Names of the storage classes, e.g. { block: "ceph-block", filesystem: "ceph-filesystem" }. */
+    readonly storageClasses: pulumi.Output<{ block: string; filesystem: string }>;
+    /** Complete when Ceph is healthy and the storage classes exist. */
+    readonly ready: pulumi.Resource[];
+
+    constructor(name: string, args: RookCephArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("homelab:index:RookCeph", name, {}, opts);
+
+        const spec: RookSpec = {
+            rookVersion: args.rookVersion,
+            cephImage: args.cephImage,
+            poolSize: args.poolSize,
+            nodes: args.nodes,
+            blockStorageClass: args.blockStorageClass,
+            filesystemStorageClass: args.filesystemStorageClass,
+            allowLoopDevices: args.allowLoopDevices,
+            csi: args.csi ?? { cephfsMounter: "kernel" },
+        };
+        validateRookSpec(spec);
+        const resources = renderRookResources(spec);
+        const bundle = rookBundle(spec, bundleFiles(args.manifests, upstreamManifestBase(args.rookVersion), MANIFEST_FILES, false));
+
+        const provider = new k8s.Provider(`${name}-provider`, {
+            kubeconfig: pulumi.secret(args.kubeconfig),
+            // a destroy must still succeed once the cluster itself is gone
+            deleteUnreachable: true,
+        }, { parent: this });
+
+        const operator = applyManifestBundle(`${name}-operator`, { target: args.adminNode, bundle }, { parent: this });
+
+        const cluster = new k8s.apiextensions.CustomResource(`${name}-cluster`, resources.cluster, {
+            parent: this,
+            provider,
+            // the CRDs and the operator come with the bundle; deleted before it, so the operator can clean up
+            dependsOn: [operator],
+        });
+        // Rook refuses to delete a cluster that still has pools or filesystems: they go first
+        const blockPool = new k8s.apiextensions.CustomResource(`${name}-block-pool`, resources.blockPool, { parent: this, provider, dependsOn: [cluster] });
+        const filesystem = new k8s.apiextensions.CustomResource(`${name}-filesystem`, resources.filesystem, { parent: this, provider, dependsOn: [cluster] });
+
+        const healthy = remoteScript(`${name}-wait`, {
+            target: args.adminNode,
+            create: renderWaitScript(spec),
+            // wait again whenever what Ceph is asked to do changes
+            triggers: [createHash("sha256").update(renderRookResourcesYaml(resources)).digest("hex")],
+        }, {
+            parent: this,
+            // health covers the OSDs and the pools, so everything must have been asked for
+            dependsOn: [cluster, blockPool, filesystem],
+        });
+
+        // classes only once Ceph is healthy (so a claim never waits on a broken cluster), and deleted first
+        const blockClass = new k8s.storage.v1.StorageClass(`${name}-block-storage-class`, resources.blockStorageClass, {
+            parent: this, provider, dependsOn: [blockPool, healthy],
+        });
+        const filesystemClass = new k8s.storage.v1.StorageClass(`${name}-filesystem-storage-class`, resources.filesystemStorageClass, {
+            parent: this, provider, dependsOn: [filesystem, healthy],
+        });
+
+        this.storageClasses = pulumi.all([blockClass.metadata, filesystemClass.metadata])
+            .apply(([block, fs]) => ({ block: block.name, filesystem: fs.name }));
+        this.ready = [healthy, blockClass, filesystemClass];
+        this.registerOutputs({ storageClasses: this.storageClasses });
+    }
+}

@@ -1,0 +1,206 @@
+// Pure renderers for RookCeph: the operator bundle and the settings it needs,
+// the Ceph custom resources and storage classes (plain objects), and the wait script.
+import * as YAML from "yaml";
+import { KubernetesObject, ManifestBundle, ManifestFile } from "../manifests";
+import { script, shellQuote } from "../script";
+
+export type CephfsMounter = "kernel" | "fuse";
+
+export interface RookSpec {
+    /** e.g. 1.17.8 */
+    rookVersion: string;
+    /** e.g. quay.io/ceph/ceph:v19.2.3 */
+    cephImage: string;
+    /** Replicas of every pool, one per host, e.g. 3. */
+    poolSize: number;
+    /** Nodes and the whole disks Ceph may take, e.g. [{ hostname: "home-server-1", osdDevices: ["/dev/sdb"] }]. */
+    nodes: { hostname: string; osdDevices: string[] }[];
+    /** e.g. ceph-block */
+    blockStorageClass: string;
+    /** e.g. ceph-filesystem */
+    filesystemStorageClass: string;
+    /** Loop devices as OSDs, for test clusters only. */
+    allowLoopDevices: boolean;
+    csi: { cephfsMounter: CephfsMounter };
+}
+
+export interface StorageClassObject {
+    apiVersion: "storage.k8s.io/v1";
+    kind: "StorageClass";
+    metadata: { name: string };
+    provisioner: string;
+    parameters: Record<string, string>;
+    reclaimPolicy: "Delete";
+    allowVolumeExpansion: boolean;
+}
+
+export interface RookResources {
+    cluster: KubernetesObject;
+    blockPool: KubernetesObject;
+    filesystem: KubernetesObject;
+    blockStorageClass: StorageClassObject;
+    filesystemStorageClass: StorageClassObject;
+}
+
+export const NAMESPACE = "rook-ceph";
+export const CLUSTER_NAME = "rook-ceph";
+export const BLOCK_POOL = "ceph-blockpool";
+export const FILESYSTEM = "ceph-filesystem";
+const DATA_POOL = "data0";
+export const MANIFEST_FILES = ["crds.yaml", "common.yaml", "operator.yaml"];
+const WAIT_TRIES = 90;
+const WAIT_SECONDS = 10;
+
+export function upstreamManifestBase(rookVersion: string): string {
+    return `https://raw.githubusercontent.com/rook/rook/v${rookVersion.replace(/^v/, "")}/deploy/examples/`;
+}
+
+/** Keys of the rook-ceph-operator-config ConfigMap that this program owns. */
+export function operatorSettings(spec: RookSpec): Record<string, string> {
+    return {
+        ROOK_CEPH_ALLOW_LOOP_DEVICES: String(spec.allowLoopDevices),
+        // Rook deploys the CSI drivers itself; the separate ceph-csi-operator is not in the bundle
+        ROOK_USE_CSI_OPERATOR: "false",
+        // the storage class picks the CephFS mounter; this keeps the kernel client from being forced
+        CSI_FORCE_CEPHFS_KERNEL_CLIENT: String(spec.csi.cephfsMounter === "kernel"),
+    };
+}
+
+export function rookBundle(spec: RookSpec, files: ManifestFile[]): ManifestBundle {
+    const patch = JSON.stringify({ data: operatorSettings(spec) });
+    return {
+        id: "rook",
+        version: spec.rookVersion.replace(/^v/, ""),
+        files,
+        operator: { namespace: NAMESPACE, deployment: "rook-ceph-operator" },
+        afterApply: `# operator settings this program owns; an apply of the bundle resets them, so set them after every apply
+kc -n ${NAMESPACE} patch configmap rook-ceph-operator-config --type merge -p ${shellQuote(patch)} >/dev/null
+echo "rook operator settings: ${Object.entries(operatorSettings(spec)).map(([key, value]) => `${key}=${value}`).join(" ")}"`,
+    };
+}
+
+function osdNodes(spec: RookSpec): RookSpec["nodes"] {
+    return spec.nodes.filter((node) => node.osdDevices.length > 0);
+}
+
+/** Throws when Ceph could never become healthy with these settings. */
+export function validateRookSpec(spec: RookSpec): void {
+    const hosts = osdNodes(spec).map((node) => node.hostname);
+    if (hosts.length < spec.poolSize) {
+        throw new Error(`RookCeph: poolSize ${spec.poolSize} keeps one replica per host, but only ${hosts.length} node(s) have osdDevices (${hosts.join(", ") || "none"}); ` +
+            `add osdDevices to more nodes or lower poolSize`);
+    }
+}
+
+function replicated(spec: RookSpec): Record<string, unknown> {
+    // Rook refuses a single replica unless told that this is on purpose
+    return { size: spec.poolSize, requireSafeReplicaSize: spec.poolSize > 1 };
+}
+
+export function renderRookResources(spec: RookSpec): RookResources {
+    const metadata = (name: string) => ({ name, namespace: NAMESPACE });
+    const cluster: KubernetesObject = {
+        apiVersion: "ceph.rook.io/v1",
+        kind: "CephCluster",
+        metadata: metadata(CLUSTER_NAME),
+        spec: {
+            cephVersion: { image: spec.cephImage },
+            dataDirHostPath: "/var/lib/rook",
+            // mons need a node each; fewer than three nodes can only hold one
+            mon: { count: spec.nodes.length >= 3 ? 3 : 1, allowMultiplePerNode: false },
+            mgr: { count: 1 },
+            storage: {
+                useAllNodes: false,
+                useAllDevices: false,
+                // full paths are allowed (and /dev/disk/by-id/... survives a reordering of the disks)
+                nodes: osdNodes(spec).map((node) => ({ name: node.hostname, devices: node.osdDevices.map((device) => ({ name: device })) })),
+            },
+            // no confirmation: deleting the cluster leaves the data on the disks
+            cleanupPolicy: { confirmation: "" },
+        },
+    };
+    const blockPool: KubernetesObject = {
+        apiVersion: "ceph.rook.io/v1",
+        kind: "CephBlockPool",
+        metadata: metadata(BLOCK_POOL),
+        spec: { failureDomain: "host", replicated: replicated(spec) },
+    };
+    const filesystem: KubernetesObject = {
+        apiVersion: "ceph.rook.io/v1",
+        kind: "CephFilesystem",
+        metadata: metadata(FILESYSTEM),
+        spec: {
+            metadataPool: { failureDomain: "host", replicated: replicated(spec) },
+            dataPools: [{ name: DATA_POOL, failureDomain: "host", replicated: replicated(spec) }],
+            preserveFilesystemOnDelete: true,
+            metadataServer: { activeCount: 1, activeStandby: true },
+        },
+    };
+    const secrets = (driver: "rbd" | "cephfs") => ({
+        "csi.storage.k8s.io/provisioner-secret-name": `rook-csi-${driver}-provisioner`,
+        "csi.storage.k8s.io/provisioner-secret-namespace": NAMESPACE,
+        "csi.storage.k8s.io/controller-expand-secret-name": `rook-csi-${driver}-provisioner`,
+        "csi.storage.k8s.io/controller-expand-secret-namespace": NAMESPACE,
+        "csi.storage.k8s.io/node-stage-secret-name": `rook-csi-${driver}-node`,
+        "csi.storage.k8s.io/node-stage-secret-namespace": NAMESPACE,
+    });
+    const storageClass = (name: string, provisioner: string, parameters: Record<string, string>): StorageClassObject => ({
+        apiVersion: "storage.k8s.io/v1",
+        kind: "StorageClass",
+        metadata: { name },
+        provisioner,
+        parameters,
+        reclaimPolicy: "Delete",
+        allowVolumeExpansion: true,
+    });
+    return {
+        cluster,
+        blockPool,
+        filesystem,
+        blockStorageClass: storageClass(spec.blockStorageClass, `${NAMESPACE}.rbd.csi.ceph.com`, {
+            clusterID: NAMESPACE,
+            pool: BLOCK_POOL,
+            imageFormat: "2",
+            imageFeatures: "layering",
+            ...secrets("rbd"),
+            "csi.storage.k8s.io/fstype": "ext4",
+        }),
+        filesystemStorageClass: storageClass(spec.filesystemStorageClass, `${NAMESPACE}.cephfs.csi.ceph.com`, {
+            clusterID: NAMESPACE,
+            fsName: FILESYSTEM,
+            pool: `${FILESYSTEM}-${DATA_POOL}`,
+            ...secrets("cephfs"),
+            // ceph-csi reads the mounter per volume: the kernel client, or ceph-fuse where the kernel lacks it
+            mounter: spec.csi.cephfsMounter,
+        }),
+    };
+}
+
+/** The resources as one YAML stream, in the order they are created. */
+export function renderRookResourcesYaml(resources: RookResources): string {
+    return [resources.cluster, resources.blockPool, resources.filesystem, resources.blockStorageClass, resources.filesystemStorageClass]
+        .map((resource) => YAML.stringify(resource))
+        .join("---\n");
+}
+
+/** Waits on the admin node, bounded, until Ceph reports HEALTH_OK, printing progress. */
+export function renderWaitScript(spec: RookSpec): string {
+    const get = (path: string) => `kc -n ${NAMESPACE} get cephcluster ${CLUSTER_NAME} -o jsonpath='${path}' 2>/dev/null || true`;
+    return script(
+        `kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }`,
+        `# mons, the mgr and one OSD per device come up one after another: minutes, not seconds
+for attempt in $(seq 1 ${WAIT_TRIES}); do
+  health=$(${get("{.status.ceph.health}")})
+  if [ "$health" = HEALTH_OK ]; then
+    echo "Ceph (${spec.cephImage}, Rook ${spec.rookVersion}) is HEALTH_OK"
+    exit 0
+  fi
+  phase=$(${get("{.status.phase}")})
+  echo "[$attempt/${WAIT_TRIES}] Ceph health \${health:-unknown}, cluster phase \${phase:-unknown}"
+  sleep ${WAIT_SECONDS}
+done`,
+        `echo "Ceph did not reach HEALTH_OK in ${(WAIT_TRIES * WAIT_SECONDS) / 60} minutes; see kubectl -n ${NAMESPACE} describe cephcluster ${CLUSTER_NAME}" >&2
+kc -n ${NAMESPACE} get cephcluster ${CLUSTER_NAME} -o jsonpath='{.status.ceph.details}' >&2 2>/dev/null || true
+exit 1`,
+    );
+}

@@ -1,0 +1,58 @@
+// Pure helpers for rendering the bash scripts that run on nodes: no Pulumi SDK here,
+// so renderers can be used (and tested) without an engine.
+
+/** The first lines of every script that runs on a node. */
+export const PRELUDE = [
+    "#!/usr/bin/env bash",
+    "set -euo pipefail",
+    "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "export DEBIAN_FRONTEND=noninteractive",
+].join("\n");
+
+/** Joins script sections under the prelude; sections are separated by a blank line. */
+export function script(...sections: string[]): string {
+    return [PRELUDE, ...sections.map((section) => section.trim())].join("\n\n") + "\n";
+}
+
+/** Quotes a value for bash: the result is one word whatever the value holds. */
+export function shellQuote(value: string | number): string {
+    const text = String(value);
+    if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(text)) return text;
+    return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A bash heredoc that writes `content` to `path` with `mode`, only if it differs; sets CHANGED=1 when it wrote. */
+export function writeFileIfChanged(path: string, content: string, mode: string): string {
+    const marker = "HOMELAB_EOF";
+    if (content.includes(marker)) throw new Error(`file content for ${path} contains the heredoc marker ${marker}`);
+    const body = content.endsWith("\n") ? content : `${content}\n`;
+    return [
+        `homelab_new=$(mktemp)`,
+        `cat > "$homelab_new" <<'${marker}'`,
+        `${body}${marker}`,
+        `if ! cmp -s "$homelab_new" ${shellQuote(path)}; then`,
+        `  install -D -m ${mode} "$homelab_new" ${shellQuote(path)}`,
+        `  CHANGED=1`,
+        `fi`,
+        `rm -f "$homelab_new"`,
+    ].join("\n");
+}
+
+/** A bash function `retry TRIES DELAY CMD...` that retries a command with a bounded number of tries. */
+export const RETRY_FUNCTION = `retry() {
+  local tries=$1 delay=$2 attempt=1
+  shift 2
+  until "$@"; do
+    if [ "$attempt" -ge "$tries" ]; then
+      echo "gave up after $tries tries: $*" >&2
+      return 1
+    fi
+    attempt=$((attempt + 1))
+    sleep "$delay"
+  done
+}`;
+
+/** The command line that runs a rendered script as root: the script travels in the command, stdin stays free for secrets. */
+export function asRoot(renderedScript: string): string {
+    return `sudo -n bash -c ${shellQuote(renderedScript)}`;
+}

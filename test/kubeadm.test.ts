@@ -1,0 +1,187 @@
+import * as YAML from "yaml";
+import { installMocks, isSecretOutput, promiseOf, registered, settle } from "./helpers/mocks";
+import { dependencyNamesOf, recordDependencies } from "./helpers/deps";
+import { expectGolden } from "./helpers/golden";
+import { expectShellcheckClean } from "./helpers/shellcheck";
+import { ClusterSpec, renderInitConfig, renderJoinConfig, TOKEN_PLACEHOLDER, validateSpec } from "../components/kubeadm/config";
+import {
+    parseCaCertHash, renderInitScript, renderJoinScript, renderKubeconfigScript, renderPackagesScript,
+    renderPrejoinScript,
+} from "../components/kubeadm/render";
+import { renderResetScript } from "../components/kubeadm/reset";
+
+installMocks();
+recordDependencies();
+// Required after the mocks are in place, as the house rule for component modules says.
+const { KubeadmCluster } = require("../components/kubeadm") as typeof import("../components/kubeadm");
+
+const CA_HASH = `sha256:${"ab".repeat(32)}`;
+// What the mocks return: RandomString -> "a" * length, RandomBytes -> 0x07 bytes.
+const MOCK_TOKEN = "aaaaaa.aaaaaaaaaaaaaaaa";
+const MOCK_TOKEN_SECRET = "a".repeat(16);
+const MOCK_CERTIFICATE_KEY = "07".repeat(32);
+// How the mock engine receives a secret input: wrapped with Pulumi's secret signature.
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const isSecretValue = (value: any) => value?.[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270";
+const secretValue = (value: any) => (isSecretValue(value) ? value.value : undefined);
+
+const spec: ClusterSpec = {
+    clusterName: "home",
+    version: "1.34.2",
+    podCidr: "172.16.0.0/16",
+    serviceCidr: "10.96.0.0/12",
+    dnsDomain: "cluster.local",
+    controlPlaneEndpoint: { address: "10.0.0.100", port: 6443 },
+    nodes: [
+        { hostname: "home-server-1", internalAddress: "10.0.0.101", role: "control-plane" },
+        { hostname: "home-server-2", internalAddress: "10.0.0.102", role: "control-plane" },
+        { hostname: "home-server-3", internalAddress: "10.0.0.103", role: "control-plane" },
+        { hostname: "home-server-4", internalAddress: "10.0.0.104", role: "worker" },
+    ],
+    scheduleOnControlPlanes: true,
+};
+const [cp1, cp2, , worker] = spec.nodes;
+
+const scripts: Record<string, string> = {
+    "packages.sh": renderPackagesScript({ source: "upstream" }, "1.34.2", "home-server-1"),
+    "init.sh": renderInitScript(spec, cp1),
+    "init-tainted.sh": renderInitScript({ ...spec, scheduleOnControlPlanes: false }, cp1),
+    "prejoin.sh": renderPrejoinScript(),
+    "join-control-plane.sh": renderJoinScript(spec, cp2, CA_HASH),
+    "join-worker.sh": renderJoinScript(spec, worker, CA_HASH),
+    "kubeconfig.sh": renderKubeconfigScript(spec),
+    "reset-control-plane.sh": renderResetScript(cp1),
+    "reset-worker.sh": renderResetScript(worker),
+};
+
+describe("kubeadm renderers", () => {
+    test.each(Object.keys(scripts))("%s matches its golden and passes shellcheck", (file) => {
+        expectGolden(`kubeadm/${file}`, scripts[file]);
+        expectShellcheckClean(`kubeadm-${file}`, scripts[file]);
+    });
+
+    test("config files match their goldens", () => {
+        expectGolden("kubeadm/init.yaml", renderInitConfig(spec, cp1));
+        expectGolden("kubeadm/join-control-plane.yaml", renderJoinConfig(spec, cp2, CA_HASH));
+        expectGolden("kubeadm/join-worker.yaml", renderJoinConfig(spec, worker, CA_HASH));
+    });
+
+    test("init config carries placeholders, the VIP and every control plane in the SANs", () => {
+        const [init, cluster, kubelet] = YAML.parseAllDocuments(renderInitConfig(spec, cp1)).map((doc) => doc.toJS());
+        expect(init.bootstrapTokens[0].token).toBe(TOKEN_PLACEHOLDER);
+        expect(init.certificateKey).toMatch(/^__HOMELAB_/);
+        expect(init.nodeRegistration.kubeletExtraArgs).toEqual([{ name: "node-ip", value: "10.0.0.101" }]);
+        expect(init.nodeRegistration.taints).toEqual([]);
+        expect(cluster.controlPlaneEndpoint).toBe("10.0.0.100:6443");
+        expect(cluster.kubernetesVersion).toBe("v1.34.2");
+        expect(cluster.apiServer.certSANs).toEqual(["10.0.0.100", "10.0.0.101", "10.0.0.102", "10.0.0.103", "home-server-1", "home-server-2", "home-server-3"]);
+        expect(kubelet.cgroupDriver).toBe("systemd");
+    });
+
+    test("worker joins have no control-plane section and no taint override", () => {
+        const join = YAML.parse(renderJoinConfig(spec, worker, CA_HASH));
+        expect(join.controlPlane).toBeUndefined();
+        expect(join.nodeRegistration.taints).toBeUndefined();
+        expect(join.discovery.bootstrapToken).toEqual({ apiServerEndpoint: "10.0.0.100:6443", token: TOKEN_PLACEHOLDER, caCertHashes: [CA_HASH], unsafeSkipCAVerification: false });
+    });
+
+    test("the CA hash is the last one the pre-join step printed", () => {
+        expect(parseCaCertHash(`bootstrap token abc is valid\nsha256:${"0".repeat(64)}\n${CA_HASH}\n`)).toBe(CA_HASH);
+        expect(parseCaCertHash("")).toBe("");
+    });
+
+    test("packages are pinned to the patch version and an upgrade is refused", () => {
+        const packages = scripts["packages.sh"];
+        expect(packages).toContain(`kubeadm="$want-*"`);
+        expect(packages).toContain("https://pkgs.k8s.io/core:/stable:/v1.34/deb/");
+        expect(packages).toMatch(/upgrades are not automated yet/);
+    });
+
+    test("a spec without a control plane is refused", () => {
+        expect(() => validateSpec({ ...spec, nodes: [worker] })).toThrow(/at least one node must have role control-plane/);
+    });
+});
+
+describe("KubeadmCluster", () => {
+    const ssh = (host: string) => ({ host, port: 22, user: "homeuser", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" });
+    let cluster: InstanceType<typeof KubeadmCluster>;
+
+    beforeAll(async () => {
+        cluster = new KubeadmCluster("kubernetes", {
+            ...spec,
+            nodes: spec.nodes.map((node, index) => ({ ...node, ssh: ssh(`192.168.10.${101 + index}`) })),
+            packages: { source: "upstream" },
+        });
+        await settle();
+    });
+
+    const commands = () => registered.filter((r) => r.type === "command:remote:Command");
+    const named = (name: string) => {
+        const found = registered.find((r) => r.name === name);
+        if (!found) throw new Error(`${name} was not registered; registered: ${registered.map((r) => r.name).join(", ")}`);
+        return found;
+    };
+
+    test("registers the component and its children under its name", () => {
+        expect(named("kubernetes").type).toBe("homelab:index:KubeadmCluster");
+        expect(named("kubernetes-token-id").type).toBe("random:index/randomString:RandomString");
+        expect(named("kubernetes-token-id").inputs).toMatchObject({ length: 6, upper: false, special: false });
+        expect(named("kubernetes-token-secret").inputs).toMatchObject({ length: 16, upper: false, special: false });
+        expect(named("kubernetes-certificate-key").inputs).toMatchObject({ length: 32 });
+        expect(commands().map((c) => c.name).sort()).toEqual([
+            "kubernetes-home-server-1-packages", "kubernetes-home-server-2-join", "kubernetes-home-server-2-packages",
+            "kubernetes-home-server-3-join", "kubernetes-home-server-3-packages", "kubernetes-home-server-4-join",
+            "kubernetes-home-server-4-packages", "kubernetes-init", "kubernetes-kubeconfig", "kubernetes-prejoin",
+        ]);
+    });
+
+    test("the kubeconfig is a secret and the outputs say where the API is", async () => {
+        expect(await isSecretOutput(cluster.kubeconfig)).toBe(true);
+        expect(await promiseOf(cluster.apiEndpoint)).toBe("https://10.0.0.100:6443");
+        expect(await promiseOf(cluster.nodeNames)).toEqual(["home-server-1", "home-server-2", "home-server-3", "home-server-4"]);
+        expect(named("kubernetes-kubeconfig").inputs.logging).toBe("stderr");
+    });
+
+    test("secrets travel on stdin only, as secrets, and workers never get the certificate key", () => {
+        for (const c of commands()) {
+            const { stdin, ...rest } = c.inputs;
+            // a secret that flowed into create/delete/triggers would show up here, wrapped or not
+            const visible = JSON.stringify(rest);
+            for (const secret of [MOCK_TOKEN, MOCK_TOKEN_SECRET, MOCK_CERTIFICATE_KEY]) expect(visible).not.toContain(secret);
+            expect(typeof c.inputs.create).toBe("string");
+            if (stdin !== undefined) expect(isSecretValue(stdin)).toBe(true);
+        }
+        expect(secretValue(named("kubernetes-init").inputs.stdin)).toBe(`${MOCK_TOKEN}\n${MOCK_CERTIFICATE_KEY}\n`);
+        expect(secretValue(named("kubernetes-prejoin").inputs.stdin)).toBe(`${MOCK_TOKEN}\n${MOCK_CERTIFICATE_KEY}\n`);
+        expect(secretValue(named("kubernetes-home-server-2-join").inputs.stdin)).toBe(`${MOCK_TOKEN}\n${MOCK_CERTIFICATE_KEY}\n`);
+        expect(secretValue(named("kubernetes-home-server-4-join").inputs.stdin)).toBe(`${MOCK_TOKEN}\n`);
+    });
+
+    test("every node is reset on delete", () => {
+        for (const host of ["home-server-1", "home-server-2", "home-server-3", "home-server-4"]) {
+            expect(named(`kubernetes-${host}-packages`).inputs.delete).toContain("kubeadm reset -f");
+        }
+        expect(named("kubernetes-home-server-1-packages").inputs.delete).toContain("rm -rf /var/lib/etcd");
+        expect(named("kubernetes-home-server-4-packages").inputs.delete).not.toContain("/var/lib/etcd");
+    });
+
+    test("control planes join one at a time and workers after the last of them", () => {
+        expect(dependencyNamesOf("kubernetes-init")).toContain("kubernetes-home-server-1-packages");
+        expect(dependencyNamesOf("kubernetes-prejoin")).toContain("kubernetes-init");
+        expect(dependencyNamesOf("kubernetes-home-server-2-join")).toEqual(expect.arrayContaining(["kubernetes-prejoin", "kubernetes-home-server-2-packages"]));
+        expect(dependencyNamesOf("kubernetes-home-server-3-join")).toEqual(expect.arrayContaining(["kubernetes-home-server-2-join", "kubernetes-home-server-3-packages"]));
+        expect(dependencyNamesOf("kubernetes-home-server-4-join")).toContain("kubernetes-home-server-3-join");
+        expect(dependencyNamesOf("kubernetes-home-server-2-join")).not.toContain("kubernetes-home-server-3-join");
+    });
+
+    test("the pre-join step runs again when the set of joining nodes changes", () => {
+        expect(named("kubernetes-prejoin").inputs.triggers).toEqual(["home-server-2", "home-server-3", "home-server-4"]);
+    });
+
+    test("the ready handle covers every join and the kubeconfig", async () => {
+        const names = await Promise.all(cluster.ready.map((r) => promiseOf(r.urn)));
+        expect(names.map((urn) => urn.slice(urn.lastIndexOf("::") + 2)).sort()).toEqual([
+            "kubernetes-home-server-2-join", "kubernetes-home-server-3-join", "kubernetes-home-server-4-join", "kubernetes-init", "kubernetes-kubeconfig",
+        ]);
+    });
+});

@@ -1,0 +1,138 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { installMocks, promiseOf, registered, settle } from "./helpers/mocks";
+import { dependencyNamesOf, recordDependencies } from "./helpers/deps";
+import { expectGolden } from "./helpers/golden";
+import { expectShellcheckClean } from "./helpers/shellcheck";
+import { bundleFiles, renderApplyBundleScript, renderDeleteBundleScript } from "../components/manifests";
+import {
+    MANIFEST_FILES, operatorSettings, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle, RookSpec,
+    upstreamManifestBase, validateRookSpec,
+} from "../components/rook/render";
+
+installMocks();
+recordDependencies();
+const { RookCeph } = require("../components/rook") as typeof import("../components/rook");
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const spec: RookSpec = {
+    rookVersion: "1.17.8",
+    cephImage: "quay.io/ceph/ceph:v19.2.3",
+    poolSize: 3,
+    nodes: [1, 2, 3].map((n) => ({ hostname: `home-server-${n}`, osdDevices: ["/dev/sdb"] })),
+    blockStorageClass: "ceph-block",
+    filesystemStorageClass: "ceph-filesystem",
+    allowLoopDevices: false,
+    csi: { cephfsMounter: "kernel" },
+};
+const ssh = { host: "192.168.10.101", port: 22, user: "homeuser", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" };
+const upstream = rookBundle(spec, bundleFiles({}, upstreamManifestBase("1.17.8"), MANIFEST_FILES, false));
+
+// An air-gapped copy of deploy/examples, with fixed content so goldens are stable.
+const localDir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-rook-"));
+for (const file of MANIFEST_FILES) fs.writeFileSync(path.join(localDir, file), `# ${file}\n`);
+afterAll(() => fs.rmSync(localDir, { recursive: true, force: true }));
+
+describe("rook renderers", () => {
+    const scripts: Record<string, string> = {
+        "operator-apply.sh": renderApplyBundleScript(upstream),
+        "operator-apply-airgapped.sh": renderApplyBundleScript(rookBundle(spec, bundleFiles({ path: localDir }, "unused", MANIFEST_FILES, false))),
+        "operator-delete.sh": renderDeleteBundleScript(upstream),
+        "wait.sh": renderWaitScript(spec),
+    };
+    test.each(Object.keys(scripts))("%s matches its golden and passes shellcheck", (file) => {
+        expectGolden(`rook/${file}`, scripts[file]);
+        expectShellcheckClean(`rook-${file}`, scripts[file]);
+    });
+
+    test("resources match their goldens", () => {
+        expectGolden("rook/resources.yaml", renderRookResourcesYaml(renderRookResources(spec)));
+        expectGolden("rook/resources-fuse-by-id.yaml", renderRookResourcesYaml(renderRookResources({
+            ...spec,
+            poolSize: 2,
+            nodes: [{ hostname: "home-server-1", osdDevices: ["/dev/disk/by-id/ata-WDC_1", "/dev/sdc"] }, { hostname: "home-server-2", osdDevices: ["/dev/sdb"] }, { hostname: "home-server-3", osdDevices: [] }],
+            csi: { cephfsMounter: "fuse" },
+        })));
+    });
+
+    test("the bundle is crds, common, operator from the pinned release, in that order", () => {
+        expect(upstream.files.map((file) => file.url)).toEqual([
+            "https://raw.githubusercontent.com/rook/rook/v1.17.8/deploy/examples/crds.yaml",
+            "https://raw.githubusercontent.com/rook/rook/v1.17.8/deploy/examples/common.yaml",
+            "https://raw.githubusercontent.com/rook/rook/v1.17.8/deploy/examples/operator.yaml",
+        ]);
+        expect(bundleFiles({ url: "http://mirror.lan/rook" }, "unused", ["crds.yaml"], false)[0].url).toBe("http://mirror.lan/rook/crds.yaml");
+        const deletes = renderDeleteBundleScript(upstream);
+        expect(deletes.indexOf("operator.yaml")).toBeLessThan(deletes.indexOf("crds.yaml"));
+    });
+
+    test("operator settings follow the config", () => {
+        expect(operatorSettings({ ...spec, allowLoopDevices: true, csi: { cephfsMounter: "fuse" } })).toEqual({
+            ROOK_CEPH_ALLOW_LOOP_DEVICES: "true", ROOK_USE_CSI_OPERATOR: "false", CSI_FORCE_CEPHFS_KERNEL_CLIENT: "false",
+        });
+        expect(upstream.afterApply).toContain(`patch configmap rook-ceph-operator-config --type merge -p '{"data":{"ROOK_CEPH_ALLOW_LOOP_DEVICES":"false"`);
+    });
+
+    test("the storage classes point at the pools Rook names", () => {
+        const resources = renderRookResources({ ...spec, csi: { cephfsMounter: "fuse" } });
+        expect(resources.blockStorageClass).toMatchObject({ provisioner: "rook-ceph.rbd.csi.ceph.com", reclaimPolicy: "Delete", allowVolumeExpansion: true, parameters: { pool: "ceph-blockpool" } });
+        expect(resources.filesystemStorageClass).toMatchObject({ provisioner: "rook-ceph.cephfs.csi.ceph.com", parameters: { fsName: "ceph-filesystem", pool: "ceph-filesystem-data0", mounter: "fuse" } });
+    });
+
+    test("too few OSD hosts for the pool size are refused", () => {
+        expect(() => validateRookSpec({ ...spec, nodes: spec.nodes.slice(0, 2) })).toThrow(/poolSize 3 .* only 2 node/);
+    });
+});
+
+describe("RookCeph", () => {
+    let rook: InstanceType<typeof RookCeph>;
+    const named = (name: string) => {
+        const found = registered.find((r) => r.name === name);
+        if (!found) throw new Error(`${name} was not registered; registered: ${registered.map((r) => r.name).join(", ")}`);
+        return found;
+    };
+
+    beforeAll(async () => {
+        rook = new RookCeph("storage", { ...spec, manifests: {}, kubeconfig: "apiVersion: v1\nkind: Config\n", adminNode: ssh });
+        await settle();
+    });
+
+    test("registers its children under its name", () => {
+        const children = registered.filter((r) => r.name.startsWith("storage")).map((r) => `${r.type} ${r.name}`).sort();
+        expect(children).toEqual([
+            "command:remote:Command storage-operator",
+            "command:remote:Command storage-wait",
+            "homelab:index:RookCeph storage",
+            "kubernetes:ceph.rook.io/v1:CephBlockPool storage-block-pool",
+            "kubernetes:ceph.rook.io/v1:CephCluster storage-cluster",
+            "kubernetes:ceph.rook.io/v1:CephFilesystem storage-filesystem",
+            "kubernetes:storage.k8s.io/v1:StorageClass storage-block-storage-class",
+            "kubernetes:storage.k8s.io/v1:StorageClass storage-filesystem-storage-class",
+            "pulumi:providers:kubernetes storage-provider",
+        ]);
+        expect(named("storage-provider").inputs.kubeconfig?.[SECRET_SIG]).toBeDefined();
+    });
+
+    test("deletion runs storage classes, filesystem and pool, cluster, then the operator bundle", () => {
+        expect(dependencyNamesOf("storage-cluster")).toContain("storage-operator");
+        expect(dependencyNamesOf("storage-block-pool")).toContain("storage-cluster");
+        expect(dependencyNamesOf("storage-filesystem")).toContain("storage-cluster");
+        expect(dependencyNamesOf("storage-wait")).toEqual(expect.arrayContaining(["storage-cluster", "storage-block-pool", "storage-filesystem"]));
+        expect(dependencyNamesOf("storage-block-storage-class")).toEqual(expect.arrayContaining(["storage-block-pool", "storage-wait"]));
+        expect(dependencyNamesOf("storage-filesystem-storage-class")).toEqual(expect.arrayContaining(["storage-filesystem", "storage-wait"]));
+        expect(named("storage-operator").inputs.delete).toContain("--ignore-not-found --wait=false");
+    });
+
+    test("the cluster uses only the listed devices", () => {
+        expect(named("storage-cluster").inputs.spec.storage).toEqual({
+            useAllNodes: false,
+            useAllDevices: false,
+            nodes: spec.nodes.map((node) => ({ name: node.hostname, devices: [{ name: "/dev/sdb" }] })),
+        });
+    });
+
+    test("outputs the storage class names", async () => {
+        expect(await promiseOf(rook.storageClasses)).toEqual({ block: "ceph-block", filesystem: "ceph-filesystem" });
+    });
+});
