@@ -25,13 +25,25 @@ export function throwawayKey(dir: string): string {
     return fs.readFileSync(file, "utf8");
 }
 
-export async function scratchProject(stackName: string, stackFile = `Pulumi.${stackName}.yaml`): Promise<ScratchProject> {
+export interface ScratchOptions {
+    /** Set a throwaway homelab:sshPrivateKey (stacks that name a key file do not want one). */
+    setKey?: boolean;
+    /** Where the state goes; a fresh directory inside the scratch project by default. */
+    stateDir?: string;
+}
+
+export async function scratchProject(stackName: string, options: ScratchOptions = {}): Promise<ScratchProject> {
+    const stackFile = `Pulumi.${stackName}.yaml`;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-engine-"));
     for (const entry of LINKED) fs.symlinkSync(path.join(ROOT, entry), path.join(dir, entry));
+    // The lab stack reads its SSH key file from .lab/ssh, relative to the project.
+    if (fs.existsSync(path.join(ROOT, ".lab"))) fs.symlinkSync(path.join(ROOT, ".lab"), path.join(dir, ".lab"));
     fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-    fs.copyFileSync(path.join(ROOT, stackFile), path.join(dir, `Pulumi.${stackName}.yaml`));
-    const stateDir = path.join(dir, ".state");
-    fs.mkdirSync(stateDir);
+    // A fresh secrets salt: the scratch stack has its own passphrase.
+    const stackText = fs.readFileSync(path.join(ROOT, stackFile), "utf8").replace(/^encryptionsalt:.*\n/m, "");
+    fs.writeFileSync(path.join(dir, stackFile), stackText);
+    const stateDir = options.stateDir ?? path.join(dir, ".state");
+    fs.mkdirSync(stateDir, { recursive: true });
     const privateKey = throwawayKey(dir);
     const envVars = {
         PULUMI_BACKEND_URL: `file://${stateDir}`,
@@ -40,8 +52,8 @@ export async function scratchProject(stackName: string, stackFile = `Pulumi.${st
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     };
     const workspace = await LocalWorkspace.create({ workDir: dir, envVars });
-    const stack = await Stack.create(stackName, workspace);
-    await stack.setConfig("homelab:sshPrivateKey", { value: privateKey, secret: true });
+    const stack = await Stack.createOrSelect(stackName, workspace);
+    if (options.setKey ?? true) await stack.setConfig("homelab:sshPrivateKey", { value: privateKey, secret: true });
     return { dir, stateDir, privateKey, stack, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
