@@ -102,14 +102,17 @@ export function composeHomelab(config: HomelabConfig): Homelab {
         nodes: machines.map(({ node, ssh }) => ({ hostname: node.hostname, internalAddress: node.internalAddress, role: node.role, ssh })),
         scheduleOnControlPlanes: k8s.scheduleOnControlPlanes,
         packages: { source: "upstream" },
-    // kubeadm init goes through the VIP, and workers join over the internal network.
-    }, { dependsOn: [vip.ready, ...machines.map(({ network }) => network.ready)] });
+    }, {
+        // kubeadm init goes through the VIP, and workers join over the internal network.
+        dependsOn: [vip.ready, ...machines.map(({ network }) => network.ready)],
+    });
     const adminNode = controlPlanes[0].ssh;
 
     let ready: pulumi.Resource[] = cluster.ready;
     if (config.calico.enabled) {
+        const { enabled: _enabled, ...calicoSettings } = config.calico;
         const calico = new CalicoNetwork(`${config.clusterName}-calico`, {
-            ...config.calico,
+            ...calicoSettings,
             podCidr: k8s.podCidr,
             nodeAddressCidr: config.network.cidr,
             kubeconfig: cluster.kubeconfig,
@@ -133,8 +136,10 @@ export function composeHomelab(config: HomelabConfig): Homelab {
             kubeconfig: cluster.kubeconfig,
             adminNode,
             csi: { cephfsMounter: storage.cephfsMounter },
-        // OSD pods need the pod network.
-        }, { dependsOn: ready });
+        }, {
+            // OSD pods need the pod network.
+            dependsOn: ready,
+        });
         storageClasses = rook.storageClasses;
     }
 

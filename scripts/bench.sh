@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Benchmarks (npm run bench): engine build and lab figures, printed, never asserted.
+#   npm run bench            both
+#   npm run bench -- engine  engine build times only
+#   npm run bench -- lab     lab timings only
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+what=${1:-all}
+if [ "$what" = all ] || [ "$what" = engine ]; then bash scripts/bench-engine.sh; fi
+if [ "$what" = all ] || [ "$what" = lab ]; then
+  bash scripts/setup.sh --packages --npm --engine --lab
+  # shellcheck source=scripts/engine-env.sh
+  source scripts/engine-env.sh
+  npx jest -c jest.bench.config.js --runInBand --silent=false
+fi

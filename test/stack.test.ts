@@ -1,0 +1,60 @@
+// The composed home stack under mocks: the whole chain is registered, in order,
+// and the kubeconfig output is a secret.
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as YAML from "yaml";
+import { byName, installMocks, isSecretOutput, registered, settle } from "./helpers/mocks";
+import { THROWAWAY_KEY } from "./helpers/fixtures";
+
+installMocks();
+
+function homeConfig(): Record<string, string> {
+    const doc = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.home.yaml"), "utf8"));
+    const all: Record<string, string> = { "homelab:sshPrivateKey": THROWAWAY_KEY };
+    for (const [key, value] of Object.entries<unknown>(doc.config)) all[key] = typeof value === "string" ? value : JSON.stringify(value);
+    return all;
+}
+
+let program: Record<string, pulumi.Output<any> | undefined>;
+
+beforeAll(async () => {
+    pulumi.runtime.setAllConfig(homeConfig(), ["homelab:sshPrivateKey"]);
+    program = require("../index");
+    await settle();
+});
+
+function count(type: string): number {
+    return registered.filter((resource) => resource.type === type).length;
+}
+
+test("every component of the chain is registered once per node or once per cluster", () => {
+    expect({
+        nodes: count("homelab:index:BareMetalNode"),
+        networks: count("homelab:index:VlanInterface"),
+        vip: count("homelab:index:PacemakerVip"),
+        kubernetes: count("homelab:index:KubeadmCluster"),
+        calico: count("homelab:index:CalicoNetwork"),
+        rook: count("homelab:index:RookCeph"),
+    }).toEqual({ nodes: 3, networks: 3, vip: 1, kubernetes: 1, calico: 1, rook: 1 });
+});
+
+test("the chain runs in order: nodes, network, VIP, kubeadm, Calico, Rook", () => {
+    expect(byName("home-server-1-internal").dependsOn).toEqual(["home-server-1-poweroff"]);
+    expect(byName("home-vip").dependsOn).toEqual(["home-server-1-internal-netplan", "home-server-2-internal-netplan", "home-server-3-internal-netplan"]);
+    expect(byName("home-kubernetes").dependsOn).toEqual(["home-vip-vip", "home-server-1-internal-netplan", "home-server-2-internal-netplan", "home-server-3-internal-netplan"]);
+    expect(byName("home-calico").dependsOn.length).toBeGreaterThan(0);
+    for (const dependency of byName("home-calico").dependsOn) expect(dependency).toMatch(/^home-kubernetes-/);
+    expect(byName("home-rook").dependsOn).toEqual([expect.stringMatching(/^home-calico-/)]);
+});
+
+test("outputs: the kubeconfig is a secret, the rest is plain", async () => {
+    expect(await isSecretOutput(program.kubeconfig!)).toBe(true);
+    expect(await isSecretOutput(program.vip!)).toBe(false);
+    expect(program.podCidr).toBe("172.16.0.0/16");
+    expect(program.nodes).toEqual([
+        { name: "home-server-1", address: "192.168.10.101", internalAddress: "10.0.0.101", roles: ["control-plane", "worker"] },
+        { name: "home-server-2", address: "192.168.10.102", internalAddress: "10.0.0.102", roles: ["control-plane", "worker"] },
+        { name: "home-server-3", address: "192.168.10.103", internalAddress: "10.0.0.103", roles: ["control-plane", "worker"] },
+    ]);
+});
