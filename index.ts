@@ -3,12 +3,16 @@
 import { loadConfig } from "./stacks/config";
 import { composeHomelab } from "./stacks/compose";
 
-const config = loadConfig();
-const lab = composeHomelab(config);
+const lab = composeHomelab(loadConfig());
 
-export const nodes = lab.nodes;
-export const vip = lab.vip;
-export const apiEndpoint = lab.apiEndpoint;
-export const kubeconfig = lab.kubeconfig;
-export const podCidr = lab.podCidr;
-export const storageClasses = lab.storageClasses;
+// Stages switched off in config have no outputs, rather than empty ones.
+const outputs = Object.fromEntries(Object.entries({
+    nodes: lab.nodes,
+    vip: lab.vip,
+    apiEndpoint: lab.apiEndpoint,
+    kubeconfig: lab.kubeconfig,
+    podCidr: lab.podCidr,
+    storageClasses: lab.storageClasses,
+}).filter(([, value]) => value !== undefined));
+
+export = outputs;

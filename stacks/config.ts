@@ -152,9 +152,18 @@ export function privateKeyProblems(key: string | undefined, source: KeySource = 
     return [];
 }
 
+/** Whether the engine handed this key to the program as a secret (not in the SDK's typings, but part of its runtime). */
+function runtimeIsSecret(key: string): boolean {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    return (require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean }).isConfigSecret(key);
+}
+
 /** Reads and validates the stack config; throws one ConfigError listing every problem. */
-export function loadConfig(all: Record<string, string> = pulumi.runtime.allConfig()): HomelabConfig {
+export function loadConfig(all: Record<string, string> = pulumi.runtime.allConfig(), isSecret: (key: string) => boolean = runtimeIsSecret): HomelabConfig {
     const { raw, sshPrivateKey: secretKey, problems: readProblems } = rawFromRuntimeConfig(all);
+    if (secretKey && !isSecret(`${NAMESPACE}:${SECRET_KEY}`)) {
+        readProblems.push({ key: SECRET_KEY, value: "[not shown]", message: `is stored in plaintext in the stack file; remove it and set it with: pulumi config set --secret ${NAMESPACE}:${SECRET_KEY} < ~/.ssh/id_ed25519` });
+    }
     const { key, source, problems: keyReadProblems } = readPrivateKey(raw, secretKey);
     const keyProblems = keyReadProblems.length > 0 ? keyReadProblems : privateKeyProblems(key, source);
     const { config, problems } = parseConfig(raw);

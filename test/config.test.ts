@@ -198,6 +198,13 @@ describe("each rule names the key, the value and what is valid", () => {
 });
 
 describe("every problem at once, before anything is registered", () => {
+    test("a key stored in plaintext is refused without showing it", () => {
+        const all = { ...stackConfig("Pulumi.home.yaml"), "homelab:sshPrivateKey": KEY };
+        expect(() => loadConfig(all, () => false)).toThrow(
+            'homelab:sshPrivateKey: "[not shown]" is stored in plaintext in the stack file; remove it and set it with: pulumi config set --secret homelab:sshPrivateKey < ~/.ssh/id_ed25519');
+        expect(() => loadConfig(all, () => true)).not.toThrow();
+    });
+
     test("loadConfig throws one ConfigError listing all problems", () => {
         const all = stackConfig("Pulumi.home.yaml");
         const nodes = JSON.parse(all["homelab:nodes"]);
@@ -207,7 +214,7 @@ describe("every problem at once, before anything is registered", () => {
         all["homelab:network"] = JSON.stringify({ links: ["enp3s0"], vlanId: 0, cidr: "10.0.0.0/24" });
         let error: unknown;
         try {
-            loadConfig(all);
+            loadConfig(all, () => true);
         } catch (caught) {
             error = caught;
         }

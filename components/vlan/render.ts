@@ -89,13 +89,20 @@ fi
 netplan generate || rollback "netplan rejected ${NETPLAN_FILE}"
 netplan apply || rollback "netplan apply failed"
 
-# networkd reconfigures every link on apply: the DHCP management address may take a moment to return
-for _ in $(seq 1 30); do
-  if { ${present}; } && { ${management}; }; then break; fi
+# networkd reconfigures every link on apply: the DHCP management address can drop and return,
+# so both addresses must hold for three checks in a row
+stable=0
+for _ in $(seq 1 45); do
+  if { ${present}; } && { ${management}; }; then
+    stable=$((stable + 1))
+    if [ "$stable" -ge 3 ]; then break; fi
+  else
+    stable=0
+  fi
   sleep 1
 done
-${present} || rollback "${iface} did not get ${network.addresses.join(", ")} within 30 s"
-${management} || rollback "the management address ${managementAddress} did not come back within 30 s"
+${present} || rollback "${iface} did not get ${network.addresses.join(", ")} within 45 s"
+${management} || rollback "the management address ${managementAddress} did not come back within 45 s"
 rm -f "$backup"
 echo "${iface} configured with ${network.addresses.join(", ")}"`);
 }

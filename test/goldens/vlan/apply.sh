@@ -50,12 +50,19 @@ fi
 netplan generate || rollback "netplan rejected /etc/netplan/60-homelab-internal.yaml"
 netplan apply || rollback "netplan apply failed"
 
-# networkd reconfigures every link on apply: the DHCP management address may take a moment to return
-for _ in $(seq 1 30); do
-  if { ip -4 -o addr show dev enp3s0.2 2>/dev/null | grep -q ' 10.0.0.101/24 '; } && { ip -4 -o addr show | grep -q ' 192.168.10.101/'; }; then break; fi
+# networkd reconfigures every link on apply: the DHCP management address can drop and return,
+# so both addresses must hold for three checks in a row
+stable=0
+for _ in $(seq 1 45); do
+  if { ip -4 -o addr show dev enp3s0.2 2>/dev/null | grep -q ' 10.0.0.101/24 '; } && { ip -4 -o addr show | grep -q ' 192.168.10.101/'; }; then
+    stable=$((stable + 1))
+    if [ "$stable" -ge 3 ]; then break; fi
+  else
+    stable=0
+  fi
   sleep 1
 done
-ip -4 -o addr show dev enp3s0.2 2>/dev/null | grep -q ' 10.0.0.101/24 ' || rollback "enp3s0.2 did not get 10.0.0.101/24 within 30 s"
-ip -4 -o addr show | grep -q ' 192.168.10.101/' || rollback "the management address 192.168.10.101 did not come back within 30 s"
+ip -4 -o addr show dev enp3s0.2 2>/dev/null | grep -q ' 10.0.0.101/24 ' || rollback "enp3s0.2 did not get 10.0.0.101/24 within 45 s"
+ip -4 -o addr show | grep -q ' 192.168.10.101/' || rollback "the management address 192.168.10.101 did not come back within 45 s"
 rm -f "$backup"
 echo "enp3s0.2 configured with 10.0.0.101/24"
