@@ -87,6 +87,10 @@ if ! command -v pcs >/dev/null 2>&1 || ! command -v corosync >/dev/null 2>&1 || 
   if apt-cache policy resource-agents-base 2>/dev/null | grep -Eq 'Candidate: [0-9]'; then agents=resource-agents-base; fi
   retry 5 10 apt-get install -y -q --no-install-recommends corosync pacemaker pacemaker-cli-utils pcs curl "$agents"
   echo "cluster packages installed"
+fi
+# the pcs command line works without its web daemon, which would only listen on another port
+if systemctl is-enabled --quiet pcsd 2>/dev/null || systemctl is-active --quiet pcsd 2>/dev/null; then
+  systemctl disable --now pcsd >/dev/null 2>&1 || true
 fi`;
 
 /** Per member: packages, the shared authkey (from stdin, base64) and corosync.conf, services running. */
@@ -227,7 +231,7 @@ fi`);
 export function renderRemoveMemberScript(): string {
     return script(`systemctl disable --now homelab-api-health >/dev/null 2>&1 || true
 rm -f /etc/systemd/system/homelab-api-health.service
-systemctl disable --now pacemaker corosync >/dev/null 2>&1 || true
+systemctl disable --now pcsd pacemaker corosync >/dev/null 2>&1 || true
 rm -f /etc/corosync/authkey /etc/corosync/corosync.conf
 rm -rf /var/lib/pacemaker/cib/*
 echo "cluster stopped on $(hostname)"`);

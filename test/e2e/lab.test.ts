@@ -119,7 +119,8 @@ describe("the lab stack on the simulated lab", () => {
 
     test("5. destroy powers every machine off and leaves no resource", async () => {
         await project.stack.destroy({ onOutput: () => undefined });
-        for (const node of NODES) expect(isOn(node.hostname)).toBe(false);
+        // destroy returns once SSH has closed (the seed's poweroff.yml); the rest of shutdown follows
+        for (const node of NODES) await waitFor(`${node.hostname} off`, () => !isOn(node.hostname), 60000, 1000);
         const state = await project.stack.exportStack();
         expect(state.deployment.resources ?? []).toEqual([]);
     });
@@ -141,7 +142,7 @@ describe("the lab stack on the simulated lab", () => {
         expect(pings(VIP)).toBe(true);
         // and from there, destroy and a new up converge again
         await project.stack.destroy({ onOutput: () => undefined });
-        for (const node of NODES) expect(isOn(node.hostname)).toBe(false);
+        for (const node of NODES) await waitFor(`${node.hostname} off`, () => !isOn(node.hostname), 60000, 1000);
         expect((await up()).summary.result).toBe("succeeded");
         await project.stack.destroy({ onOutput: () => undefined });
     });

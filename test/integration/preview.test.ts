@@ -48,23 +48,41 @@ describe("pulumi preview --stack home (real engine, offline)", () => {
     test("succeeds with no error and only the intended warning", () => {
         expect(run.error).toBeUndefined();
         expect(diagnostics(run.events, "error")).toEqual([]);
-        const warnings = diagnostics(run.events, "warning");
-        expect(warnings).toHaveLength(1);
-        expect(warnings[0]).toContain("homelab:vip.stonithEnabled is false");
+        // The kubernetes plugin is the revision the module proxy serves, not 4.34.2 (docs/engine.md): the engine says so.
+        const substitute = /pulumi-resource-kubernetes from \$PATH|resource plugin kubernetes is expected to have version/;
+        const warnings = diagnostics(run.events, "warning").filter((warning) => !substitute.test(warning));
+        expect(warnings).toEqual([expect.stringContaining("homelab:vip.stonithEnabled is false")]);
     });
 
     test("plans the whole chain, every component and its children", () => {
         const types = plannedTypes(run.events);
-        expect(types).toMatchObject({
+        expect(types).toEqual({
             "pulumi:pulumi:Stack": 1,
+            "pulumi:providers:command": 1,
+            "pulumi:providers:random": 1,
+            // one for Calico, one for Rook, both from the kubeconfig output
+            "pulumi:providers:kubernetes": 2,
             "homelab:index:BareMetalNode": 3,
             "homelab:index:VlanInterface": 3,
             "homelab:index:PacemakerVip": 1,
+            "homelab:index:KubeadmCluster": 1,
+            "homelab:index:CalicoNetwork": 1,
+            "homelab:index:RookCeph": 1,
+            // wake and wait per node
             "command:local:Command": 3,
-            "random:index/randomBytes:RandomBytes": 1,
+            // per node: prepare, poweroff, netplan (9); VIP: 3 members and the cluster (4);
+            // kubeadm: 3 package installs, init, pre-join, 2 joins, kubeconfig (8); Calico and Rook: operator and wait (2 each)
+            "command:remote:Command": 25,
+            // corosync authkey, kubeadm certificate key; the bootstrap token's two halves
+            "random:index/randomBytes:RandomBytes": 2,
+            "random:index/randomString:RandomString": 2,
+            "kubernetes:operator.tigera.io/v1:Installation": 1,
+            "kubernetes:operator.tigera.io/v1:APIServer": 1,
+            "kubernetes:ceph.rook.io/v1:CephCluster": 1,
+            "kubernetes:ceph.rook.io/v1:CephBlockPool": 1,
+            "kubernetes:ceph.rook.io/v1:CephFilesystem": 1,
+            "kubernetes:storage.k8s.io/v1:StorageClass": 2,
         });
-        // Per node: prepare, poweroff, netplan; per member: corosync; once: the VIP.
-        expect(types["command:remote:Command"]).toBeGreaterThanOrEqual(3 * 3 + 3 + 1);
     });
 
     test("takes no action on any machine: every step is a planned create, nothing ran", () => {
