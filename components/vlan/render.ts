@@ -18,6 +18,24 @@ export interface InternalNetwork {
 
 export const NETPLAN_FILE = "/etc/netplan/60-homelab-internal.yaml";
 
+/** Every link the file touches: the physical ones, the bond, the VLAN. */
+function linksOf(network: InternalNetwork): string[] {
+    return [...new Set([...network.links, ...(network.bond ? [network.bond.name] : []), interfaceName(network)])];
+}
+
+/**
+ * Applies generated networkd files to our links only. `netplan apply` restarts
+ * networkd for every link, and the management link's DHCP lease can then take
+ * long to come back; reloading and reconfiguring just these links leaves it alone.
+ */
+function applyToLinks(network: InternalNetwork): string {
+    return `apply_links() {
+  if ! command -v networkctl >/dev/null 2>&1; then netplan apply; return; fi
+  networkctl reload
+${linksOf(network).map((link) => `  if ip link show dev ${shellQuote(link)} >/dev/null 2>&1; then networkctl reconfigure ${shellQuote(link)}; fi`).join("\n")}
+}`;
+}
+
 /** The interface that carries the addresses: enp3s0, enp3s0.2, bond0 or bond0.2. */
 export function interfaceName(network: InternalNetwork): string {
     const base = network.bond ? network.bond.name : network.links[0];
@@ -69,10 +87,12 @@ export function renderApplyScript(network: InternalNetwork, managementAddress: s
 had_file=0
 if [ -f ${NETPLAN_FILE} ]; then cp -p ${NETPLAN_FILE} "$backup"; had_file=1; fi
 
+${applyToLinks(network)}
+
 rollback() {
   echo "$1; restoring the previous network configuration" >&2
   if [ "$had_file" = 1 ]; then install -m 600 "$backup" ${NETPLAN_FILE}; else rm -f ${NETPLAN_FILE}; fi
-  netplan apply || true
+  { netplan generate && apply_links; } || true
   rm -f "$backup"
   exit 1
 }
@@ -87,10 +107,9 @@ if [ "$CHANGED" = 0 ] && ${present}; then
 fi
 
 netplan generate || rollback "netplan rejected ${NETPLAN_FILE}"
-netplan apply || rollback "netplan apply failed"
+apply_links || rollback "applying ${NETPLAN_FILE} failed"
 
-# networkd reconfigures every link on apply: the DHCP management address can drop and return,
-# so both addresses must hold for three checks in a row
+# both addresses must hold for three checks in a row: a link that is still settling can flap
 stable=0
 for _ in $(seq 1 45); do
   if { ${present}; } && { ${management}; }; then
@@ -115,11 +134,14 @@ export function renderRemoveScript(network: InternalNetwork): string {
     const cleanup = virtual
         ? virtualLinks.map((link) => `if ip link show dev ${shellQuote(link)} >/dev/null 2>&1; then ip link delete dev ${shellQuote(link)}; fi`).join("\n")
         : network.addresses.map((address) => `ip -4 addr del ${shellQuote(address)} dev ${shellQuote(iface)} 2>/dev/null || true`).join("\n");
-    return script(`if [ ! -f ${NETPLAN_FILE} ]; then
+    return script(`${applyToLinks(network)}
+
+if [ ! -f ${NETPLAN_FILE} ]; then
   echo "${NETPLAN_FILE} is already gone"
 else
   rm -f ${NETPLAN_FILE}
-  netplan apply
+  netplan generate
+  apply_links
 fi
 ${cleanup}
 echo "internal network removed from ${iface}"`);

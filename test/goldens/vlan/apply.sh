@@ -7,10 +7,17 @@ backup=$(mktemp)
 had_file=0
 if [ -f /etc/netplan/60-homelab-internal.yaml ]; then cp -p /etc/netplan/60-homelab-internal.yaml "$backup"; had_file=1; fi
 
+apply_links() {
+  if ! command -v networkctl >/dev/null 2>&1; then netplan apply; return; fi
+  networkctl reload
+  if ip link show dev enp3s0 >/dev/null 2>&1; then networkctl reconfigure enp3s0; fi
+  if ip link show dev enp3s0.2 >/dev/null 2>&1; then networkctl reconfigure enp3s0.2; fi
+}
+
 rollback() {
   echo "$1; restoring the previous network configuration" >&2
   if [ "$had_file" = 1 ]; then install -m 600 "$backup" /etc/netplan/60-homelab-internal.yaml; else rm -f /etc/netplan/60-homelab-internal.yaml; fi
-  netplan apply || true
+  { netplan generate && apply_links; } || true
   rm -f "$backup"
   exit 1
 }
@@ -48,10 +55,9 @@ if [ "$CHANGED" = 0 ] && ip -4 -o addr show dev enp3s0.2 2>/dev/null | grep -q '
 fi
 
 netplan generate || rollback "netplan rejected /etc/netplan/60-homelab-internal.yaml"
-netplan apply || rollback "netplan apply failed"
+apply_links || rollback "applying /etc/netplan/60-homelab-internal.yaml failed"
 
-# networkd reconfigures every link on apply: the DHCP management address can drop and return,
-# so both addresses must hold for three checks in a row
+# both addresses must hold for three checks in a row: a link that is still settling can flap
 stable=0
 for _ in $(seq 1 45); do
   if { ip -4 -o addr show dev enp3s0.2 2>/dev/null | grep -q ' 10.0.0.101/24 '; } && { ip -4 -o addr show | grep -q ' 192.168.10.101/'; }; then
