@@ -106,7 +106,6 @@ describe("the lab stack on the simulated lab", () => {
     test("3. pulling the plug on the VIP holder moves the VIP within 15 s; it rejoins on power-on", async () => {
         const holder = ssh(VIP, "hostname").stdout;
         expect(NODES.map((n) => n.hostname)).toContain(holder);
-        const plugPulled = Date.now();
         lab("power-off", holder, "--hard");
         const other = NODES.find((n) => n.hostname !== holder)!.hostname;
         let moved = Infinity;
