@@ -9,7 +9,8 @@
 #   bash scripts/setup-engine.sh --recheck  ask the proxy again about versions it refused before
 #   bash scripts/setup-engine.sh --strict   exit 3 unless every wanted version was built exactly
 #
-# Env: ENGINE_TOOLS_DIR (default <repo>/.tools), ENGINE_GOCACHE (default $ENGINE_TOOLS_DIR/go-build),
+# Env: ENGINE_TOOLS_DIR (default <repo>/.tools), ENGINE_GOCACHE (default ~/.cache/homelab/go-build,
+#      outside the checkout so that a fresh clone on the same machine, as CI makes, links in minutes),
 #      ENGINE_EXACT=1 (never substitute another version for a wanted one that the proxy refuses).
 set -euo pipefail
 
@@ -51,7 +52,7 @@ if [ ! -x "$GO" ]; then
 fi
 GOVER=$("$GO" env GOVERSION)
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-buildvcs=false -mod=readonly"
-export GOCACHE=${ENGINE_GOCACHE:-$TOOLS/go-build}
+export GOCACHE=${ENGINE_GOCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/homelab/go-build}
 : "${GOPROXY:=https://proxy.golang.org,direct}"; export GOPROXY
 
 # --- wanted versions, from package.json -----------------------------------------------------------
