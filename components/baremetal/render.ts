@@ -138,7 +138,7 @@ export function renderPrepareScript(os: OsPreparation): string {
 /** Powers the node off from a detached unit, so the SSH session that asked ends cleanly. */
 export function renderPowerOffScript(hostname: string): string {
     return script(`# power off once this session has ended (the seed's poweroff.yml)
-if systemctl is-system-running 2>/dev/null | grep -q stopping; then
+if systemctl is-system-running 2>/dev/null | grep stopping >/dev/null; then
   echo "${hostname} is already shutting down"
   exit 0
 fi

@@ -152,7 +152,7 @@ retry 10 6 kc taint nodes -l ${CONTROL_PLANE_TAINT} ${CONTROL_PLANE_TAINT}:NoSch
     return `# control planes run workloads too: a small lab has few or no other nodes
 control_planes=$(retry 10 6 kc get nodes -l ${CONTROL_PLANE_TAINT} -o name)
 for node in $control_planes; do
-  if kc get "$node" -o jsonpath='{.spec.taints[*].key}' | grep -qw ${CONTROL_PLANE_TAINT}; then
+  if kc get "$node" -o jsonpath='{.spec.taints[*].key}' | grep -w ${CONTROL_PLANE_TAINT} >/dev/null; then
     kc taint "$node" ${CONTROL_PLANE_TAINT}:NoSchedule-
   fi
 done`;

@@ -84,7 +84,7 @@ const PACKAGES_SECTION = `# corosync, pacemaker, pcs and the IPaddr2 agent (reso
 if ! command -v pcs >/dev/null 2>&1 || ! command -v corosync >/dev/null 2>&1 || [ ! -x /usr/lib/ocf/resource.d/heartbeat/IPaddr2 ]; then
   retry 5 10 apt-get update -q
   agents=resource-agents
-  if apt-cache policy resource-agents-base 2>/dev/null | grep -Eq 'Candidate: [0-9]'; then agents=resource-agents-base; fi
+  if apt-cache policy resource-agents-base 2>/dev/null | grep -E 'Candidate: [0-9]' >/dev/null; then agents=resource-agents-base; fi
   retry 5 10 apt-get install -y -q --no-install-recommends corosync pacemaker pacemaker-cli-utils pcs curl "$agents"
   echo "cluster packages installed"
 fi
@@ -199,7 +199,7 @@ cibadmin --delete --force --xpath "//rsc_location[@id='${RESOURCE_NAME}-on-healt
         `# every member joined and the cluster quorate (bounded wait)
 members_joined() {
   [ "$(corosync-cmapctl -b runtime.members 2>/dev/null | grep -c 'status (str) = joined')" -eq ${count} ] &&
-    corosync-quorumtool -s 2>/dev/null | grep -Eq '^Quorate:[[:space:]]+Yes'
+    corosync-quorumtool -s 2>/dev/null | grep -E '^Quorate:[[:space:]]+Yes' >/dev/null
 }
 retry 60 2 members_joined || { echo "corosync did not see all ${count} members joined and quorate within 120 s" >&2; corosync-quorumtool -s >&2 || true; exit 1; }
 retry 60 2 crm_mon -1 >/dev/null || { echo "pacemaker did not answer within 120 s" >&2; exit 1; }
@@ -211,7 +211,7 @@ ${Object.entries(properties.rscDefaults).map(([name, value]) => `crm_attribute -
 cibadmin --modify --allow-create --scope resources --xml-text ${shellQuote(renderVipPrimitive(settings))}
 ${renderVipConstraints(settings).map((constraint) => `cibadmin --modify --allow-create --scope constraints --xml-text ${shellQuote(constraint)}`).join("\n")}${staleHealthRule}`,
         `# the VIP runs before we say it is up
-vip_running() { crm_resource --resource ${RESOURCE_NAME} --locate 2>/dev/null | grep -q 'is running on'; }
+vip_running() { crm_resource --resource ${RESOURCE_NAME} --locate 2>/dev/null | grep 'is running on' >/dev/null; }
 retry 30 2 vip_running || { echo "${RESOURCE_NAME} did not start within 60 s" >&2; crm_mon -1 >&2 || true; exit 1; }
 crm_resource --resource ${RESOURCE_NAME} --locate`,
     );

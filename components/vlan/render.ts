@@ -72,7 +72,7 @@ export function renderNetplan(network: InternalNetwork): string {
 }
 
 function addressCheck(iface: string, addresses: string[]): string {
-    return addresses.map((address) => `ip -4 -o addr show dev ${shellQuote(iface)} 2>/dev/null | grep -q ${shellQuote(` ${address} `)}`).join(" && ");
+    return addresses.map((address) => `ip -4 -o addr show dev ${shellQuote(iface)} 2>/dev/null | grep -F ${shellQuote(` ${address} `)} >/dev/null`).join(" && ");
 }
 
 /**
@@ -82,7 +82,7 @@ function addressCheck(iface: string, addresses: string[]): string {
 export function renderApplyScript(network: InternalNetwork, managementAddress: string): string {
     const iface = interfaceName(network);
     const present = addressCheck(iface, network.addresses);
-    const management = `ip -4 -o addr show | grep -q ${shellQuote(` ${managementAddress}/`)}`;
+    const management = `ip -4 -o addr show | grep -F ${shellQuote(` ${managementAddress}/`)} >/dev/null`;
     return script(`backup=$(mktemp)
 had_file=0
 if [ -f ${NETPLAN_FILE} ]; then cp -p ${NETPLAN_FILE} "$backup"; had_file=1; fi

@@ -4,7 +4,7 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export DEBIAN_FRONTEND=noninteractive
 
 # power off once this session has ended (the seed's poweroff.yml)
-if systemctl is-system-running 2>/dev/null | grep -q stopping; then
+if systemctl is-system-running 2>/dev/null | grep stopping >/dev/null; then
   echo "home-server-1 is already shutting down"
   exit 0
 fi

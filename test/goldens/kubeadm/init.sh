@@ -120,7 +120,7 @@ fi
 # control planes run workloads too: a small lab has few or no other nodes
 control_planes=$(retry 10 6 kc get nodes -l node-role.kubernetes.io/control-plane -o name)
 for node in $control_planes; do
-  if kc get "$node" -o jsonpath='{.spec.taints[*].key}' | grep -qw node-role.kubernetes.io/control-plane; then
+  if kc get "$node" -o jsonpath='{.spec.taints[*].key}' | grep -w node-role.kubernetes.io/control-plane >/dev/null; then
     kc taint "$node" node-role.kubernetes.io/control-plane:NoSchedule-
   fi
 done

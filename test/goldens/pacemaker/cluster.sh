@@ -19,7 +19,7 @@ retry() {
 # every member joined and the cluster quorate (bounded wait)
 members_joined() {
   [ "$(corosync-cmapctl -b runtime.members 2>/dev/null | grep -c 'status (str) = joined')" -eq 3 ] &&
-    corosync-quorumtool -s 2>/dev/null | grep -Eq '^Quorate:[[:space:]]+Yes'
+    corosync-quorumtool -s 2>/dev/null | grep -E '^Quorate:[[:space:]]+Yes' >/dev/null
 }
 retry 60 2 members_joined || { echo "corosync did not see all 3 members joined and quorate within 120 s" >&2; corosync-quorumtool -s >&2 || true; exit 1; }
 retry 60 2 crm_mon -1 >/dev/null || { echo "pacemaker did not answer within 120 s" >&2; exit 1; }
@@ -35,6 +35,6 @@ cibadmin --modify --allow-create --scope constraints --xml-text '<rsc_location i
 cibadmin --modify --allow-create --scope constraints --xml-text '<rsc_location id="kube-api-vip-on-healthy-api" rsc="kube-api-vip"><rule id="kube-api-vip-on-healthy-api-rule" score="1000"><expression id="kube-api-vip-on-healthy-api-expr" attribute="homelab-api-healthy" operation="eq" value="1"/></rule></rsc_location>'
 
 # the VIP runs before we say it is up
-vip_running() { crm_resource --resource kube-api-vip --locate 2>/dev/null | grep -q 'is running on'; }
+vip_running() { crm_resource --resource kube-api-vip --locate 2>/dev/null | grep 'is running on' >/dev/null; }
 retry 30 2 vip_running || { echo "kube-api-vip did not start within 60 s" >&2; crm_mon -1 >&2 || true; exit 1; }
 crm_resource --resource kube-api-vip --locate

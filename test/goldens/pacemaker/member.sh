@@ -20,7 +20,7 @@ retry() {
 if ! command -v pcs >/dev/null 2>&1 || ! command -v corosync >/dev/null 2>&1 || [ ! -x /usr/lib/ocf/resource.d/heartbeat/IPaddr2 ]; then
   retry 5 10 apt-get update -q
   agents=resource-agents
-  if apt-cache policy resource-agents-base 2>/dev/null | grep -Eq 'Candidate: [0-9]'; then agents=resource-agents-base; fi
+  if apt-cache policy resource-agents-base 2>/dev/null | grep -E 'Candidate: [0-9]' >/dev/null; then agents=resource-agents-base; fi
   retry 5 10 apt-get install -y -q --no-install-recommends corosync pacemaker pacemaker-cli-utils pcs curl "$agents"
   echo "cluster packages installed"
 fi

@@ -48,7 +48,7 @@ if ! cmp -s "$homelab_new" /etc/netplan/60-homelab-internal.yaml; then
 fi
 rm -f "$homelab_new"
 
-if [ "$CHANGED" = 0 ] && ip -4 -o addr show dev enp3s0.2 2>/dev/null | grep -q ' 10.0.0.101/24 '; then
+if [ "$CHANGED" = 0 ] && ip -4 -o addr show dev enp3s0.2 2>/dev/null | grep -F ' 10.0.0.101/24 ' >/dev/null; then
   echo "enp3s0.2 already has 10.0.0.101/24"
   rm -f "$backup"
   exit 0
@@ -60,7 +60,7 @@ apply_links || rollback "applying /etc/netplan/60-homelab-internal.yaml failed"
 # both addresses must hold for three checks in a row: a link that is still settling can flap
 stable=0
 for _ in $(seq 1 45); do
-  if { ip -4 -o addr show dev enp3s0.2 2>/dev/null | grep -q ' 10.0.0.101/24 '; } && { ip -4 -o addr show | grep -q ' 192.168.10.101/'; }; then
+  if { ip -4 -o addr show dev enp3s0.2 2>/dev/null | grep -F ' 10.0.0.101/24 ' >/dev/null; } && { ip -4 -o addr show | grep -F ' 192.168.10.101/' >/dev/null; }; then
     stable=$((stable + 1))
     if [ "$stable" -ge 3 ]; then break; fi
   else
@@ -68,7 +68,7 @@ for _ in $(seq 1 45); do
   fi
   sleep 1
 done
-ip -4 -o addr show dev enp3s0.2 2>/dev/null | grep -q ' 10.0.0.101/24 ' || rollback "enp3s0.2 did not get 10.0.0.101/24 within 45 s"
-ip -4 -o addr show | grep -q ' 192.168.10.101/' || rollback "the management address 192.168.10.101 did not come back within 45 s"
+ip -4 -o addr show dev enp3s0.2 2>/dev/null | grep -F ' 10.0.0.101/24 ' >/dev/null || rollback "enp3s0.2 did not get 10.0.0.101/24 within 45 s"
+ip -4 -o addr show | grep -F ' 192.168.10.101/' >/dev/null || rollback "the management address 192.168.10.101 did not come back within 45 s"
 rm -f "$backup"
 echo "enp3s0.2 configured with 10.0.0.101/24"
