@@ -4,29 +4,13 @@ import { createHash } from "crypto";
 import { applyManifestBundle, bundleFiles, ManifestSource } from "../manifests";
 import { remoteScript, SshTarget } from "../remote";
 import {
-    calicoBundle, CalicoSpec, Encapsulation, MANIFEST_FILES, renderCalicoResources, renderCalicoResourcesYaml,
+    calicoBundle, CalicoSpec, MANIFEST_FILES, renderCalicoResources, renderCalicoResourcesYaml,
     renderWaitScript, upstreamManifestUrl, validateCalicoSpec,
 } from "./render";
 
 export { Encapsulation } from "./render";
 
-export interface CalicoNetworkArgs {
-    /** Calico version, pinned, e.g. 3.30.3. */
-    version: string;
-    /** Pod network; must equal the cluster's podCidr, e.g. 172.16.0.0/16. */
-    podCidr: string;
-    /** e.g. IPIP (BGP routes through IP-in-IP tunnels); VXLAN where IPIP is blocked; None for plain BGP. */
-    encapsulation: Encapsulation;
-    /** Masquerade pod traffic leaving the pod network, e.g. true. */
-    natOutgoing: boolean;
-    /** IPAM block prefix handed to each node, e.g. 26 (64 addresses). */
-    blockSize: number;
-    /** Pod interface MTU, e.g. 0 to let Calico detect it. */
-    mtu: number;
-    /** Encrypt pod traffic between nodes with WireGuard, e.g. false. */
-    wireguard: boolean;
-    /** The internal network node addresses are picked from, e.g. 10.0.0.0/24. */
-    nodeAddressCidr: string;
+export interface CalicoNetworkArgs extends CalicoSpec {
     /** The tigera-operator bundle: {} for upstream, { url } for a mirror, { path } for a local file. */
     manifests: ManifestSource;
     /** Admin kubeconfig (a secret), e.g. KubeadmCluster.kubeconfig. */
@@ -45,16 +29,7 @@ export class CalicoNetwork extends pulumi.ComponentResource {
     constructor(name: string, args: CalicoNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homelab:index:CalicoNetwork", name, {}, opts);
 
-        const spec: CalicoSpec = {
-            version: args.version,
-            podCidr: args.podCidr,
-            encapsulation: args.encapsulation,
-            natOutgoing: args.natOutgoing,
-            blockSize: args.blockSize,
-            mtu: args.mtu,
-            wireguard: args.wireguard,
-            nodeAddressCidr: args.nodeAddressCidr,
-        };
+        const { manifests: _manifests, kubeconfig: _kubeconfig, adminNode: _adminNode, ...spec } = args;
         validateCalicoSpec(spec);
         const resources = renderCalicoResources(spec);
         const bundle = calicoBundle(args.version, bundleFiles(args.manifests, upstreamManifestUrl(args.version), MANIFEST_FILES, true));

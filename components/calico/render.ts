@@ -7,18 +7,21 @@ import { RETRY_FUNCTION, script } from "../script";
 export type Encapsulation = "IPIP" | "IPIPCrossSubnet" | "VXLAN" | "VXLANCrossSubnet" | "None";
 
 export interface CalicoSpec {
-    /** e.g. 3.30.3 */
+    /** Calico version, pinned, e.g. 3.30.3. */
     version: string;
-    /** The cluster's pod network, e.g. 172.16.0.0/16. */
+    /** Pod network; must equal the cluster's podCidr, e.g. 172.16.0.0/16. */
     podCidr: string;
+    /** e.g. IPIP (BGP routes through IP-in-IP tunnels); VXLAN where IPIP is blocked; None for plain BGP. */
     encapsulation: Encapsulation;
+    /** Masquerade pod traffic leaving the pod network, e.g. true. */
     natOutgoing: boolean;
-    /** IPAM block prefix per node, e.g. 26. */
+    /** IPAM block prefix handed to each node, e.g. 26 (64 addresses). */
     blockSize: number;
-    /** 0 lets Calico detect it. */
+    /** Pod interface MTU, e.g. 0 to let Calico detect it. */
     mtu: number;
+    /** Encrypt pod traffic between nodes with WireGuard, e.g. false. */
     wireguard: boolean;
-    /** The internal network the node addresses are picked from, e.g. 10.0.0.0/24. */
+    /** The internal network node addresses are picked from, e.g. 10.0.0.0/24. */
     nodeAddressCidr: string;
 }
 

@@ -10,21 +10,7 @@ import {
 
 export { CephfsMounter } from "./render";
 
-export interface RookCephArgs {
-    /** Rook version, pinned, e.g. 1.17.8. */
-    rookVersion: string;
-    /** Ceph image, pinned, e.g. quay.io/ceph/ceph:v19.2.3. */
-    cephImage: string;
-    /** Replicas of every pool, one per host, e.g. 3. */
-    poolSize: number;
-    /** Nodes and the whole disks Ceph may wipe and take, e.g. [{ hostname: "home-server-1", osdDevices: ["/dev/sdb"] }]. */
-    nodes: { hostname: string; osdDevices: string[] }[];
-    /** Name of the RBD storage class, e.g. ceph-block. */
-    blockStorageClass: string;
-    /** Name of the CephFS storage class, e.g. ceph-filesystem. */
-    filesystemStorageClass: string;
-    /** Loop devices as OSDs, e.g. true in a test lab only. */
-    allowLoopDevices: boolean;
+export interface RookCephArgs extends Omit<RookSpec, "csi"> {
     /** The deploy/examples bundle: {} for upstream, { url } for a mirror of that directory, { path } for a local copy. */
     manifests: ManifestSource;
     /** Admin kubeconfig (a secret), e.g. KubeadmCluster.kubeconfig. */
@@ -45,16 +31,8 @@ export class RookCeph extends pulumi.ComponentResource {
     constructor(name: string, args: RookCephArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homelab:index:RookCeph", name, {}, opts);
 
-        const spec: RookSpec = {
-            rookVersion: args.rookVersion,
-            cephImage: args.cephImage,
-            poolSize: args.poolSize,
-            nodes: args.nodes,
-            blockStorageClass: args.blockStorageClass,
-            filesystemStorageClass: args.filesystemStorageClass,
-            allowLoopDevices: args.allowLoopDevices,
-            csi: args.csi ?? { cephfsMounter: "kernel" },
-        };
+        const { manifests: _manifests, kubeconfig: _kubeconfig, adminNode: _adminNode, csi, ...settings } = args;
+        const spec: RookSpec = { ...settings, csi: csi ?? { cephfsMounter: "kernel" } };
         validateRookSpec(spec);
         const resources = renderRookResources(spec);
         const bundle = rookBundle(spec, bundleFiles(args.manifests, upstreamManifestBase(args.rookVersion), MANIFEST_FILES, false));

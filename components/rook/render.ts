@@ -7,20 +7,21 @@ import { script, shellQuote } from "../script";
 export type CephfsMounter = "kernel" | "fuse";
 
 export interface RookSpec {
-    /** e.g. 1.17.8 */
+    /** Rook version, pinned, e.g. 1.17.8. */
     rookVersion: string;
-    /** e.g. quay.io/ceph/ceph:v19.2.3 */
+    /** Ceph image, pinned, e.g. quay.io/ceph/ceph:v19.2.3. */
     cephImage: string;
     /** Replicas of every pool, one per host, e.g. 3. */
     poolSize: number;
-    /** Nodes and the whole disks Ceph may take, e.g. [{ hostname: "home-server-1", osdDevices: ["/dev/sdb"] }]. */
+    /** Nodes and the whole disks Ceph may wipe and take, e.g. [{ hostname: "home-server-1", osdDevices: ["/dev/sdb"] }]. */
     nodes: { hostname: string; osdDevices: string[] }[];
-    /** e.g. ceph-block */
+    /** Name of the RBD storage class, e.g. ceph-block. */
     blockStorageClass: string;
-    /** e.g. ceph-filesystem */
+    /** Name of the CephFS storage class, e.g. ceph-filesystem. */
     filesystemStorageClass: string;
-    /** Loop devices as OSDs, for test clusters only. */
+    /** Loop devices as OSDs, e.g. true in a test lab only. */
     allowLoopDevices: boolean;
+    /** How pods mount CephFS, e.g. { cephfsMounter: "fuse" } where the kernel has no ceph module. */
     csi: { cephfsMounter: CephfsMounter };
 }
 
