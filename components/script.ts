@@ -56,3 +56,12 @@ export const RETRY_FUNCTION = `retry() {
 export function asRoot(renderedScript: string): string {
     return `sudo -n bash -c ${shellQuote(renderedScript)}`;
 }
+
+/**
+ * `apt_get ARGS...`: apt-get with bounded retries, after finishing any install that a
+ * power loss cut short (dpkg would otherwise refuse every later install). Needs RETRY_FUNCTION.
+ */
+export const APT_FUNCTION = `apt_get() {
+  dpkg --configure -a
+  retry 5 10 apt-get "$@"
+}`;

@@ -1,5 +1,5 @@
 // Pure renderers for BareMetalNode: the OS preparation and power-off scripts.
-import { RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } from "../script";
+import { APT_FUNCTION, RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } from "../script";
 
 export interface HostEntry {
     hostname: string;
@@ -103,8 +103,8 @@ function aptProxySection(aptProxy: string | undefined): string {
 
 const CONTAINERD_SECTION = `# containerd with the systemd cgroup driver, as kubelet expects
 if ! command -v containerd >/dev/null 2>&1; then
-  retry 5 10 apt-get update -q
-  retry 5 10 apt-get install -y -q --no-install-recommends containerd
+  apt_get update -q
+  apt_get install -y -q --no-install-recommends containerd
   echo "containerd installed"
 fi
 containerd_new=$(mktemp)
@@ -124,6 +124,7 @@ systemctl is-active --quiet containerd || { echo "containerd is not running" >&2
 export function renderPrepareScript(os: OsPreparation): string {
     return script(
         RETRY_FUNCTION,
+        APT_FUNCTION,
         hostnameSection(os.hostname),
         hostsSection(os.hosts),
         SWAP_SECTION,

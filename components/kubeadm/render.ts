@@ -1,6 +1,6 @@
 // Pure renderers for KubeadmCluster: the scripts that install, init, join, read
 // the kubeconfig and reset. Secrets come in on stdin and never reach the output.
-import { RETRY_FUNCTION, script as joinSections, shellQuote, writeFileIfChanged } from "../script";
+import { APT_FUNCTION, RETRY_FUNCTION, script as joinSections, shellQuote, writeFileIfChanged } from "../script";
 import {
     CERTIFICATE_KEY_PLACEHOLDER, ClusterNode, ClusterSpec, CRI_SOCKET, endpointOf, normalizedVersion,
     renderInitConfig, renderJoinConfig, TOKEN_PLACEHOLDER,
@@ -33,8 +33,8 @@ export function renderPackageSource(packages: PackageSource, version: string): s
             return `# the pkgs.k8s.io repository of Kubernetes ${minorOf(version)}, signed by its own key
 if [ ! -s ${keyring} ]; then
   if ! command -v curl >/dev/null 2>&1 || ! command -v gpg >/dev/null 2>&1; then
-    retry 5 10 apt-get update -q
-    retry 5 10 apt-get install -y -q --no-install-recommends ca-certificates curl gpg
+    apt_get update -q
+    apt_get install -y -q --no-install-recommends ca-certificates curl gpg
   fi
   key_tmp=$(mktemp)
   retry 5 10 curl -fsSL --connect-timeout 20 -o "$key_tmp" ${repo}Release.key
@@ -56,6 +56,7 @@ export function renderPackagesScript(packages: PackageSource, version: string, h
     const upgrade = `upgrades are not automated yet: upgrade ${hostname} by hand (kubeadm upgrade) or set kubernetes.version back`;
     return script(
         RETRY_FUNCTION,
+        APT_FUNCTION,
         `# another kubeadm version on the node means an upgrade, which this program does not do
 want=${want}
 have=$(kubeadm version -o short 2>/dev/null || true)
@@ -78,9 +79,9 @@ for pkg in kubeadm kubelet kubectl; do
 done`,
         renderPackageSource(packages, version),
         `if [ -n "$missing" ]; then
-  retry 5 10 apt-get update -q
+  apt_get update -q
   # pkgs.k8s.io versions look like ${want}-1.1
-  retry 5 10 apt-get install -y -q --no-install-recommends kubelet="$want-*" kubeadm="$want-*" kubectl="$want-*"
+  apt_get install -y -q --no-install-recommends kubelet="$want-*" kubeadm="$want-*" kubectl="$want-*"
   echo "installed kubelet, kubeadm and kubectl $want on ${hostname}"
 fi`,
         `# held, so that an unattended apt upgrade never moves the cluster to another version

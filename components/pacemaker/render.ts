@@ -1,5 +1,5 @@
 // Pure renderers for PacemakerVip: corosync.conf, the node and cluster scripts.
-import { RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } from "../script";
+import { APT_FUNCTION, RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } from "../script";
 
 export interface ClusterMember {
     /** e.g. home-server-1 */
@@ -82,10 +82,10 @@ WantedBy=multi-user.target
 
 const PACKAGES_SECTION = `# corosync, pacemaker, pcs and the IPaddr2 agent (resource-agents, split into -base on some releases)
 if ! command -v pcs >/dev/null 2>&1 || ! command -v corosync >/dev/null 2>&1 || [ ! -x /usr/lib/ocf/resource.d/heartbeat/IPaddr2 ]; then
-  retry 5 10 apt-get update -q
+  apt_get update -q
   agents=resource-agents
   if apt-cache policy resource-agents-base 2>/dev/null | grep -E 'Candidate: [0-9]' >/dev/null; then agents=resource-agents-base; fi
-  retry 5 10 apt-get install -y -q --no-install-recommends corosync pacemaker pacemaker-cli-utils pcs curl "$agents"
+  apt_get install -y -q --no-install-recommends corosync pacemaker pacemaker-cli-utils pcs curl "$agents"
   echo "cluster packages installed"
 fi
 # the pcs command line works without its web daemon, which would only listen on another port
@@ -108,6 +108,7 @@ if [ -f /etc/systemd/system/homelab-api-health.service ]; then
 fi`;
     return script(
         RETRY_FUNCTION,
+        APT_FUNCTION,
         PACKAGES_SECTION,
         `# the cluster's shared key arrives on stdin, base64-encoded, and is never printed
 restart=0

@@ -16,6 +16,11 @@ retry() {
   done
 }
 
+apt_get() {
+  dpkg --configure -a
+  retry 5 10 apt-get "$@"
+}
+
 # hostname
 if [ "$(cat /etc/hostname 2>/dev/null)" != home-server-1 ] || [ "$(hostname)" != home-server-1 ]; then
   echo home-server-1 > /etc/hostname
@@ -103,8 +108,8 @@ rm -f /etc/apt/apt.conf.d/01homelab-proxy
 
 # containerd with the systemd cgroup driver, as kubelet expects
 if ! command -v containerd >/dev/null 2>&1; then
-  retry 5 10 apt-get update -q
-  retry 5 10 apt-get install -y -q --no-install-recommends containerd
+  apt_get update -q
+  apt_get install -y -q --no-install-recommends containerd
   echo "containerd installed"
 fi
 containerd_new=$(mktemp)

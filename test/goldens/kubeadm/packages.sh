@@ -16,6 +16,11 @@ retry() {
   done
 }
 
+apt_get() {
+  dpkg --configure -a
+  retry 5 10 apt-get "$@"
+}
+
 # another kubeadm version on the node means an upgrade, which this program does not do
 want=1.34.2
 have=$(kubeadm version -o short 2>/dev/null || true)
@@ -40,8 +45,8 @@ done
 # the pkgs.k8s.io repository of Kubernetes 1.34, signed by its own key
 if [ ! -s /etc/apt/keyrings/kubernetes-apt-keyring.gpg ]; then
   if ! command -v curl >/dev/null 2>&1 || ! command -v gpg >/dev/null 2>&1; then
-    retry 5 10 apt-get update -q
-    retry 5 10 apt-get install -y -q --no-install-recommends ca-certificates curl gpg
+    apt_get update -q
+    apt_get install -y -q --no-install-recommends ca-certificates curl gpg
   fi
   key_tmp=$(mktemp)
   retry 5 10 curl -fsSL --connect-timeout 20 -o "$key_tmp" https://pkgs.k8s.io/core:/stable:/v1.34/deb/Release.key
@@ -63,9 +68,9 @@ rm -f "$homelab_new"
 if [ "$CHANGED" = 1 ]; then echo "apt repository https://pkgs.k8s.io/core:/stable:/v1.34/deb/ configured"; fi
 
 if [ -n "$missing" ]; then
-  retry 5 10 apt-get update -q
+  apt_get update -q
   # pkgs.k8s.io versions look like 1.34.2-1.1
-  retry 5 10 apt-get install -y -q --no-install-recommends kubelet="$want-*" kubeadm="$want-*" kubectl="$want-*"
+  apt_get install -y -q --no-install-recommends kubelet="$want-*" kubeadm="$want-*" kubectl="$want-*"
   echo "installed kubelet, kubeadm and kubectl $want on home-server-1"
 fi
 
