@@ -6,6 +6,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
+import { interfaceName } from "../components/vlan/render";
 import { crossFieldProblems, ConfigProblem } from "./rules";
 import { configSchema, ParsedConfig } from "./schema";
 
@@ -71,14 +72,12 @@ function schemaProblems(error: z.ZodError, raw: Record<string, unknown>): Config
 
 /** Pure: validates raw config values (already parsed from YAML) and derives the typed config. */
 export function parseConfig(raw: Record<string, unknown>): { config?: Omit<HomelabConfig, "sshPrivateKey">; problems: ConfigProblem[] } {
-    const problems: ConfigProblem[] = [];
     const parsed = configSchema.safeParse(raw);
-    if (!parsed.success) return { problems: [...problems, ...schemaProblems(parsed.error, raw)] };
+    if (!parsed.success) return { problems: schemaProblems(parsed.error, raw) };
     const config = parsed.data;
-    problems.push(...crossFieldProblems(config));
+    const problems = crossFieldProblems(config);
     if (problems.length > 0) return { problems };
 
-    const link = config.network.bond ? config.network.bond.name : config.network.links[0];
     const warnings: string[] = [];
     if (!config.vip.stonithEnabled) {
         warnings.push(`${NAMESPACE}:vip.stonithEnabled is false: Pacemaker will not fence a hung node, which can then keep the VIP. That is the usual choice for a home lab without fence devices.`);
@@ -91,7 +90,7 @@ export function parseConfig(raw: Record<string, unknown>): { config?: Omit<Homel
             ...config,
             derived: {
                 prefixLength: ipaddr.IPv4.parseCIDR(config.network.cidr)[1],
-                internalInterface: config.network.vlanId === undefined ? link : `${link}.${config.network.vlanId}`,
+                internalInterface: interfaceName(config.network),
                 controlPlanes: config.nodes.filter((node) => node.role === "control-plane"),
                 workers: config.nodes.filter((node) => node.role === "worker"),
             },

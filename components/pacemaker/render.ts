@@ -205,12 +205,12 @@ members_joined() {
 retry 60 2 members_joined || { echo "corosync did not see all ${count} members joined and quorate within 120 s" >&2; corosync-quorumtool -s >&2 || true; exit 1; }
 retry 60 2 crm_mon -1 >/dev/null || { echo "pacemaker did not answer within 120 s" >&2; exit 1; }
 echo "cluster ${settings.clusterName}: ${count} members joined, quorate"`,
-        `# cluster properties
-${Object.entries(properties.crmConfig).map(([name, value]) => `crm_attribute --type crm_config --name ${name} --update ${value}`).join("\n")}
-${Object.entries(properties.rscDefaults).map(([name, value]) => `crm_attribute --type rsc_defaults --name ${name} --update ${value}`).join("\n")}`,
+        `# cluster properties (retried: a new cluster's CIB refuses changes until its DC is elected)
+${Object.entries(properties.crmConfig).map(([name, value]) => `retry 20 3 crm_attribute --type crm_config --name ${name} --update ${value}`).join("\n")}
+${Object.entries(properties.rscDefaults).map(([name, value]) => `retry 20 3 crm_attribute --type rsc_defaults --name ${name} --update ${value}`).join("\n")}`,
         `# the VIP (the seed's IPaddr2 recipe) and its placement, created or brought up to date in place
-cibadmin --modify --allow-create --scope resources --xml-text ${shellQuote(renderVipPrimitive(settings))}
-${renderVipConstraints(settings).map((constraint) => `cibadmin --modify --allow-create --scope constraints --xml-text ${shellQuote(constraint)}`).join("\n")}${staleHealthRule}`,
+retry 20 3 cibadmin --modify --allow-create --scope resources --xml-text ${shellQuote(renderVipPrimitive(settings))}
+${renderVipConstraints(settings).map((constraint) => `retry 20 3 cibadmin --modify --allow-create --scope constraints --xml-text ${shellQuote(constraint)}`).join("\n")}${staleHealthRule}`,
         `# the VIP runs before we say it is up
 vip_running() { crm_resource --resource ${RESOURCE_NAME} --locate 2>/dev/null | grep 'is running on' >/dev/null; }
 retry 30 2 vip_running || { echo "${RESOURCE_NAME} did not start within 60 s" >&2; crm_mon -1 >&2 || true; exit 1; }

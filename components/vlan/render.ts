@@ -37,7 +37,7 @@ ${linksOf(network).map((link) => `  if ip link show dev ${shellQuote(link)} >/de
 }
 
 /** The interface that carries the addresses: enp3s0, enp3s0.2, bond0 or bond0.2. */
-export function interfaceName(network: InternalNetwork): string {
+export function interfaceName(network: Pick<InternalNetwork, "links" | "bond" | "vlanId">): string {
     const base = network.bond ? network.bond.name : network.links[0];
     return network.vlanId === undefined ? base : `${base}.${network.vlanId}`;
 }
