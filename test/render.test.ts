@@ -60,7 +60,8 @@ describe("PacemakerVip", () => {
     });
     test("without a health check the VIP only prefers the first member", () => {
         expect(renderVipConstraints({ ...VIP_SETTINGS, healthCheckUrl: undefined })).toEqual([
-            '<rsc_location id="kube-api-vip-prefers-first" rsc="kube-api-vip" node="home-server-1" score="100"/>',
+            // half the stickiness (60): a returning first member does not pull the VIP back
+            '<rsc_location id="kube-api-vip-prefers-first" rsc="kube-api-vip" node="home-server-1" score="30"/>',
         ]);
     });
     test("scripts", () => {

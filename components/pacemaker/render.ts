@@ -32,9 +32,15 @@ export const RESOURCE_NAME = "kube-api-vip";
 export const HEALTH_ATTRIBUTE = "homelab-api-healthy";
 export const AUTHKEY_BYTES = 256;
 export const AUTHKEY_PATH = "/etc/corosync/authkey";
-/** The VIP prefers the first member while no API answers anywhere (kubeadm init runs there). */
-const FIRST_MEMBER_SCORE = 100;
-/** Larger than stickiness plus the first-member preference, so a healthy API always wins. */
+/**
+ * The VIP prefers the first member while no API answers anywhere (kubeadm init runs there),
+ * by less than the stickiness: once the VIP has moved away, a returning first member does not
+ * pull it back and cause a second interruption.
+ */
+export function firstMemberScore(resourceStickiness: number): number {
+    return Math.max(1, Math.floor(resourceStickiness / 2));
+}
+/** Larger than any stickiness plus the first-member preference a lab would set, so a healthy API always wins. */
 const HEALTHY_SCORE = 1000;
 
 type CorosyncValue = string | number | CorosyncSection | CorosyncSection[];
@@ -159,7 +165,7 @@ export function renderVipPrimitive(settings: VipSettings): string {
 
 /** Placement: the first member while no API answers anywhere, then only members whose API is healthy. */
 export function renderVipConstraints(settings: VipSettings): string[] {
-    const preferFirst = xml("rsc_location", { id: `${RESOURCE_NAME}-prefers-first`, rsc: RESOURCE_NAME, node: settings.members[0].hostname, score: FIRST_MEMBER_SCORE });
+    const preferFirst = xml("rsc_location", { id: `${RESOURCE_NAME}-prefers-first`, rsc: RESOURCE_NAME, node: settings.members[0].hostname, score: firstMemberScore(settings.resourceStickiness) });
     if (!settings.healthCheckUrl) return [preferFirst];
     const expression = xml("expression", { id: `${RESOURCE_NAME}-on-healthy-api-expr`, attribute: HEALTH_ATTRIBUTE, operation: "eq", value: "1" });
     const rule = xml("rule", { id: `${RESOURCE_NAME}-on-healthy-api-rule`, score: HEALTHY_SCORE }, [expression]);

@@ -31,7 +31,7 @@ retry 20 3 crm_attribute --type rsc_defaults --name resource-stickiness --update
 
 # the VIP (the seed's IPaddr2 recipe) and its placement, created or brought up to date in place
 retry 20 3 cibadmin --modify --allow-create --scope resources --xml-text '<primitive id="kube-api-vip" class="ocf" provider="heartbeat" type="IPaddr2"><instance_attributes id="kube-api-vip-instance_attributes"><nvpair id="kube-api-vip-instance_attributes-ip" name="ip" value="10.0.0.100"/><nvpair id="kube-api-vip-instance_attributes-cidr_netmask" name="cidr_netmask" value="24"/><nvpair id="kube-api-vip-instance_attributes-nic" name="nic" value="enp3s0.2"/></instance_attributes><meta_attributes id="kube-api-vip-meta_attributes"><nvpair id="kube-api-vip-meta_attributes-migration-threshold" name="migration-threshold" value="2"/><nvpair id="kube-api-vip-meta_attributes-failure-timeout" name="failure-timeout" value="60s"/></meta_attributes><operations><op id="kube-api-vip-monitor" name="monitor" interval="5s"/></operations></primitive>'
-retry 20 3 cibadmin --modify --allow-create --scope constraints --xml-text '<rsc_location id="kube-api-vip-prefers-first" rsc="kube-api-vip" node="home-server-1" score="100"/>'
+retry 20 3 cibadmin --modify --allow-create --scope constraints --xml-text '<rsc_location id="kube-api-vip-prefers-first" rsc="kube-api-vip" node="home-server-1" score="30"/>'
 retry 20 3 cibadmin --modify --allow-create --scope constraints --xml-text '<rsc_location id="kube-api-vip-on-healthy-api" rsc="kube-api-vip"><rule id="kube-api-vip-on-healthy-api-rule" score="1000"><expression id="kube-api-vip-on-healthy-api-expr" attribute="homelab-api-healthy" operation="eq" value="1"/></rule></rsc_location>'
 
 # the VIP runs before we say it is up
