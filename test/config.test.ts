@@ -1,21 +1,11 @@
 // One test per validation rule, each with the exact message a user sees.
-import * as fs from "fs";
-import * as path from "path";
-import * as YAML from "yaml";
+import { runtimeConfigOf } from "./helpers/fixtures";
 import { ConfigError, formatProblem, loadConfig, parseConfig, privateKeyProblems, rawFromRuntimeConfig, readPrivateKey } from "../stacks/config";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nthrowaway\n-----END OPENSSH PRIVATE KEY-----\n";
 
-/** The committed home stack as the runtime would hand it to the program (values of structured keys as JSON). */
-function stackConfig(file: string): Record<string, string> {
-    const doc = YAML.parse(fs.readFileSync(path.join(__dirname, "..", file), "utf8"));
-    const all: Record<string, string> = {};
-    for (const [key, value] of Object.entries<unknown>(doc.config)) all[key] = typeof value === "string" ? value : JSON.stringify(value);
-    return all;
-}
-
 function homeRaw(): Record<string, any> {
-    return rawFromRuntimeConfig(stackConfig("Pulumi.home.yaml")).raw;
+    return rawFromRuntimeConfig(runtimeConfigOf("Pulumi.home.yaml")).raw;
 }
 
 function messages(raw: Record<string, unknown>): string[] {
@@ -33,7 +23,7 @@ describe("the committed stacks", () => {
     });
 
     test("Pulumi.lab.yaml is valid", () => {
-        const { problems } = parseConfig(rawFromRuntimeConfig(stackConfig("Pulumi.lab.yaml")).raw);
+        const { problems } = parseConfig(rawFromRuntimeConfig(runtimeConfigOf("Pulumi.lab.yaml")).raw);
         expect(problems).toEqual([]);
     });
 
@@ -199,14 +189,14 @@ describe("each rule names the key, the value and what is valid", () => {
 
 describe("every problem at once, before anything is registered", () => {
     test("a key stored in plaintext is refused without showing it", () => {
-        const all = { ...stackConfig("Pulumi.home.yaml"), "homelab:sshPrivateKey": KEY };
+        const all = { ...runtimeConfigOf("Pulumi.home.yaml"), "homelab:sshPrivateKey": KEY };
         expect(() => loadConfig(all, () => false)).toThrow(
             'homelab:sshPrivateKey: "[not shown]" is stored in plaintext in the stack file; remove it and set it with: pulumi config set --secret homelab:sshPrivateKey < ~/.ssh/id_ed25519');
         expect(() => loadConfig(all, () => true)).not.toThrow();
     });
 
     test("loadConfig throws one ConfigError listing all problems", () => {
-        const all = stackConfig("Pulumi.home.yaml");
+        const all = runtimeConfigOf("Pulumi.home.yaml");
         const nodes = JSON.parse(all["homelab:nodes"]);
         nodes[0].mac = "nope";
         nodes[1].osdDevices = ["dev/sdb"];

@@ -1,25 +1,15 @@
 // The composed home stack under mocks: the whole chain is registered, in order,
 // and the kubeconfig output is a secret.
-import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import * as YAML from "yaml";
 import { byName, installMocks, isSecretOutput, registered, settle } from "./helpers/mocks";
-import { THROWAWAY_KEY } from "./helpers/fixtures";
+import { runtimeConfigOf, THROWAWAY_KEY } from "./helpers/fixtures";
 
 installMocks();
-
-function homeConfig(): Record<string, string> {
-    const doc = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "Pulumi.home.yaml"), "utf8"));
-    const all: Record<string, string> = { "homelab:sshPrivateKey": THROWAWAY_KEY };
-    for (const [key, value] of Object.entries<unknown>(doc.config)) all[key] = typeof value === "string" ? value : JSON.stringify(value);
-    return all;
-}
 
 let program: Record<string, pulumi.Output<any> | undefined>;
 
 beforeAll(async () => {
-    pulumi.runtime.setAllConfig(homeConfig(), ["homelab:sshPrivateKey"]);
+    pulumi.runtime.setAllConfig({ ...runtimeConfigOf("Pulumi.home.yaml"), "homelab:sshPrivateKey": THROWAWAY_KEY }, ["homelab:sshPrivateKey"]);
     program = require("../index");
     await settle();
 });

@@ -1,4 +1,7 @@
 // Sample inputs from the seed's lab: three ODROID-H2 servers on VLAN 2.
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
 import { InternalNetwork } from "../../components/vlan/render";
 import { VipSettings } from "../../components/pacemaker/render";
 
@@ -37,3 +40,11 @@ export const VIP_SETTINGS: VipSettings = {
 };
 
 export const THROWAWAY_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nthrowaway-test-key-b3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+
+/** A committed stack file as the engine hands it to the program: structured values as JSON text. */
+export function runtimeConfigOf(stackFile: string): Record<string, string> {
+    const doc = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "..", stackFile), "utf8"));
+    const all: Record<string, string> = {};
+    for (const [key, value] of Object.entries<unknown>(doc.config)) all[key] = typeof value === "string" ? value : JSON.stringify(value);
+    return all;
+}
