@@ -16,15 +16,15 @@ export interface ClusterNode {
 export interface ClusterSpec {
     /** e.g. home */
     clusterName: string;
-    /** e.g. 1.34.2 */
+    /** Kubernetes version, pinned, e.g. 1.34.2. */
     version: string;
-    /** e.g. 172.16.0.0/16 */
+    /** Pod network, the same as Calico's, e.g. 172.16.0.0/16. */
     podCidr: string;
-    /** e.g. 10.96.0.0/12 */
+    /** Service network, e.g. 10.96.0.0/12. */
     serviceCidr: string;
-    /** e.g. cluster.local */
+    /** Cluster DNS domain, e.g. cluster.local. */
     dnsDomain: string;
-    /** The VIP in front of the API servers, e.g. { address: "10.0.0.100", port: 6443 }. */
+    /** The VIP Pacemaker keeps on one control plane, e.g. { address: "10.0.0.100", port: 6443 }. */
     controlPlaneEndpoint: { address: string; port: number };
     /** Every node, the first control plane being the one that runs `kubeadm init`. */
     nodes: ClusterNode[];

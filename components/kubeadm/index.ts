@@ -22,23 +22,9 @@ export interface KubeadmNode {
     ssh: SshTarget;
 }
 
-export interface KubeadmClusterArgs {
-    /** e.g. home */
-    clusterName: string;
-    /** Kubernetes version, pinned, e.g. 1.34.2. */
-    version: string;
-    /** Pod network, the same as Calico's, e.g. 172.16.0.0/16. */
-    podCidr: string;
-    /** Service network, e.g. 10.96.0.0/12. */
-    serviceCidr: string;
-    /** Cluster DNS domain, e.g. cluster.local. */
-    dnsDomain: string;
-    /** The VIP Pacemaker keeps on one control plane, e.g. { address: "10.0.0.100", port: 6443 }. */
-    controlPlaneEndpoint: { address: string; port: number };
+export interface KubeadmClusterArgs extends Omit<ClusterSpec, "nodes"> {
     /** Every node, e.g. [{ hostname: "home-server-1", internalAddress: "10.0.0.101", role: "control-plane", ssh }]. */
     nodes: KubeadmNode[];
-    /** Let control planes run workloads, e.g. true for a three-node lab. */
-    scheduleOnControlPlanes: boolean;
     /** Where kubeadm, kubelet and kubectl come from, e.g. { source: "upstream" } (pkgs.k8s.io). */
     packages: PackageSource;
 }
@@ -56,16 +42,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homelab:index:KubeadmCluster", name, {}, opts);
 
-        const spec: ClusterSpec = {
-            clusterName: args.clusterName,
-            version: args.version,
-            podCidr: args.podCidr,
-            serviceCidr: args.serviceCidr,
-            dnsDomain: args.dnsDomain,
-            controlPlaneEndpoint: args.controlPlaneEndpoint,
-            nodes: args.nodes.map(({ hostname, internalAddress, role }) => ({ hostname, internalAddress, role })),
-            scheduleOnControlPlanes: args.scheduleOnControlPlanes,
-        };
+        const { packages: _packages, ...settings } = args;
+        const spec: ClusterSpec = { ...settings, nodes: args.nodes.map(({ hostname, internalAddress, role }) => ({ hostname, internalAddress, role })) };
         validateSpec(spec);
         const initNode = args.nodes.find((node) => node.hostname === controlPlanesOf(spec)[0].hostname) as KubeadmNode;
         const joiningControlPlanes = args.nodes.filter((node) => node.role === "control-plane" && node !== initNode);
