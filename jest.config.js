@@ -3,6 +3,6 @@ module.exports = {
   preset: "ts-jest",
   testEnvironment: "node",
   roots: ["<rootDir>/test"],
-  testPathIgnorePatterns: ["/node_modules/", "/test/integration/", "/test/e2e/"],
+  testPathIgnorePatterns: ["/node_modules/", "/test/integration/", "/test/e2e/", "/test/vlan/"],
   transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: { warnOnly: false }, isolatedModules: false }] },
 };

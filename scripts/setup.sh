@@ -2,7 +2,7 @@
 # Sets up what the tests and the demo need, cached: a second run does nothing
 # but check. Parts: --packages (Debian tools the tests run), --npm, --engine
 # (Pulumi CLI and plugins from Go modules), --lab (simulated lab packages and
-# base image). No part given: --packages --npm --engine.
+# base image), --vlan (QEMU and the guest image of the VLAN proof). No part given: --packages --npm --engine.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,6 +13,8 @@ say() { echo "==> $*"; }
 # Debian packages: the real tools that check rendered files, and what the lab runs on.
 TEST_PACKAGES=(shellcheck netplan.io corosync pacemaker-cli-utils iproute2 openssh-client)
 LAB_PACKAGES=(debootstrap systemd-container dnsmasq-base iptables bridge-utils openssh-client iputils-ping tcpdump curl)
+# The tagged VLAN proof: QEMU machines with Debian's kernel (lab/vlan-proof).
+VLAN_PACKAGES=(qemu-system-x86 debootstrap e2fsprogs tcpdump iproute2)
 
 apt_install() {
   local missing=()
@@ -56,6 +58,7 @@ for part in "${parts[@]}"; do
     --npm) setup_npm ;;
     --engine) bash "$ROOT/scripts/setup-engine.sh" ;;
     --lab) apt_install "${LAB_PACKAGES[@]}"; "$ROOT/lab/lab" image ;;
-    *) echo "setup.sh: unknown part $part (expected --packages, --npm, --engine or --lab)" >&2; exit 2 ;;
+    --vlan) apt_install "${VLAN_PACKAGES[@]}"; "$ROOT/lab/vlan-proof" image ;;
+    *) echo "setup.sh: unknown part $part (expected --packages, --npm, --engine, --lab or --vlan)" >&2; exit 2 ;;
   esac
 done
