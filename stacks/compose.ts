@@ -101,7 +101,8 @@ export function composeHomelab(config: HomelabConfig): Homelab {
         controlPlaneEndpoint: { address: config.vip.address, port: 6443 },
         nodes: machines.map(({ node, ssh }) => ({ hostname: node.hostname, internalAddress: node.internalAddress, role: node.role, ssh })),
         scheduleOnControlPlanes: k8s.scheduleOnControlPlanes,
-        packages: { source: "upstream" },
+        allowCgroupV1: k8s.allowCgroupV1,
+        packages: k8s.mirror ? { source: "mirror", url: k8s.mirror } : { source: "upstream" },
     }, {
         // kubeadm init goes through the VIP, and workers join over the internal network.
         dependsOn: [vip.ready, ...machines.map(({ network }) => network.ready)],

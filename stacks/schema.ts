@@ -94,6 +94,10 @@ export const configSchema = z.strictObject({
         dnsDomain: z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, "is not a valid DNS domain; expected something like cluster.local").default("cluster.local"),
         /** Let control-plane nodes run workloads: a three-node lab has no other nodes. */
         scheduleOnControlPlanes: z.boolean().default(true),
+        /** Air-gapped: binaries and image archives from this file server (scripts/build-offline.sh layout). */
+        mirror: url.optional(),
+        /** Run on cgroup v1 hosts, which the kubelet refuses by default since 1.35. */
+        allowCgroupV1: z.boolean().default(false),
     }).prefault({}),
     calico: z.strictObject({
         enabled: z.boolean().default(true),

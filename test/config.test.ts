@@ -32,7 +32,7 @@ describe("the committed stacks", () => {
         delete raw.kubernetes;
         delete raw.ssh;
         const { config } = parseConfig(raw);
-        expect(config!.kubernetes).toEqual({ enabled: true, version: "1.34.2", podCidr: "172.16.0.0/16", serviceCidr: "10.96.0.0/12", dnsDomain: "cluster.local", scheduleOnControlPlanes: true });
+        expect(config!.kubernetes).toEqual({ enabled: true, version: "1.34.2", podCidr: "172.16.0.0/16", serviceCidr: "10.96.0.0/12", dnsDomain: "cluster.local", scheduleOnControlPlanes: true, allowCgroupV1: false });
         expect(config!.ssh).toEqual({ user: "homeuser", port: 22, connectTimeoutSeconds: 20 });
     });
 });
@@ -132,6 +132,12 @@ describe("each rule names the key, the value and what is valid", () => {
         const raw = homeRaw();
         raw.nodes[2].osdDevices = [];
         expect(messages(raw)).toEqual(["homelab:storage.poolSize: 3 needs at least 3 nodes with osdDevices, but 2 have any; add osdDevices to more nodes or lower storage.poolSize"]);
+    });
+
+    test("air-gap mirror that is not an http(s) URL", () => {
+        const raw = homeRaw();
+        raw.kubernetes = { mirror: "ftp://10.0.0.1/kubernetes" };
+        expect(messages(raw)).toEqual(['homelab:kubernetes.mirror: "ftp://10.0.0.1/kubernetes" is not an http(s) URL; expected something like http://apt-cache.lan:3142']);
     });
 
     test("unknown encapsulation", () => {

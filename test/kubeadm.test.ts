@@ -39,11 +39,18 @@ const spec: ClusterSpec = {
         { hostname: "home-server-4", internalAddress: "10.0.0.104", role: "worker" },
     ],
     scheduleOnControlPlanes: true,
+    allowCgroupV1: false,
+    imagesPreloaded: false,
 };
+const airGapped: ClusterSpec = { ...spec, allowCgroupV1: true, imagesPreloaded: true };
+const MIRROR = "http://10.0.0.1:8480/kubernetes-v1.34.2";
 const [cp1, cp2, , worker] = spec.nodes;
 
 const scripts: Record<string, string> = {
     "packages.sh": renderPackagesScript({ source: "upstream" }, "1.34.2", "home-server-1"),
+    "packages-mirror.sh": renderPackagesScript({ source: "mirror", url: MIRROR }, "1.34.2", "home-server-1"),
+    "init-air-gapped.sh": renderInitScript(airGapped, cp1),
+    "join-control-plane-air-gapped.sh": renderJoinScript(airGapped, cp2, CA_HASH),
     "init.sh": renderInitScript(spec, cp1),
     "init-tainted.sh": renderInitScript({ ...spec, scheduleOnControlPlanes: false }, cp1),
     "prejoin.sh": renderPrejoinScript(),
@@ -64,6 +71,7 @@ describe("kubeadm renderers", () => {
         expectGolden("kubeadm/init.yaml", renderInitConfig(spec, cp1));
         expectGolden("kubeadm/join-control-plane.yaml", renderJoinConfig(spec, cp2, CA_HASH));
         expectGolden("kubeadm/join-worker.yaml", renderJoinConfig(spec, worker, CA_HASH));
+        expectGolden("kubeadm/init-air-gapped.yaml", renderInitConfig(airGapped, cp1));
     });
 
     test("init config carries placeholders, the VIP and every control plane in the SANs", () => {
@@ -95,6 +103,31 @@ describe("kubeadm renderers", () => {
         expect(packages).toContain(`kubeadm="$want-*"`);
         expect(packages).toContain("https://pkgs.k8s.io/core:/stable:/v1.34/deb/");
         expect(packages).toMatch(/upgrades are not automated yet/);
+    });
+
+    test("air-gapped: binaries and images come from the mirror, checked against its SHA256SUMS, and nothing is pulled", () => {
+        const packages = scripts["packages-mirror.sh"];
+        expect(packages).toContain(`mirror=${MIRROR}\n`);
+        expect(packages).toContain(`"$mirror/SHA256SUMS"`);
+        expect(packages).toContain("sha256sum -c --quiet");
+        expect(packages).toContain("ctr -n k8s.io images import");
+        expect(packages).toContain("ExecStart=/usr/local/bin/kubelet $KUBELET_KUBECONFIG_ARGS");
+        expect(packages).not.toContain("pkgs.k8s.io");
+        expect(packages).toMatch(/upgrades are not automated yet/);
+        for (const file of ["init-air-gapped.sh", "join-control-plane-air-gapped.sh"]) expect(scripts[file]).not.toContain("images pull");
+        for (const file of ["init.sh", "join-control-plane.sh"]) expect(scripts[file]).toContain("images pull");
+        const [init, , kubelet] = YAML.parseAllDocuments(renderInitConfig(airGapped, cp1)).map((doc) => doc.toJS());
+        expect(init.nodeRegistration.imagePullPolicy).toBe("Never");
+        expect(init.nodeRegistration.ignorePreflightErrors).toEqual(["SystemVerification"]);
+        expect(kubelet.failCgroupV1).toBe(false);
+        const [plainInit, , plainKubelet] = YAML.parseAllDocuments(renderInitConfig(spec, cp1)).map((doc) => doc.toJS());
+        expect(plainInit.nodeRegistration.imagePullPolicy).toBeUndefined();
+        expect(plainInit.nodeRegistration.ignorePreflightErrors).toBeUndefined();
+        expect(plainKubelet.failCgroupV1).toBeUndefined();
+    });
+
+    test("both sources set containerd's sandbox image to kubeadm's pause image", () => {
+        for (const file of ["packages.sh", "packages-mirror.sh"]) expect(scripts[file]).toContain("kubeadm config images list --kubernetes-version v1.34.2");
     });
 
     test("a spec without a control plane is refused", () => {

@@ -30,6 +30,13 @@ export interface ClusterSpec {
     nodes: ClusterNode[];
     /** Let control planes run workloads (no control-plane taint). */
     scheduleOnControlPlanes: boolean;
+    /**
+     * Run the kubelet on cgroup v1 hosts, which Kubernetes >= 1.35 refuses by default
+     * (failCgroupV1: false, and kubeadm's SystemVerification preflight error ignored).
+     */
+    allowCgroupV1: boolean;
+    /** The images are already in containerd (imported from a mirror): never pull. */
+    imagesPreloaded: boolean;
 }
 
 export const TOKEN_PLACEHOLDER = "__HOMELAB_BOOTSTRAP_TOKEN__";
@@ -61,6 +68,10 @@ function nodeRegistration(spec: ClusterSpec, node: ClusterNode): Record<string, 
         kubeletExtraArgs: [{ name: "node-ip", value: node.internalAddress }],
         // an empty list (not an absent one) is how kubeadm is told not to taint a control plane
         ...(node.role === "control-plane" && spec.scheduleOnControlPlanes ? { taints: [] } : {}),
+        // kubeadm's system verification fails on cgroup v1 since 1.35; the kubelet is told separately
+        ...(spec.allowCgroupV1 ? { ignorePreflightErrors: ["SystemVerification"] } : {}),
+        // preloaded images: a missing one must fail the preflight, not reach for a registry
+        ...(spec.imagesPreloaded ? { imagePullPolicy: "Never" } : {}),
     };
 }
 
@@ -83,8 +94,13 @@ export function clusterConfiguration(spec: ClusterSpec): Record<string, unknown>
     };
 }
 
-export function kubeletConfiguration(): Record<string, unknown> {
-    return { apiVersion: "kubelet.config.k8s.io/v1beta1", kind: "KubeletConfiguration", cgroupDriver: "systemd" };
+export function kubeletConfiguration(spec: Pick<ClusterSpec, "allowCgroupV1">): Record<string, unknown> {
+    return {
+        apiVersion: "kubelet.config.k8s.io/v1beta1",
+        kind: "KubeletConfiguration",
+        cgroupDriver: "systemd",
+        ...(spec.allowCgroupV1 ? { failCgroupV1: false } : {}),
+    };
 }
 
 /** InitConfiguration + ClusterConfiguration + KubeletConfiguration for the init node. */
@@ -103,7 +119,7 @@ export function renderInitConfig(spec: ClusterSpec, node: ClusterNode): string {
         localAPIEndpoint: localApiEndpoint(spec, node),
         nodeRegistration: nodeRegistration(spec, node),
     };
-    return documents(init, clusterConfiguration(spec), kubeletConfiguration());
+    return documents(init, clusterConfiguration(spec), kubeletConfiguration(spec));
 }
 
 /** JoinConfiguration for one node; `caCertHash` pins the cluster CA ("sha256:<hex>"). */

@@ -22,10 +22,13 @@ export interface KubeadmNode {
     ssh: SshTarget;
 }
 
-export interface KubeadmClusterArgs extends Omit<ClusterSpec, "nodes"> {
+export interface KubeadmClusterArgs extends Omit<ClusterSpec, "nodes" | "imagesPreloaded"> {
     /** Every node, e.g. [{ hostname: "home-server-1", internalAddress: "10.0.0.101", role: "control-plane", ssh }]. */
     nodes: KubeadmNode[];
-    /** Where kubeadm, kubelet and kubectl come from, e.g. { source: "upstream" } (pkgs.k8s.io). */
+    /**
+     * Where kubeadm, kubelet, kubectl and the control-plane images come from: { source: "upstream" }
+     * (pkgs.k8s.io, registry.k8s.io) or { source: "mirror", url: "http://10.0.0.1:8480/kubernetes-v1.37.2" }.
+     */
     packages: PackageSource;
 }
 
@@ -43,7 +46,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         super("homelab:index:KubeadmCluster", name, {}, opts);
 
         const { packages: _packages, ...settings } = args;
-        const spec: ClusterSpec = { ...settings, nodes: args.nodes.map(({ hostname, internalAddress, role }) => ({ hostname, internalAddress, role })) };
+        const spec: ClusterSpec = {
+            ...settings,
+            nodes: args.nodes.map(({ hostname, internalAddress, role }) => ({ hostname, internalAddress, role })),
+            imagesPreloaded: args.packages.source === "mirror",
+        };
         validateSpec(spec);
         const initNode = args.nodes.find((node) => node.hostname === controlPlanesOf(spec)[0].hostname) as KubeadmNode;
         const joiningControlPlanes = args.nodes.filter((node) => node.role === "control-plane" && node !== initNode);

@@ -5,9 +5,13 @@ import {
     CERTIFICATE_KEY_PLACEHOLDER, ClusterNode, ClusterSpec, CRI_SOCKET, endpointOf, normalizedVersion,
     renderInitConfig, renderJoinConfig, TOKEN_PLACEHOLDER,
 } from "./config";
+import { renderMirrorInstall } from "./mirror";
 
-/** Where kubeadm packages come from; a later source (air-gapped) replaces only renderPackageSource. */
-export type PackageSource = { source: "upstream" };
+/**
+ * Where kubeadm, kubelet, kubectl and the control-plane images come from: pkgs.k8s.io and
+ * registry.k8s.io, or (air-gapped) a file server laid out as scripts/build-offline.sh writes it.
+ */
+export type PackageSource = { source: "upstream" } | { source: "mirror"; url: string };
 
 const ADMIN_CONF = "/etc/kubernetes/admin.conf";
 const KUBECTL_FUNCTION = `kc() { kubectl --kubeconfig ${ADMIN_CONF} "$@"; }`;
@@ -24,13 +28,11 @@ export function minorOf(version: string): string {
     return normalizedVersion(version).split(".").slice(0, 2).join(".");
 }
 
-/** The apt repository section for a package source; swapping the source swaps only this section. */
-export function renderPackageSource(packages: PackageSource, version: string): string {
-    switch (packages.source) {
-        case "upstream": {
-            const repo = `https://pkgs.k8s.io/core:/stable:/v${minorOf(version)}/deb/`;
-            const keyring = "/etc/apt/keyrings/kubernetes-apt-keyring.gpg";
-            return `# the pkgs.k8s.io repository of Kubernetes ${minorOf(version)}, signed by its own key
+/** The apt repository section for the upstream source. */
+export function renderPackageSource(version: string): string {
+    const repo = `https://pkgs.k8s.io/core:/stable:/v${minorOf(version)}/deb/`;
+    const keyring = "/etc/apt/keyrings/kubernetes-apt-keyring.gpg";
+    return `# the pkgs.k8s.io repository of Kubernetes ${minorOf(version)}, signed by its own key
 if [ ! -s ${keyring} ]; then
   if ! command -v curl >/dev/null 2>&1 || ! command -v gpg >/dev/null 2>&1; then
     apt_get update -q
@@ -46,25 +48,16 @@ fi
 CHANGED=0
 ${writeFileIfChanged("/etc/apt/sources.list.d/kubernetes.list", `deb [signed-by=${keyring}] ${repo} /`, "644")}
 if [ "$CHANGED" = 1 ]; then echo "apt repository ${repo} configured"; fi`;
-        }
-    }
 }
 
-/** Installs kubelet, kubeadm and kubectl at the pinned version and holds them; refuses to upgrade. */
-export function renderPackagesScript(packages: PackageSource, version: string, hostname: string): string {
-    const want = normalizedVersion(version);
-    const upgrade = `upgrades are not automated yet: upgrade ${hostname} by hand (kubeadm upgrade) or set kubernetes.version back`;
-    return script(
-        RETRY_FUNCTION,
-        APT_FUNCTION,
-        `# another kubeadm version on the node means an upgrade, which this program does not do
-want=${want}
-have=$(kubeadm version -o short 2>/dev/null || true)
-if [ -n "$have" ] && [ "$have" != "v$want" ]; then
-  echo "kubeadm $have is installed on ${hostname} but v$want is wanted; ${upgrade}" >&2
-  exit 1
-fi
-installed_version() {
+function upgradeRefusal(hostname: string): string {
+    return `upgrades are not automated yet: upgrade ${hostname} by hand (kubeadm upgrade) or set kubernetes.version back`;
+}
+
+/** The .deb packages at the pinned version, held so that an unattended upgrade never moves them. */
+function upstreamInstall(want: string, hostname: string): string[] {
+    return [
+        `installed_version() {
   dpkg-query -W -f='\${db:Status-Abbrev}|\${Version}\\n' "$1" 2>/dev/null | awk -F'|' '$1 ~ /^ii/ { print $2 }'
 }
 missing=""
@@ -73,11 +66,11 @@ for pkg in kubeadm kubelet kubectl; do
   if [ -z "$version" ]; then
     missing="$missing $pkg"
   elif [[ "$version" != "$want"-* ]]; then
-    echo "$pkg $version is installed on ${hostname} but $want is wanted; ${upgrade}" >&2
+    echo "$pkg $version is installed on ${hostname} but $want is wanted; ${upgradeRefusal(hostname)}" >&2
     exit 1
   fi
 done`,
-        renderPackageSource(packages, version),
+        renderPackageSource(want),
         `if [ -n "$missing" ]; then
   apt_get update -q
   # pkgs.k8s.io versions look like ${want}-1.1
@@ -91,8 +84,40 @@ for pkg in kubeadm kubelet kubectl; do
     apt-mark hold "$pkg" >/dev/null
     echo "$pkg held at $want"
   fi
-done
-systemctl enable kubelet >/dev/null 2>&1`,
+done`,
+    ];
+}
+
+/** containerd's sandbox (pause) image set to the one this kubeadm expects: air-gapped nodes have no other. */
+function sandboxImageSection(want: string): string {
+    return `# containerd's sandbox (pause) image must be the one kubeadm ${want} expects
+pause_image=$(kubeadm config images list --kubernetes-version v${want} 2>/dev/null | grep '/pause:' || true)
+if [ -z "$pause_image" ]; then echo "kubeadm v${want} names no pause image" >&2; exit 1; fi
+sandbox_line=$(printf 'sandbox_image = "%s"' "$pause_image")
+if [ -f /etc/containerd/config.toml ] && ! grep -F "$sandbox_line" /etc/containerd/config.toml >/dev/null; then
+  grep -E '^[[:space:]]*sandbox_image[[:space:]]*=' /etc/containerd/config.toml >/dev/null || { echo "/etc/containerd/config.toml has no sandbox_image setting" >&2; exit 1; }
+  sed -i -E "s|^([[:space:]]*)sandbox_image[[:space:]]*=.*|\\1$sandbox_line|" /etc/containerd/config.toml
+  systemctl restart containerd
+  echo "containerd uses $pause_image as its sandbox image"
+fi`;
+}
+
+/** Installs kubelet, kubeadm and kubectl (and, from a mirror, the images) at the pinned version; refuses to upgrade. */
+export function renderPackagesScript(packages: PackageSource, version: string, hostname: string): string {
+    const want = normalizedVersion(version);
+    return script(
+        RETRY_FUNCTION,
+        APT_FUNCTION,
+        `# another kubeadm version on the node means an upgrade, which this program does not do
+want=${want}
+have=$(kubeadm version -o short 2>/dev/null || true)
+if [ -n "$have" ] && [ "$have" != "v$want" ]; then
+  echo "kubeadm $have is installed on ${hostname} but v$want is wanted; ${upgradeRefusal(hostname)}" >&2
+  exit 1
+fi`,
+        ...(packages.source === "upstream" ? upstreamInstall(want, hostname) : [renderMirrorInstall(packages.url, hostname)]),
+        sandboxImageSection(want),
+        `systemctl enable kubelet >/dev/null 2>&1`,
     );
 }
 
@@ -171,9 +196,9 @@ if [ -f ${ADMIN_CONF} ]; then
   echo "${node.hostname} is already initialised; changed kubeadm settings are not applied to a running cluster"
 else
   kubeadm config validate --config "$kubeadm_config" 2>&1 | hide_secrets
-  # pulling the images is the slow, flaky part
+${spec.imagesPreloaded ? "" : `  # pulling the images is the slow, flaky part
   retry 5 15 kubeadm config images pull --config "$kubeadm_config" 2>&1 | hide_secrets
-  if ! kubeadm init --config "$kubeadm_config" --upload-certs --skip-token-print --skip-certificate-key-print 2>&1 | hide_secrets; then
+`}  if ! kubeadm init --config "$kubeadm_config" --upload-certs --skip-token-print --skip-certificate-key-print 2>&1 | hide_secrets; then
 ${failAndReset("kubeadm init", node.hostname, "    ")}
   fi
   echo "${node.hostname} initialised cluster ${spec.clusterName} (Kubernetes v${normalizedVersion(spec.version)}, API at ${endpointOf(spec)})"
@@ -233,7 +258,7 @@ if ! [[ "$ca_cert_hash" =~ ^sha256:[0-9a-f]{64}$ ]]; then
   exit 1
 fi`,
         configSection(`${CONFIG_DIR}/join.yaml`, renderJoinConfig(spec, node, caCertHash)),
-        controlPlane
+        controlPlane && !spec.imagesPreloaded
             ? `# pulling the control-plane images is the slow, flaky part
 retry 5 15 kubeadm config images pull --kubernetes-version v${normalizedVersion(spec.version)} --cri-socket ${CRI_SOCKET}`
             : "",

@@ -28,6 +28,7 @@ if [ -n "$have" ] && [ "$have" != "v$want" ]; then
   echo "kubeadm $have is installed on home-server-1 but v$want is wanted; upgrades are not automated yet: upgrade home-server-1 by hand (kubeadm upgrade) or set kubernetes.version back" >&2
   exit 1
 fi
+
 installed_version() {
   dpkg-query -W -f='${db:Status-Abbrev}|${Version}\n' "$1" 2>/dev/null | awk -F'|' '$1 ~ /^ii/ { print $2 }'
 }
@@ -82,4 +83,16 @@ for pkg in kubeadm kubelet kubectl; do
     echo "$pkg held at $want"
   fi
 done
+
+# containerd's sandbox (pause) image must be the one kubeadm 1.34.2 expects
+pause_image=$(kubeadm config images list --kubernetes-version v1.34.2 2>/dev/null | grep '/pause:' || true)
+if [ -z "$pause_image" ]; then echo "kubeadm v1.34.2 names no pause image" >&2; exit 1; fi
+sandbox_line=$(printf 'sandbox_image = "%s"' "$pause_image")
+if [ -f /etc/containerd/config.toml ] && ! grep -F "$sandbox_line" /etc/containerd/config.toml >/dev/null; then
+  grep -E '^[[:space:]]*sandbox_image[[:space:]]*=' /etc/containerd/config.toml >/dev/null || { echo "/etc/containerd/config.toml has no sandbox_image setting" >&2; exit 1; }
+  sed -i -E "s|^([[:space:]]*)sandbox_image[[:space:]]*=.*|\1$sandbox_line|" /etc/containerd/config.toml
+  systemctl restart containerd
+  echo "containerd uses $pause_image as its sandbox image"
+fi
+
 systemctl enable kubelet >/dev/null 2>&1

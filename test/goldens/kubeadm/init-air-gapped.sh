@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+set -euo pipefail
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export DEBIAN_FRONTEND=noninteractive
+
+retry() {
+  local tries=$1 delay=$2 attempt=1
+  shift 2
+  until "$@"; do
+    if [ "$attempt" -ge "$tries" ]; then
+      echo "gave up after $tries tries: $*" >&2
+      return 1
+    fi
+    attempt=$((attempt + 1))
+    sleep "$delay"
+  done
+}
+
+kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
+
+# secrets arrive on stdin, never in the command line; hide_secrets masks them in kubeadm's output
+IFS= read -r bootstrap_token || true
+if ! [[ "$bootstrap_token" =~ ^[a-z0-9]{6}\.[a-z0-9]{16}$ ]]; then
+  echo "stdin did not carry a bootstrap token ([a-z0-9]{6}.[a-z0-9]{16})" >&2
+  exit 1
+fi
+IFS= read -r certificate_key || true
+if ! [[ "$certificate_key" =~ ^[0-9a-f]{64}$ ]]; then
+  echo "stdin did not carry a certificate key (64 hex digits)" >&2
+  exit 1
+fi
+hide_secrets() {
+  local line
+  while IFS= read -r line || [ -n "$line" ]; do
+    line=${line//"$bootstrap_token"/[bootstrap token]}
+    line=${line//"${bootstrap_token#*.}"/[token secret]}
+    if [ -n "$certificate_key" ]; then line=${line//"$certificate_key"/[certificate key]}; fi
+    printf '%s\n' "$line"
+  done
+}
+
+# the file on disk keeps placeholders; the filled copy is root-only and gone on exit
+CHANGED=0
+homelab_new=$(mktemp)
+cat > "$homelab_new" <<'HOMELAB_EOF'
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+bootstrapTokens:
+  - token: __HOMELAB_BOOTSTRAP_TOKEN__
+    description: "homelab: joins of the nodes in the stack config"
+    ttl: 24h0m0s
+    usages:
+      - signing
+      - authentication
+    groups:
+      - system:bootstrappers:kubeadm:default-node-token
+certificateKey: __HOMELAB_CERTIFICATE_KEY__
+localAPIEndpoint:
+  advertiseAddress: 10.0.0.101
+  bindPort: 6443
+nodeRegistration:
+  name: home-server-1
+  criSocket: unix:///var/run/containerd/containerd.sock
+  kubeletExtraArgs:
+    - name: node-ip
+      value: 10.0.0.101
+  taints: []
+  ignorePreflightErrors:
+    - SystemVerification
+  imagePullPolicy: Never
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+clusterName: home
+kubernetesVersion: v1.34.2
+controlPlaneEndpoint: 10.0.0.100:6443
+networking:
+  podSubnet: 172.16.0.0/16
+  serviceSubnet: 10.96.0.0/12
+  dnsDomain: cluster.local
+apiServer:
+  certSANs:
+    - 10.0.0.100
+    - 10.0.0.101
+    - 10.0.0.102
+    - 10.0.0.103
+    - home-server-1
+    - home-server-2
+    - home-server-3
+---
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: systemd
+failCgroupV1: false
+HOMELAB_EOF
+if ! cmp -s "$homelab_new" /etc/homelab/kubeadm/init.yaml; then
+  install -D -m 644 "$homelab_new" /etc/homelab/kubeadm/init.yaml
+  CHANGED=1
+fi
+rm -f "$homelab_new"
+if [ "$CHANGED" = 1 ]; then echo "/etc/homelab/kubeadm/init.yaml written"; fi
+kubeadm_config=$(mktemp)
+trap 'rm -f "$kubeadm_config"' EXIT
+config_text=$(cat /etc/homelab/kubeadm/init.yaml)
+config_text=${config_text//__HOMELAB_BOOTSTRAP_TOKEN__/$bootstrap_token}
+config_text=${config_text//__HOMELAB_CERTIFICATE_KEY__/$certificate_key}
+printf '%s\n' "$config_text" > "$kubeadm_config"
+
+# kubeadm init, once: admin.conf exists from the moment an init succeeded
+if [ -f /etc/kubernetes/admin.conf ]; then
+  echo "home-server-1 is already initialised; changed kubeadm settings are not applied to a running cluster"
+else
+  kubeadm config validate --config "$kubeadm_config" 2>&1 | hide_secrets
+  if ! kubeadm init --config "$kubeadm_config" --upload-certs --skip-token-print --skip-certificate-key-print 2>&1 | hide_secrets; then
+    echo "kubeadm init failed on home-server-1; resetting so that the next run starts clean" >&2
+    kubeadm reset -f --cri-socket unix:///var/run/containerd/containerd.sock >/dev/null 2>&1 || true
+    exit 1
+  fi
+  echo "home-server-1 initialised cluster home (Kubernetes v1.34.2, API at 10.0.0.100:6443)"
+fi
+
+# control planes run workloads too: a small lab has few or no other nodes
+control_planes=$(retry 10 6 kc get nodes -l node-role.kubernetes.io/control-plane -o name)
+for node in $control_planes; do
+  if kc get "$node" -o jsonpath='{.spec.taints[*].key}' | grep -w node-role.kubernetes.io/control-plane >/dev/null; then
+    kc taint "$node" node-role.kubernetes.io/control-plane:NoSchedule-
+  fi
+done

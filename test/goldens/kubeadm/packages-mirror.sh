@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+set -euo pipefail
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export DEBIAN_FRONTEND=noninteractive
+
+retry() {
+  local tries=$1 delay=$2 attempt=1
+  shift 2
+  until "$@"; do
+    if [ "$attempt" -ge "$tries" ]; then
+      echo "gave up after $tries tries: $*" >&2
+      return 1
+    fi
+    attempt=$((attempt + 1))
+    sleep "$delay"
+  done
+}
+
+apt_get() {
+  dpkg --configure -a
+  retry 5 10 apt-get "$@"
+}
+
+# another kubeadm version on the node means an upgrade, which this program does not do
+want=1.34.2
+have=$(kubeadm version -o short 2>/dev/null || true)
+if [ -n "$have" ] && [ "$have" != "v$want" ]; then
+  echo "kubeadm $have is installed on home-server-1 but v$want is wanted; upgrades are not automated yet: upgrade home-server-1 by hand (kubeadm upgrade) or set kubernetes.version back" >&2
+  exit 1
+fi
+
+# Debian packages the kubelet needs (the .deb packages of kubelet and kubeadm would pull these in)
+missing_dependencies=""
+for pkg in conntrack socat ethtool iptables ca-certificates curl; do
+  dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null | grep '^ii' >/dev/null || missing_dependencies="$missing_dependencies $pkg"
+done
+if [ -n "$missing_dependencies" ]; then
+  apt_get update -q
+  # shellcheck disable=SC2086
+  apt_get install -y -q --no-install-recommends $missing_dependencies
+  echo "installed$missing_dependencies"
+fi
+
+# every file is checked against the mirror's SHA256SUMS before it is used
+mirror=http://10.0.0.1:8480/kubernetes-v1.34.2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+retry 5 5 curl -fsS --connect-timeout 10 -o "$work/SHA256SUMS" "$mirror/SHA256SUMS" || { echo "cannot read $mirror/SHA256SUMS from home-server-1" >&2; exit 1; }
+sum_of() { awk -v path="$1" '$2 == path { print $1 }' "$work/SHA256SUMS"; }
+fetch() { # fetch PATH DEST
+  local want_sum
+  want_sum=$(sum_of "$1")
+  if [ -z "$want_sum" ]; then echo "$1 is not listed in $mirror/SHA256SUMS" >&2; exit 1; fi
+  retry 5 5 curl -fsS --connect-timeout 10 -o "$2" "$mirror/$1" || { echo "cannot download $mirror/$1" >&2; exit 1; }
+  if ! echo "$want_sum  $2" | sha256sum -c --quiet - >/dev/null 2>&1; then
+    echo "$mirror/$1 does not match its SHA256SUMS entry" >&2
+    exit 1
+  fi
+}
+
+for binary in kubeadm kubelet kubectl; do
+  if [ -x /usr/local/bin/$binary ] && [ "$(sha256sum < /usr/local/bin/$binary | cut -d' ' -f1)" = "$(sum_of "bin/$binary")" ]; then
+    continue
+  fi
+  fetch "bin/$binary" "$work/$binary"
+  install -m 755 "$work/$binary" /usr/local/bin/$binary
+  echo "installed $binary from $mirror"
+done
+
+CHANGED=0
+homelab_new=$(mktemp)
+cat > "$homelab_new" <<'HOMELAB_EOF'
+[Unit]
+Description=kubelet: The Kubernetes Node Agent
+Documentation=https://kubernetes.io/docs/
+Wants=network-online.target containerd.service
+After=network-online.target containerd.service
+
+[Service]
+ExecStart=/usr/local/bin/kubelet
+Restart=always
+StartLimitInterval=0
+RestartSec=10
+
+[Install]
+WantedBy=multi-user.target
+HOMELAB_EOF
+if ! cmp -s "$homelab_new" /etc/systemd/system/kubelet.service; then
+  install -D -m 644 "$homelab_new" /etc/systemd/system/kubelet.service
+  CHANGED=1
+fi
+rm -f "$homelab_new"
+homelab_new=$(mktemp)
+cat > "$homelab_new" <<'HOMELAB_EOF'
+[Service]
+Environment="KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf"
+Environment="KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml"
+EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env
+EnvironmentFile=-/etc/default/kubelet
+ExecStart=
+ExecStart=/usr/local/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS
+HOMELAB_EOF
+if ! cmp -s "$homelab_new" /etc/systemd/system/kubelet.service.d/10-kubeadm.conf; then
+  install -D -m 644 "$homelab_new" /etc/systemd/system/kubelet.service.d/10-kubeadm.conf
+  CHANGED=1
+fi
+rm -f "$homelab_new"
+if [ "$CHANGED" = 1 ]; then
+  systemctl daemon-reload
+  echo "kubelet unit installed"
+fi
+
+# the control-plane images go straight into containerd: nothing is pulled from a registry
+install -d -m 755 /var/lib/homelab/images
+for archive in $(awk '$2 ~ /^images\/[^/]+\.tar$/ { print $2 }' "$work/SHA256SUMS"); do
+  name=$(basename "$archive" .tar)
+  want_sum=$(sum_of "$archive")
+  if [ "$(cat "/var/lib/homelab/images/$name.sha256" 2>/dev/null)" = "$want_sum" ]; then
+    continue
+  fi
+  fetch "$archive" "$work/$name.tar"
+  ctr -n k8s.io images import "$work/$name.tar" >/dev/null
+  echo "$want_sum" > "/var/lib/homelab/images/$name.sha256"
+  rm -f "$work/$name.tar"
+  echo "imported image archive $name from $mirror"
+done
+
+# containerd's sandbox (pause) image must be the one kubeadm 1.34.2 expects
+pause_image=$(kubeadm config images list --kubernetes-version v1.34.2 2>/dev/null | grep '/pause:' || true)
+if [ -z "$pause_image" ]; then echo "kubeadm v1.34.2 names no pause image" >&2; exit 1; fi
+sandbox_line=$(printf 'sandbox_image = "%s"' "$pause_image")
+if [ -f /etc/containerd/config.toml ] && ! grep -F "$sandbox_line" /etc/containerd/config.toml >/dev/null; then
+  grep -E '^[[:space:]]*sandbox_image[[:space:]]*=' /etc/containerd/config.toml >/dev/null || { echo "/etc/containerd/config.toml has no sandbox_image setting" >&2; exit 1; }
+  sed -i -E "s|^([[:space:]]*)sandbox_image[[:space:]]*=.*|\1$sandbox_line|" /etc/containerd/config.toml
+  systemctl restart containerd
+  echo "containerd uses $pause_image as its sandbox image"
+fi
+
+systemctl enable kubelet >/dev/null 2>&1
