@@ -118,6 +118,7 @@ export function composeHomelab(config: HomelabConfig): Homelab {
             nodeAddressCidr: config.network.cidr,
             kubeconfig: cluster.kubeconfig,
             adminNode,
+            nodes: machines.map(({ node, ssh }) => ({ hostname: node.hostname, ssh })),
         }, { dependsOn: cluster.ready });
         ready = [calico.ready];
     }

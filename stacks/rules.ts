@@ -115,10 +115,27 @@ export function crossFieldProblems(config: ParsedConfig): ConfigProblem[] {
     if (config.calico.enabled) {
         if (!k8s.enabled) problems.push({ key: "calico.enabled", value: true, message: "needs kubernetes.enabled=true; Calico is the cluster's network" });
         if (config.calico.manifests.url && config.calico.manifests.path) problems.push({ key: "calico.manifests", value: config.calico.manifests, message: "sets both url and path; choose one" });
+        problems.push(...calicoInstallProblems(config.calico));
         const pod = parseCidr(k8s.podCidr);
         if (pod && config.calico.blockSize < pod[1]) {
             problems.push({ key: "calico.blockSize", value: config.calico.blockSize, message: `is larger than the pod network /${pod[1]}; expected a block size from ${pod[1]} to 32` });
         }
+    }
+    return problems;
+}
+
+/** What calico.installMethod allows: the manifest method runs VXLAN without BGP, and only it reads calico.mirror. */
+function calicoInstallProblems(calico: ParsedConfig["calico"]): ConfigProblem[] {
+    const problems: ConfigProblem[] = [];
+    if (calico.installMethod === "manifest") {
+        if (calico.encapsulation !== "VXLAN" && calico.encapsulation !== "VXLANCrossSubnet") {
+            problems.push({ key: "calico.encapsulation", value: calico.encapsulation, message: "is not available with calico.installMethod manifest; expected VXLAN or VXLANCrossSubnet (calico-vxlan.yaml runs no BGP, which IPIP and None need)" });
+        }
+        if (calico.mirror && (calico.manifests.url || calico.manifests.path)) {
+            problems.push({ key: "calico.manifests", value: calico.manifests, message: "is set as well as calico.mirror, which serves manifests/calico-vxlan.yaml; keep one of them" });
+        }
+    } else if (calico.mirror) {
+        problems.push({ key: "calico.mirror", value: calico.mirror, message: "needs calico.installMethod manifest; the tigera operator's images are not on the mirror (for the operator's bundle alone, use calico.manifests)" });
     }
     return problems;
 }

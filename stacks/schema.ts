@@ -109,6 +109,11 @@ export const configSchema = z.strictObject({
         /** 0 lets Calico detect the MTU. */
         mtu: z.number().int().min(0).max(9216).default(0),
         wireguard: z.boolean().default(false),
+        /** operator: the tigera operator and its Installation; manifest: Calico's calico-vxlan.yaml with this lab's settings (VXLAN only). */
+        installMethod: z.enum(["operator", "manifest"], "is not a Calico install method; expected operator (the tigera operator) or manifest (calico-vxlan.yaml)").default("operator"),
+        /** installMethod manifest, air-gapped: SHA256SUMS, manifests/calico-vxlan.yaml and images/*.tar from this file server. */
+        mirror: url.optional(),
+        /** operator: tigera-operator.yaml; manifest without a mirror: calico-vxlan.yaml. */
         manifests: manifestSource.default({}),
     }).prefault({}),
     storage: z.strictObject({

@@ -1,7 +1,9 @@
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { installMocks, promiseOf, registered, resetRegistered, settle } from "./helpers/mocks";
+import * as YAML from "yaml";
+import { installMocks, promiseOf, registered, resetRegistered, secretValue, settle } from "./helpers/mocks";
 import { dependencyNamesOf, recordDependencies } from "./helpers/deps";
 import { expectGolden } from "./helpers/golden";
 import { expectShellcheckClean } from "./helpers/shellcheck";
@@ -9,6 +11,13 @@ import {
     calicoBundle, CalicoSpec, renderCalicoResources, renderCalicoResourcesYaml, renderWaitScript, upstreamManifestUrl, validateCalicoSpec,
 } from "../components/calico/render";
 import { bundleFiles, bundleFingerprint, renderApplyBundleScript, renderDeleteBundleScript } from "../components/manifests";
+import {
+    calicoImages, ManifestInstall, manifestInstallProblems, renderKustomization, renderManifestApplyScript, renderManifestDeleteScript,
+    renderManifestWaitScript, upstreamVxlanManifestUrl,
+} from "../components/calico/manifest";
+import { renderImageImportScript, renderImageRemoveScript } from "../components/calico/images";
+import { IMPORTED_IMAGES_DIR, renderImageImport, renderMirrorFetch } from "../components/airgap";
+import { IMPORTED_IMAGES_DIR as KUBEADM_IMAGES_DIR, renderMirrorInstall } from "../components/kubeadm/mirror";
 
 installMocks();
 recordDependencies();
@@ -26,6 +35,10 @@ const spec: CalicoSpec = {
     nodeAddressCidr: "10.0.0.0/24",
 };
 const ssh = { host: "192.168.10.101", port: 22, user: "homeuser", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" };
+const nodes = ["home-server-1", "home-server-2", "home-server-3"].map((hostname, index) => ({ hostname, ssh: { ...ssh, host: `192.168.10.10${index + 1}` } }));
+const MIRROR = "http://192.168.77.1:8480/calico-v3.31.0";
+/** The manifest method as the air-gapped lab uses it: Calico 3.31.0, VXLAN. */
+const vxlan: ManifestInstall = { ...spec, version: "3.31.0", encapsulation: "VXLAN", source: { kind: "mirror", url: MIRROR } };
 
 // A stand-in for the air-gapped copy of tigera-operator.yaml, with fixed content so goldens are stable.
 const localDir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-calico-"));
@@ -89,8 +102,8 @@ describe("CalicoNetwork", () => {
 
     beforeAll(async () => {
         resetRegistered();
-        network = new CalicoNetwork("calico", { ...spec, wireguard: true, manifests: {}, kubeconfig: "apiVersion: v1\nkind: Config\n", adminNode: ssh });
-        new CalicoNetwork("calico-airgapped", { ...spec, manifests: { path: localFile }, kubeconfig: "kubeconfig", adminNode: ssh });
+        network = new CalicoNetwork("calico", { ...spec, wireguard: true, manifests: {}, kubeconfig: "apiVersion: v1\nkind: Config\n", adminNode: ssh, nodes });
+        new CalicoNetwork("calico-airgapped", { ...spec, manifests: { path: localFile }, kubeconfig: "kubeconfig", adminNode: ssh, nodes });
         await settle();
     });
 
@@ -103,6 +116,7 @@ describe("CalicoNetwork", () => {
         expect(named("calico-felix-configuration").type).toBe("kubernetes:crd.projectcalico.org/v1:FelixConfigurationPatch");
         expect(named("calico-wait").type).toBe("command:remote:Command");
         expect(registered.filter((r) => r.name.startsWith("calico-operator-copy")).map((r) => r.name)).toEqual([]);
+        expect(registered.filter((r) => /^calico-(images|manifest)/.test(r.name)).map((r) => r.name)).toEqual([]);
     });
 
     test("the provider's kubeconfig is a secret", () => {
@@ -135,5 +149,204 @@ describe("CalicoNetwork", () => {
     test("outputs", async () => {
         expect(await promiseOf(network.version)).toBe("3.30.3");
         expect(await promiseOf(network.podCidr)).toBe("172.16.0.0/16");
+    });
+});
+
+describe("calico manifest method renderers", () => {
+    const localManifest = path.join(localDir, "calico-vxlan.yaml");
+    fs.writeFileSync(localManifest, "# image: quay.io/calico/node:v3.31.0\n");
+    const scripts: Record<string, string> = {
+        "manifest-apply-mirror.sh": renderManifestApplyScript(vxlan),
+        "manifest-apply-upstream.sh": renderManifestApplyScript({ ...vxlan, source: { kind: "url", url: upstreamVxlanManifestUrl("3.31.0") } }),
+        "manifest-apply-path.sh": renderManifestApplyScript({ ...vxlan, source: { kind: "path", localPath: localManifest, sha256: "0".repeat(64) } }),
+        "manifest-delete.sh": renderManifestDeleteScript(),
+        "manifest-wait.sh": renderManifestWaitScript(vxlan),
+        "images-import.sh": renderImageImportScript({ version: "3.31.0", mirror: MIRROR }, "home-server-1"),
+        "images-remove.sh": renderImageRemoveScript({ version: "3.31.0" }, "home-server-1"),
+    };
+    test.each(Object.keys(scripts))("%s matches its golden and passes shellcheck", (file) => {
+        expectGolden(`calico/${file}`, scripts[file]);
+        expectShellcheckClean(`calico-${file}`, scripts[file]);
+    });
+
+    test("the overlays match their goldens", () => {
+        expectGolden("calico/manifest-kustomization-vxlan.yaml", renderKustomization(vxlan));
+        expectGolden("calico/manifest-kustomization-crosssubnet.yaml", renderKustomization({ ...vxlan, encapsulation: "VXLANCrossSubnet", natOutgoing: false, mtu: 1400, wireguard: true }));
+    });
+
+    test("the manifest comes from the mirror, checked against its SHA256SUMS, and must be the pinned release", () => {
+        const apply = scripts["manifest-apply-mirror.sh"];
+        expect(apply).toContain(`mirror=${MIRROR}\n`);
+        expect(apply).toContain(`fetch manifests/calico-vxlan.yaml "$work/calico-vxlan.yaml"`);
+        expect(apply).toContain("grep -F calico/node:v3.31.0 ");
+        expect(apply).toContain(`kc apply --server-side --force-conflicts -k "$dir"`);
+        expect(scripts["manifest-apply-upstream.sh"]).toContain("https://raw.githubusercontent.com/projectcalico/calico/v3.31.0/manifests/calico-vxlan.yaml");
+    });
+
+    test("the wait covers calico-node, calico-kube-controllers and the pool calico-node created", () => {
+        const wait = scripts["manifest-wait.sh"];
+        expect(wait).toContain("rollout daemonset/calico-node 600 k8s-app=calico-node");
+        expect(wait).toContain("rollout deployment/calico-kube-controllers 300 k8s-app=calico-kube-controllers");
+        expect(wait).toContain("want='172.16.0.0/16 26 Always true'");
+        expect(wait).not.toContain("tigerastatus");
+    });
+
+    test("each node imports the images once per checksum, with stamps of their own, and checks the pinned images are there", () => {
+        const images = scripts["images-import.sh"];
+        expect(images).toContain(`"${IMPORTED_IMAGES_DIR}/calico-$name.sha256"`);
+        expect(images).toContain("ctr -n k8s.io images import");
+        expect(images).toContain(`for image in ${calicoImages("3.31.0").join(" ")}; do`);
+        expect(calicoImages("v3.31.0")).toEqual(["quay.io/calico/cni:v3.31.0", "quay.io/calico/node:v3.31.0", "quay.io/calico/kube-controllers:v3.31.0"]);
+    });
+
+    test("only VXLAN pools: IPIP and unencapsulated pools need BGP, which calico-vxlan.yaml does not run", () => {
+        expect(manifestInstallProblems({ encapsulation: "VXLAN" })).toEqual([]);
+        expect(manifestInstallProblems({ encapsulation: "VXLANCrossSubnet" })).toEqual([]);
+        expect(manifestInstallProblems({ encapsulation: "IPIP" })).toEqual([
+            "encapsulation IPIP is not available with installMethod manifest; expected VXLAN or VXLANCrossSubnet (calico-vxlan.yaml runs no BGP, which IPIP and None need)",
+        ]);
+    });
+
+    test("the shared mirror helpers render exactly what KubeadmCluster's mirror install runs", () => {
+        const kubeadm = renderMirrorInstall("http://10.0.0.1:8480/kubernetes-v1.34.2/", "home-server-1");
+        expect(kubeadm).toContain(renderMirrorFetch("http://10.0.0.1:8480/kubernetes-v1.34.2/", "home-server-1"));
+        expect(kubeadm).toContain(renderImageImport({ comment: "the control-plane images go straight into containerd: nothing is pulled from a registry" }));
+        expect(IMPORTED_IMAGES_DIR).toBe(KUBEADM_IMAGES_DIR);
+    });
+});
+
+// The overlay against the real calico-vxlan.yaml of 3.31.0, built by the kustomize inside kubectl
+// (as `kubectl apply -k` does on the admin node). CALICO_VXLAN_MANIFEST points at another copy.
+describe("kubectl kustomize applies the overlay to the upstream calico-vxlan.yaml", () => {
+    const candidates = [
+        process.env.CALICO_VXLAN_MANIFEST,
+        "/root/go/pkg/mod/github.com/projectcalico/calico@v0.0.0-20251021213802-b1f3c43f8437/manifests/calico-vxlan.yaml",
+    ].filter((file): file is string => !!file);
+    const upstreamFile = candidates.find((file) => fs.existsSync(file));
+    const haveKubectl = spawnSync("sh", ["-c", "command -v kubectl"]).status === 0;
+    const maybe = upstreamFile && haveKubectl ? test : test.skip;
+    if (!upstreamFile || !haveKubectl) console.warn("skipping the kustomize test: needs kubectl and Calico 3.31.0's calico-vxlan.yaml (CALICO_VXLAN_MANIFEST)");
+
+    function build(install: ManifestInstall): any[] {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-kustomize-"));
+        try {
+            fs.copyFileSync(upstreamFile as string, path.join(dir, "calico-vxlan.yaml"));
+            fs.writeFileSync(path.join(dir, "kustomization.yaml"), renderKustomization(install));
+            const result = spawnSync("kubectl", ["kustomize", dir], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+            if (result.status !== 0) throw new Error(`kubectl kustomize failed:\n${result.stderr}`);
+            return YAML.parseAllDocuments(result.stdout).map((doc) => doc.toJS()).filter(Boolean);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }
+    const find = (objects: any[], kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+    const envOf = (container: any) => Object.fromEntries((container.env as any[]).map((e) => [e.name, e.value ?? e.valueFrom]));
+
+    maybe("calico-node gets the lab's pool, address and Felix settings, and nothing else changes", () => {
+        const upstream = YAML.parseAllDocuments(fs.readFileSync(upstreamFile as string, "utf8")).map((doc) => doc.toJS()).filter(Boolean);
+        const built = build(vxlan);
+        const ids = (objects: any[]) => objects.map((o) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`).sort();
+        expect(ids(built)).toEqual(ids(upstream));
+
+        const daemonSet = find(built, "DaemonSet", "calico-node");
+        const [node] = daemonSet.spec.template.spec.containers;
+        expect(envOf(node)).toMatchObject({
+            CALICO_IPV4POOL_CIDR: "172.16.0.0/16",
+            CALICO_IPV4POOL_BLOCK_SIZE: "26",
+            CALICO_IPV4POOL_VXLAN: "Always",
+            CALICO_IPV4POOL_IPIP: "Never",
+            CALICO_IPV4POOL_NAT_OUTGOING: "true",
+            IP_AUTODETECTION_METHOD: "cidr=10.0.0.0/24",
+            FELIX_XDPENABLED: "false",
+            FELIX_WIREGUARDENABLED: "false",
+            // upstream's own settings are kept
+            DATASTORE_TYPE: "kubernetes",
+            CALICO_NETWORKING_BACKEND: { configMapKeyRef: { name: "calico-config", key: "calico_backend" } },
+        });
+        // one entry per name: the patch replaced upstream's CALICO_IPV4POOL_VXLAN instead of adding a second one
+        expect((node.env as any[]).filter((e) => e.name === "CALICO_IPV4POOL_VXLAN")).toHaveLength(1);
+        // everything but calico-node's environment is upstream's
+        const upstreamDaemonSet = find(upstream, "DaemonSet", "calico-node");
+        const withoutEnv = (ds: any) => ({ ...ds.spec.template.spec, containers: ds.spec.template.spec.containers.map((c: any) => ({ ...c, env: undefined })) });
+        expect(withoutEnv(daemonSet)).toEqual(withoutEnv(upstreamDaemonSet));
+        expect(find(built, "Deployment", "calico-kube-controllers")).toEqual(find(upstream, "Deployment", "calico-kube-controllers"));
+        expect(find(built, "ConfigMap", "calico-config").data).toEqual({ ...find(upstream, "ConfigMap", "calico-config").data, calico_backend: "vxlan", veth_mtu: "0" });
+        const images = JSON.stringify(built).match(/quay\.io\/calico\/[a-z-]+:v[0-9.]+/g) ?? [];
+        expect([...new Set(images)].sort()).toEqual([...calicoImages("3.31.0")].sort());
+    });
+
+    maybe("CrossSubnet, a fixed MTU, no NAT and WireGuard", () => {
+        const built = build({ ...vxlan, encapsulation: "VXLANCrossSubnet", natOutgoing: false, mtu: 1400, wireguard: true });
+        const [node] = find(built, "DaemonSet", "calico-node").spec.template.spec.containers;
+        expect(envOf(node)).toMatchObject({ CALICO_IPV4POOL_VXLAN: "CrossSubnet", CALICO_IPV4POOL_NAT_OUTGOING: "false", FELIX_WIREGUARDENABLED: "true" });
+        expect(find(built, "ConfigMap", "calico-config").data.veth_mtu).toBe("1400");
+    });
+});
+
+describe("CalicoNetwork from calico-vxlan.yaml", () => {
+    const named = (name: string) => {
+        const found = registered.find((r) => r.name === name);
+        if (!found) throw new Error(`${name} was not registered; registered: ${registered.map((r) => r.name).join(", ")}`);
+        return found;
+    };
+    const vxlanArgs = { ...spec, version: "3.31.0", encapsulation: "VXLAN" as const, installMethod: "manifest" as const, kubeconfig: "kubeconfig", adminNode: ssh, nodes };
+    const localManifest = path.join(localDir, "calico-vxlan-local.yaml");
+    fs.writeFileSync(localManifest, "# image: quay.io/calico/node:v3.31.0\n");
+    let network: InstanceType<typeof CalicoNetwork>;
+
+    beforeAll(async () => {
+        resetRegistered();
+        network = new CalicoNetwork("vx", { ...vxlanArgs, mirror: MIRROR, manifests: {} });
+        new CalicoNetwork("vx-upstream", { ...vxlanArgs, manifests: {} });
+        new CalicoNetwork("vx-local", { ...vxlanArgs, manifests: { path: localManifest } });
+        await settle();
+    });
+
+    test("no operator, no Installation or APIServer, no Kubernetes provider", () => {
+        const children = registered.filter((r) => r.name.startsWith("vx-"));
+        expect(children.filter((r) => r.type.startsWith("kubernetes:") || r.type.startsWith("pulumi:providers:"))).toEqual([]);
+        expect(children.filter((r) => r.name.endsWith("-operator"))).toEqual([]);
+        expect(registered.filter((r) => r.name.startsWith("vx-") && !r.name.startsWith("vx-upstream") && !r.name.startsWith("vx-local")).map((r) => r.name).sort()).toEqual(
+            ["vx-images-home-server-1", "vx-images-home-server-2", "vx-images-home-server-3", "vx-manifest", "vx-wait"]);
+    });
+
+    test("every node imports the images from the mirror before the manifest is applied, and the wait follows the apply", () => {
+        for (const node of nodes) {
+            const images = named(`vx-images-${node.hostname}`);
+            expect((secretValue(images.inputs.connection) as { host: string }).host).toBe(node.ssh.host);
+            expect(images.inputs.create).toContain(`echo "Calico 3.31.0 images are in containerd on ${node.hostname}"`);
+            expect(images.inputs.delete).toContain("ctr -n k8s.io images rm");
+        }
+        expect(dependencyNamesOf("vx-manifest").sort()).toEqual(nodes.map((node) => `vx-images-${node.hostname}`));
+        expect(dependencyNamesOf("vx-wait")).toEqual(["vx-manifest"]);
+        const manifest = named("vx-manifest").inputs;
+        expect((secretValue(manifest.connection) as { host: string }).host).toBe(ssh.host);
+        expect(manifest.create).toContain(`mirror=${MIRROR}`);
+        expect(manifest.delete).toContain("kc delete -k /etc/homelab/manifests/calico-manifest --ignore-not-found --wait=false");
+        expect(named("vx-wait").inputs.create).toContain("rollout daemonset/calico-node");
+    });
+
+    test("without a mirror: the upstream file or a local copy, and no image imports", () => {
+        expect(registered.filter((r) => /^vx-(upstream|local)-images/.test(r.name))).toEqual([]);
+        expect(named("vx-upstream-manifest").inputs.create).toContain(upstreamVxlanManifestUrl("3.31.0"));
+        expect(dependencyNamesOf("vx-upstream-manifest")).toEqual([]);
+        const copy = named("vx-local-manifest-copy");
+        expect(copy.type).toBe("command:remote:CopyToRemote");
+        expect(copy.inputs.remotePath).toBe("/tmp/homelab-calico-calico-vxlan.yaml");
+        expect(dependencyNamesOf("vx-local-manifest")).toEqual(["vx-local-manifest-copy"]);
+    });
+
+    test("outputs", async () => {
+        expect(await promiseOf(network.version)).toBe("3.31.0");
+        expect(await promiseOf(network.podCidr)).toBe("172.16.0.0/16");
+    });
+
+    test("what the method cannot do is refused before anything is created", () => {
+        expect(() => new CalicoNetwork("bad-ipip", { ...vxlanArgs, encapsulation: "IPIP", mirror: MIRROR, manifests: {} }))
+            .toThrow("CalicoNetwork: encapsulation IPIP is not available with installMethod manifest");
+        expect(() => new CalicoNetwork("bad-both", { ...vxlanArgs, mirror: MIRROR, manifests: { url: "http://x/calico-vxlan.yaml" } }))
+            .toThrow("CalicoNetwork: set mirror or manifests, not both");
+        expect(() => new CalicoNetwork("bad-operator", { ...vxlanArgs, installMethod: "operator", mirror: MIRROR, manifests: {} }))
+            .toThrow("CalicoNetwork: mirror is only used by installMethod manifest");
     });
 });

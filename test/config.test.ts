@@ -146,6 +146,49 @@ describe("each rule names the key, the value and what is valid", () => {
         expect(messages(raw)).toEqual(['homelab:calico.encapsulation: "GRE" is not a Calico encapsulation; expected IPIP, IPIPCrossSubnet, VXLAN, VXLANCrossSubnet or None (BGP without encapsulation)']);
     });
 
+    test("unknown Calico install method", () => {
+        const raw = homeRaw();
+        raw.calico.installMethod = "helm";
+        expect(messages(raw)).toEqual(['homelab:calico.installMethod: "helm" is not a Calico install method; expected operator (the tigera operator) or manifest (calico-vxlan.yaml)']);
+    });
+
+    test("the manifest install method with an encapsulation that needs BGP", () => {
+        const raw = homeRaw();
+        raw.calico.installMethod = "manifest";
+        expect(messages(raw)).toEqual(['homelab:calico.encapsulation: "IPIP" is not available with calico.installMethod manifest; expected VXLAN or VXLANCrossSubnet (calico-vxlan.yaml runs no BGP, which IPIP and None need)']);
+    });
+
+    test("a Calico mirror for the operator", () => {
+        const raw = homeRaw();
+        raw.calico.mirror = "http://192.168.77.1:8480/calico-v3.31.0";
+        expect(messages(raw)).toEqual(['homelab:calico.mirror: "http://192.168.77.1:8480/calico-v3.31.0" needs calico.installMethod manifest; the tigera operator\'s images are not on the mirror (for the operator\'s bundle alone, use calico.manifests)']);
+    });
+
+    test("a Calico mirror that is not an http(s) URL", () => {
+        const raw = homeRaw();
+        raw.calico = { ...raw.calico, installMethod: "manifest", encapsulation: "VXLAN", mirror: "192.168.77.1:8480/calico" };
+        expect(messages(raw)).toEqual(['homelab:calico.mirror: "192.168.77.1:8480/calico" is not an http(s) URL; expected something like http://apt-cache.lan:3142']);
+    });
+
+    test("the manifest install method: every problem at once", () => {
+        const raw = homeRaw();
+        raw.calico = { ...raw.calico, installMethod: "manifest", encapsulation: "None", mirror: "http://192.168.77.1:8480/calico-v3.31.0", manifests: { path: "calico-vxlan.yaml" } };
+        expect(messages(raw)).toEqual([
+            'homelab:calico.encapsulation: "None" is not available with calico.installMethod manifest; expected VXLAN or VXLANCrossSubnet (calico-vxlan.yaml runs no BGP, which IPIP and None need)',
+            'homelab:calico.manifests: {"path":"calico-vxlan.yaml"} is set as well as calico.mirror, which serves manifests/calico-vxlan.yaml; keep one of them',
+        ]);
+    });
+
+    test("the air-gapped manifest install is valid, and the operator stays the default", () => {
+        const raw = homeRaw();
+        expect(parseConfig(raw).config!.calico).toMatchObject({ installMethod: "operator", manifests: {} });
+        expect(parseConfig(raw).config!.calico.mirror).toBeUndefined();
+        raw.calico = { version: "3.31.0", encapsulation: "VXLANCrossSubnet", installMethod: "manifest", mirror: "http://192.168.77.1:8480/calico-v3.31.0" };
+        expect(messages(raw)).toEqual([]);
+        raw.calico = { version: "3.31.0", encapsulation: "VXLAN", installMethod: "manifest", manifests: { url: "http://mirror.lan/calico-vxlan.yaml" } };
+        expect(messages(raw)).toEqual([]);
+    });
+
     test("malformed versions", () => {
         const raw = homeRaw();
         raw.kubernetes.version = "1.34";

@@ -1,25 +1,47 @@
+import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { applyManifestBundle, bundleFiles, ManifestSource } from "../manifests";
-import { remoteScript, SshTarget } from "../remote";
+import { connectionOf, remoteScript, SshTarget } from "../remote";
+import { renderImageImportScript, renderImageRemoveScript } from "./images";
+import {
+    InstallMethod, MANIFEST_FILE, MANIFEST_STAGING, ManifestInstall, manifestInstallProblems, renderManifestApplyScript, renderManifestDeleteScript, renderManifestWaitScript, upstreamVxlanManifestUrl, VxlanManifestSource,
+} from "./manifest";
 import {
     calicoBundle, CalicoSpec, MANIFEST_FILES, renderCalicoResources, renderCalicoResourcesYaml,
     renderWaitScript, upstreamManifestUrl, validateCalicoSpec,
 } from "./render";
 
 export { Encapsulation } from "./render";
+export { InstallMethod } from "./manifest";
+
+/** A node of the cluster, as the manifest method's image import reaches it. */
+export interface CalicoNode {
+    /** e.g. home-server-1 */
+    hostname: string;
+    ssh: SshTarget;
+}
 
 export interface CalicoNetworkArgs extends CalicoSpec {
-    /** The tigera-operator bundle: {} for upstream, { url } for a mirror, { path } for a local file. */
+    /** "operator" (the default): the tigera operator and its Installation; "manifest": Calico's calico-vxlan.yaml with this lab's settings, VXLAN only. */
+    installMethod?: InstallMethod;
+    /** Manifest method, air-gapped: a file server with SHA256SUMS, manifests/calico-vxlan.yaml and images/*.tar, e.g. http://192.168.77.1:8480/calico-v3.31.0. */
+    mirror?: string;
+    /**
+     * Operator: the tigera-operator bundle; manifest without a mirror: calico-vxlan.yaml.
+     * {} for upstream, { url } for a copy, { path } for a local file.
+     */
     manifests: ManifestSource;
     /** Admin kubeconfig (a secret), e.g. KubeadmCluster.kubeconfig. */
     kubeconfig: pulumi.Input<string>;
     /** The first control plane, which has admin.conf and kubectl, e.g. the init node's SshTarget. */
     adminNode: SshTarget;
+    /** Every node of the cluster; with a mirror, each imports Calico's images before calico-node starts on it. */
+    nodes: CalicoNode[];
 }
 
-/** Calico through the tigera operator: the bundle applied on the admin node, the Installation through Kubernetes. */
+/** Calico through the tigera operator (the bundle on the admin node, the Installation through Kubernetes), or from calico-vxlan.yaml. */
 export class CalicoNetwork extends pulumi.ComponentResource {
     readonly version: pulumi.Output<string>;
     readonly podCidr: pulumi.Output<string>;
@@ -29,8 +51,21 @@ export class CalicoNetwork extends pulumi.ComponentResource {
     constructor(name: string, args: CalicoNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homelab:index:CalicoNetwork", name, {}, opts);
 
-        const { manifests: _manifests, kubeconfig: _kubeconfig, adminNode: _adminNode, ...spec } = args;
+        const { manifests: _manifests, kubeconfig: _kubeconfig, adminNode: _adminNode, nodes: _nodes, installMethod = "operator", mirror: _mirror, ...spec } = args;
         validateCalicoSpec(spec);
+        const problems = installMethod === "manifest"
+            ? [...manifestInstallProblems(spec), ...(args.mirror && (args.manifests.url || args.manifests.path) ? ["set mirror or manifests, not both"] : [])]
+            : args.mirror ? [`mirror is only used by installMethod manifest; the operator's bundle comes from manifests`] : [];
+        if (problems.length > 0) throw new pulumi.ResourceError(`CalicoNetwork: ${problems.join("; ")}`, this);
+
+        this.ready = installMethod === "manifest" ? this.installFromManifest(name, args, spec) : this.installWithOperator(name, args, spec);
+        this.version = pulumi.output(args.version.replace(/^v/, ""));
+        this.podCidr = pulumi.output(args.podCidr);
+        this.registerOutputs({ version: this.version, podCidr: this.podCidr });
+    }
+
+    /** The tigera-operator bundle applied on the admin node, its custom resources through Kubernetes; returns the wait. */
+    private installWithOperator(name: string, args: CalicoNetworkArgs, spec: CalicoSpec): pulumi.Resource {
         const resources = renderCalicoResources(spec);
         const bundle = calicoBundle(args.version, bundleFiles(args.manifests, upstreamManifestUrl(args.version), MANIFEST_FILES, true));
 
@@ -52,7 +87,7 @@ export class CalicoNetwork extends pulumi.ComponentResource {
             ? [new k8s.apiextensions.CustomResourcePatch(`${name}-felix-configuration`, resources.felixConfiguration, crOptions)]
             : [];
 
-        this.ready = remoteScript(`${name}-wait`, {
+        return remoteScript(`${name}-wait`, {
             target: args.adminNode,
             create: renderWaitScript(spec),
             // wait again whenever what Calico is asked to do changes
@@ -62,9 +97,52 @@ export class CalicoNetwork extends pulumi.ComponentResource {
             // nothing to wait for before the operator has its resources
             dependsOn: [installation, apiServer, ...felix],
         });
-
-        this.version = pulumi.output(bundle.version);
-        this.podCidr = pulumi.output(args.podCidr);
-        this.registerOutputs({ version: this.version, podCidr: this.podCidr });
     }
+
+    /** calico-vxlan.yaml and its overlay applied on the admin node, after every node has the images; returns the wait. */
+    private installFromManifest(name: string, args: CalicoNetworkArgs, spec: CalicoSpec): pulumi.Resource {
+        const install: ManifestInstall = { ...spec, source: vxlanManifestSource(args) };
+        const mirror = install.source.kind === "mirror" ? install.source.url : undefined;
+
+        const imports = mirror === undefined ? [] : args.nodes.map((node) => remoteScript(`${name}-images-${node.hostname}`, {
+            target: node.ssh,
+            create: renderImageImportScript({ version: spec.version, mirror }, node.hostname),
+            delete: renderImageRemoveScript(spec, node.hostname),
+        }, { parent: this }));
+        const copies = install.source.kind === "path" ? [new command.remote.CopyToRemote(`${name}-manifest-copy`, {
+            connection: connectionOf(args.adminNode),
+            source: new pulumi.asset.FileAsset(install.source.localPath),
+            remotePath: MANIFEST_STAGING,
+        }, { parent: this })] : [];
+
+        const applyScript = renderManifestApplyScript(install);
+        const manifest = remoteScript(`${name}-manifest`, {
+            target: args.adminNode,
+            create: applyScript,
+            delete: renderManifestDeleteScript(),
+        }, {
+            parent: this,
+            // calico-node must find its images on every node (nothing is pulled), and the copied file must be there
+            dependsOn: [...imports, ...copies],
+        });
+
+        return remoteScript(`${name}-wait`, {
+            target: args.adminNode,
+            create: renderManifestWaitScript(install),
+            // wait again whenever what is applied changes
+            triggers: [createHash("sha256").update(applyScript).digest("hex")],
+        }, {
+            parent: this,
+            // the DaemonSet and Deployment to wait for come with the manifest
+            dependsOn: [manifest],
+        });
+    }
+}
+
+/** Where calico-vxlan.yaml comes from: the mirror, else calico.manifests, else the pinned upstream file. */
+export function vxlanManifestSource(args: Pick<CalicoNetworkArgs, "mirror" | "manifests" | "version">): VxlanManifestSource {
+    if (args.mirror) return { kind: "mirror", url: args.mirror };
+    const [file] = bundleFiles(args.manifests, upstreamVxlanManifestUrl(args.version), [MANIFEST_FILE], true);
+    if (file.localPath && file.sha256) return { kind: "path", localPath: file.localPath, sha256: file.sha256 };
+    return { kind: "url", url: file.url as string };
 }

@@ -35,7 +35,8 @@ export interface CalicoResources {
 export const OPERATOR = { namespace: "tigera-operator", deployment: "tigera-operator" };
 export const MANIFEST_FILES = ["tigera-operator.yaml"];
 
-function plainVersion(spec: { version: string }): string {
+/** The version without a leading v, e.g. 3.30.3. */
+export function plainVersion(spec: { version: string }): string {
     return spec.version.replace(/^v/, "");
 }
 

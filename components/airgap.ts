@@ -1,0 +1,65 @@
+// Pure renderers for an air-gapped file server laid out as scripts/build-offline.sh
+// writes it: a SHA256SUMS with relative paths, every file checked against it before
+// use, and image archives (images/<name>.tar) imported into containerd once per
+// checksum. The text is the same as components/kubeadm/mirror.ts renders for the
+// Kubernetes mirror (test/calico.test.ts checks it), so that file can use these too.
+import { shellQuote } from "./script";
+
+/** One file per imported archive, holding its checksum: the import is skipped while it matches. */
+export const IMPORTED_IMAGES_DIR = "/var/lib/homelab/images";
+
+/**
+ * Bash that reads `<url>/SHA256SUMS` into a scratch directory ($work, removed on exit) and
+ * defines `sum_of PATH` and `fetch PATH DEST` (download and check). Needs RETRY_FUNCTION.
+ * `hostname` names the machine in the error, e.g. home-server-1 or "$(hostname)".
+ */
+export function renderMirrorFetch(url: string, hostname: string): string {
+    const base = url.replace(/\/+$/, "");
+    return `# every file is checked against the mirror's SHA256SUMS before it is used
+mirror=${shellQuote(base)}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+retry 5 5 curl -fsS --connect-timeout 10 -o "$work/SHA256SUMS" "$mirror/SHA256SUMS" || { echo "cannot read $mirror/SHA256SUMS from ${hostname}" >&2; exit 1; }
+sum_of() { awk -v path="$1" '$2 == path { print $1 }' "$work/SHA256SUMS"; }
+fetch() { # fetch PATH DEST
+  local want_sum
+  want_sum=$(sum_of "$1")
+  if [ -z "$want_sum" ]; then echo "$1 is not listed in $mirror/SHA256SUMS" >&2; exit 1; fi
+  retry 5 5 curl -fsS --connect-timeout 10 -o "$2" "$mirror/$1" || { echo "cannot download $mirror/$1" >&2; exit 1; }
+  if ! echo "$want_sum  $2" | sha256sum -c --quiet - >/dev/null 2>&1; then
+    echo "$mirror/$1 does not match its SHA256SUMS entry" >&2
+    exit 1
+  fi
+}`;
+}
+
+export interface ImageImportOptions {
+    /** The comment above the loop, saying whose images these are. */
+    comment: string;
+    /** Prepended to each archive's stamp file name, so two mirrors' images/node.tar do not share one, e.g. calico-. */
+    stampPrefix?: string;
+}
+
+/** Where the checksum of an imported archive is kept, as bash (uses $name). */
+export function stampPath(stampPrefix = ""): string {
+    return `${IMPORTED_IMAGES_DIR}/${stampPrefix}$name.sha256`;
+}
+
+/** Bash that imports every images/*.tar the mirror lists into containerd, skipping archives already imported at that checksum. Needs renderMirrorFetch. */
+export function renderImageImport(options: ImageImportOptions): string {
+    const stamp = stampPath(options.stampPrefix);
+    return `# ${options.comment}
+install -d -m 755 ${IMPORTED_IMAGES_DIR}
+for archive in $(awk '$2 ~ /^images\\/[^/]+\\.tar$/ { print $2 }' "$work/SHA256SUMS"); do
+  name=$(basename "$archive" .tar)
+  want_sum=$(sum_of "$archive")
+  if [ "$(cat "${stamp}" 2>/dev/null)" = "$want_sum" ]; then
+    continue
+  fi
+  fetch "$archive" "$work/$name.tar"
+  ctr -n k8s.io images import "$work/$name.tar" >/dev/null
+  echo "$want_sum" > "${stamp}"
+  rm -f "$work/$name.tar"
+  echo "imported image archive $name from $mirror"
+done`;
+}

@@ -1,0 +1,205 @@
+// Pure renderers for CalicoNetwork's second install method, for labs without the
+// tigera operator: Calico's own calico-vxlan.yaml, applied on the admin node with
+// this lab's settings as a kustomize overlay (`kubectl apply -k`), so the upstream
+// file is never edited by text and the edits are one reviewable file.
+import * as YAML from "yaml";
+import { ADMIN_KUBECONFIG } from "../manifests";
+import { renderMirrorFetch } from "../airgap";
+import { RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } from "../script";
+import { CalicoSpec, Encapsulation, plainVersion } from "./render";
+
+export type InstallMethod = "operator" | "manifest";
+
+/** Where calico-vxlan.yaml comes from. */
+export type VxlanManifestSource =
+    /** An air-gapped file server: manifests/calico-vxlan.yaml and images/*.tar, checked against its SHA256SUMS. */
+    | { kind: "mirror"; url: string }
+    /** The upstream file or a copy of it, downloaded by the admin node; images are pulled as usual. */
+    | { kind: "url"; url: string }
+    /** A file next to the program, copied to the admin node and checked by its sha256. */
+    | { kind: "path"; localPath: string; sha256: string };
+
+export interface ManifestInstall extends CalicoSpec {
+    source: VxlanManifestSource;
+}
+
+export const MANIFEST_FILE = "calico-vxlan.yaml";
+/** Where the manifest lies on a mirror, relative to it (as in its SHA256SUMS). */
+export const MIRROR_MANIFEST_PATH = `manifests/${MANIFEST_FILE}`;
+/** The manifest and its overlay on the admin node (kept for `kubectl delete -k`); not the operator bundle's directory. */
+export const MANIFEST_DIR = "/etc/homelab/manifests/calico-manifest";
+/** Where CopyToRemote (which runs as the SSH user, not root) drops a local manifest. */
+export const MANIFEST_STAGING = `/tmp/homelab-calico-${MANIFEST_FILE}`;
+/** What calico-vxlan.yaml runs, all in kube-system. */
+export const WORKLOADS = { namespace: "kube-system", daemonSet: "calico-node", deployment: "calico-kube-controllers" };
+/** The pool calico-node creates from its environment when there is none. */
+export const DEFAULT_POOL = "default-ipv4-ippool";
+
+const KUBECTL_FUNCTION = `kc() { kubectl --kubeconfig ${ADMIN_KUBECONFIG} "$@"; }`;
+
+export function upstreamVxlanManifestUrl(calicoVersion: string): string {
+    return `https://raw.githubusercontent.com/projectcalico/calico/v${plainVersion({ version: calicoVersion })}/manifests/${MANIFEST_FILE}`;
+}
+
+/** The images calico-vxlan.yaml of `version` runs; a mirror's images/*.tar must hold them. */
+export function calicoImages(calicoVersion: string): string[] {
+    const tag = `v${plainVersion({ version: calicoVersion })}`;
+    return ["cni", "node", "kube-controllers"].map((image) => `quay.io/calico/${image}:${tag}`);
+}
+
+/** What the manifest method cannot do, one message per setting; empty when it can. */
+export function manifestInstallProblems(spec: { encapsulation: Encapsulation }): string[] {
+    if (spec.encapsulation === "VXLAN" || spec.encapsulation === "VXLANCrossSubnet") return [];
+    return [`encapsulation ${spec.encapsulation} is not available with installMethod manifest; expected VXLAN or VXLANCrossSubnet (calico-vxlan.yaml runs no BGP, which IPIP and None need)`];
+}
+
+/** calico-node's settings: the default pool it creates, the address it picks and Felix's switches. */
+function nodeEnvironment(spec: CalicoSpec): { name: string; value: string }[] {
+    return [
+        // the pool settings take effect once, when calico-node finds no pool (the wait checks them)
+        { name: "CALICO_IPV4POOL_CIDR", value: spec.podCidr },
+        { name: "CALICO_IPV4POOL_BLOCK_SIZE", value: String(spec.blockSize) },
+        { name: "CALICO_IPV4POOL_VXLAN", value: vxlanMode(spec) },
+        { name: "CALICO_IPV4POOL_IPIP", value: "Never" },
+        { name: "CALICO_IPV4POOL_NAT_OUTGOING", value: String(spec.natOutgoing) },
+        // nodes have two NICs; the first-found default would often pick the outside one
+        { name: "IP_AUTODETECTION_METHOD", value: `cidr=${spec.nodeAddressCidr}` },
+        // no XDP programs: the images carry no BPF objects
+        { name: "FELIX_XDPENABLED", value: "false" },
+        { name: "FELIX_WIREGUARDENABLED", value: String(spec.wireguard) },
+    ];
+}
+
+function vxlanMode(spec: CalicoSpec): "Always" | "CrossSubnet" {
+    return spec.encapsulation === "VXLANCrossSubnet" ? "CrossSubnet" : "Always";
+}
+
+/** The kustomization that applies calico-vxlan.yaml with this lab's settings (strategic merge patches, env merged by name). */
+export function renderKustomization(spec: CalicoSpec): string {
+    const configMap = {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "calico-config", namespace: WORKLOADS.namespace },
+        // "0" leaves the MTU to Calico's detection
+        data: { calico_backend: "vxlan", veth_mtu: String(spec.mtu) },
+    };
+    const daemonSet = {
+        apiVersion: "apps/v1",
+        kind: "DaemonSet",
+        metadata: { name: WORKLOADS.daemonSet, namespace: WORKLOADS.namespace },
+        spec: { template: { spec: { containers: [{ name: "calico-node", env: nodeEnvironment(spec) }] } } },
+    };
+    const kustomization = {
+        apiVersion: "kustomize.config.k8s.io/v1beta1",
+        kind: "Kustomization",
+        resources: [MANIFEST_FILE],
+        patches: [configMap, daemonSet].map((patch) => ({ patch: YAML.stringify(patch) })),
+    };
+    return `# Calico ${plainVersion(spec)}: the upstream ${MANIFEST_FILE} with this lab's settings (kubectl apply -k)\n${YAML.stringify(kustomization)}`;
+}
+
+function describeSource(source: VxlanManifestSource): string {
+    if (source.kind === "mirror") return `${source.url.replace(/\/+$/, "")}/${MIRROR_MANIFEST_PATH}`;
+    if (source.kind === "url") return source.url;
+    // not the local path: where the program is checked out must not change what runs on the node
+    return `the ${MANIFEST_FILE} Pulumi copied (sha256 ${source.sha256.slice(0, 12)})`;
+}
+
+function fetchManifest(source: VxlanManifestSource): string {
+    const target = `"$dir/${MANIFEST_FILE}"`;
+    if (source.kind === "mirror") {
+        return `${renderMirrorFetch(source.url, "$(hostname)")}
+fetch ${MIRROR_MANIFEST_PATH} "$work/${MANIFEST_FILE}"
+install -m 644 "$work/${MANIFEST_FILE}" ${target}`;
+    }
+    if (source.kind === "url") {
+        return `retry 5 10 curl -fsSL --connect-timeout 20 -o ${target}.part ${shellQuote(source.url)}
+mv ${target}.part ${target}`;
+    }
+    return `if [ -f ${MANIFEST_STAGING} ]; then
+  install -m 644 ${MANIFEST_STAGING} ${target}
+  rm -f ${MANIFEST_STAGING}
+fi
+# the copy is checked, so a stale or tampered file is never applied
+echo ${shellQuote(`${source.sha256}  ${MANIFEST_DIR}/${MANIFEST_FILE}`)} | sha256sum -c --quiet - \\
+  || { echo "${MANIFEST_FILE} on this node is not the file Pulumi copied (sha256 mismatch)" >&2; exit 1; }`;
+}
+
+/** On the admin node: fetch calico-vxlan.yaml, check it is the pinned release, write the overlay and apply both (server-side, so a re-run changes nothing). */
+export function renderManifestApplyScript(install: ManifestInstall): string {
+    const version = plainVersion(install);
+    const nodeImage = `calico/node:v${version}`;
+    return script(
+        RETRY_FUNCTION,
+        KUBECTL_FUNCTION,
+        `# Calico ${version} from ${describeSource(install.source)}
+dir=${MANIFEST_DIR}
+install -d -m 755 "$dir"`,
+        fetchManifest(install.source),
+        `# the manifest must be the pinned release: its images are the ones the nodes have
+if ! grep -F ${shellQuote(nodeImage)} "$dir/${MANIFEST_FILE}" >/dev/null; then
+  echo ${shellQuote(`${describeSource(install.source)} is not Calico ${version}: it names no ${nodeImage} image; set calico.version to the release it holds`)} >&2
+  exit 1
+fi`,
+        `CHANGED=0
+${writeFileIfChanged(`${MANIFEST_DIR}/kustomization.yaml`, renderKustomization(install), "644")}
+if [ "$CHANGED" = 1 ]; then echo "wrote $dir/kustomization.yaml"; fi`,
+        `# server-side apply: the CRDs are too large for the last-applied annotation of a client-side apply
+retry 5 10 kc apply --server-side --force-conflicts -k "$dir" >/dev/null
+echo "Calico ${version} applied from ${MANIFEST_FILE} (${install.encapsulation}, pods in ${install.podCidr})"`,
+    );
+}
+
+/** Deletes what the manifest created; a cluster that is already gone (or never answered) is not an error. */
+export function renderManifestDeleteScript(): string {
+    return script(
+        KUBECTL_FUNCTION,
+        `# nothing to do when the cluster is already gone
+if ! command -v kubectl >/dev/null 2>&1 || [ ! -f ${ADMIN_KUBECONFIG} ]; then
+  echo "no cluster on this node; nothing to delete for Calico"
+  exit 0
+fi
+if ! kc --request-timeout=10s get --raw /readyz >/dev/null 2>&1; then
+  echo "the cluster does not answer; nothing to delete for Calico"
+  exit 0
+fi`,
+        `if [ -f ${MANIFEST_DIR}/kustomization.yaml ]; then
+  kc delete -k ${MANIFEST_DIR} --ignore-not-found --wait=false >/dev/null || echo "could not delete everything ${MANIFEST_FILE} created; continuing" >&2
+fi
+rm -rf ${MANIFEST_DIR}
+echo "Calico (${MANIFEST_FILE}) deleted"`,
+    );
+}
+
+/** Waits on the admin node for calico-node and calico-kube-controllers, checks the default pool, then every node Ready. */
+export function renderManifestWaitScript(install: ManifestInstall): string {
+    const { namespace, daemonSet, deployment } = WORKLOADS;
+    const pool = `{{.spec.cidr}} {{.spec.blockSize}} {{.spec.vxlanMode}} {{if .spec.natOutgoing}}true{{else}}false{{end}}`;
+    const want = `${install.podCidr} ${install.blockSize} ${vxlanMode(install)} ${install.natOutgoing}`;
+    return script(
+        RETRY_FUNCTION,
+        KUBECTL_FUNCTION,
+        `# rollout ROLLOUT SECONDS SELECTOR: wait, and show the pods when it does not finish in time
+rollout() {
+  if ! retry 2 10 kc -n ${namespace} rollout status "$1" --timeout="$2s"; then
+    echo "$1 in ${namespace} did not finish rolling out (tried twice, $2s each); its pods:" >&2
+    kc -n ${namespace} get pods -l "$3" -o wide >&2 || true
+    exit 1
+  fi
+}
+echo "waiting for Calico ${plainVersion(install)} (${MANIFEST_FILE}) to roll out"
+rollout daemonset/${daemonSet} 600 k8s-app=${daemonSet}
+rollout deployment/${deployment} 300 k8s-app=${deployment}`,
+        `# calico-node creates the default pool once, when there is none, and never changes it
+pool=$(retry 6 10 kc get ippools.crd.projectcalico.org ${DEFAULT_POOL} -o go-template=${shellQuote(pool)})
+want=${shellQuote(want)}
+if [ "$pool" != "$want" ]; then
+  echo "IP pool ${DEFAULT_POOL} has cidr, blockSize, vxlanMode, natOutgoing = $pool, but the config asks for $want;" >&2
+  echo "Calico does not change an existing pool: edit it (kubectl edit ippools.crd.projectcalico.org ${DEFAULT_POOL}) or set the config back" >&2
+  exit 1
+fi`,
+        `# nodes turn Ready once the CNI works on them
+retry 3 10 kc wait --for=condition=Ready nodes --all --timeout=300s
+echo "Calico ${plainVersion(install)} is available (${install.encapsulation}${install.wireguard ? ", WireGuard" : ""}) and every node is Ready"`,
+    );
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+set -euo pipefail
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export DEBIAN_FRONTEND=noninteractive
+
+retry() {
+  local tries=$1 delay=$2 attempt=1
+  shift 2
+  until "$@"; do
+    if [ "$attempt" -ge "$tries" ]; then
+      echo "gave up after $tries tries: $*" >&2
+      return 1
+    fi
+    attempt=$((attempt + 1))
+    sleep "$delay"
+  done
+}
+
+kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
+
+# Calico 3.31.0 from http://192.168.77.1:8480/calico-v3.31.0/manifests/calico-vxlan.yaml
+dir=/etc/homelab/manifests/calico-manifest
+install -d -m 755 "$dir"
+
+# every file is checked against the mirror's SHA256SUMS before it is used
+mirror=http://192.168.77.1:8480/calico-v3.31.0
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+retry 5 5 curl -fsS --connect-timeout 10 -o "$work/SHA256SUMS" "$mirror/SHA256SUMS" || { echo "cannot read $mirror/SHA256SUMS from $(hostname)" >&2; exit 1; }
+sum_of() { awk -v path="$1" '$2 == path { print $1 }' "$work/SHA256SUMS"; }
+fetch() { # fetch PATH DEST
+  local want_sum
+  want_sum=$(sum_of "$1")
+  if [ -z "$want_sum" ]; then echo "$1 is not listed in $mirror/SHA256SUMS" >&2; exit 1; fi
+  retry 5 5 curl -fsS --connect-timeout 10 -o "$2" "$mirror/$1" || { echo "cannot download $mirror/$1" >&2; exit 1; }
+  if ! echo "$want_sum  $2" | sha256sum -c --quiet - >/dev/null 2>&1; then
+    echo "$mirror/$1 does not match its SHA256SUMS entry" >&2
+    exit 1
+  fi
+}
+fetch manifests/calico-vxlan.yaml "$work/calico-vxlan.yaml"
+install -m 644 "$work/calico-vxlan.yaml" "$dir/calico-vxlan.yaml"
+
+# the manifest must be the pinned release: its images are the ones the nodes have
+if ! grep -F calico/node:v3.31.0 "$dir/calico-vxlan.yaml" >/dev/null; then
+  echo 'http://192.168.77.1:8480/calico-v3.31.0/manifests/calico-vxlan.yaml is not Calico 3.31.0: it names no calico/node:v3.31.0 image; set calico.version to the release it holds' >&2
+  exit 1
+fi
+
+CHANGED=0
+homelab_new=$(mktemp)
+cat > "$homelab_new" <<'HOMELAB_EOF'
+# Calico 3.31.0: the upstream calico-vxlan.yaml with this lab's settings (kubectl apply -k)
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - calico-vxlan.yaml
+patches:
+  - patch: |
+      apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: calico-config
+        namespace: kube-system
+      data:
+        calico_backend: vxlan
+        veth_mtu: "0"
+  - patch: |
+      apiVersion: apps/v1
+      kind: DaemonSet
+      metadata:
+        name: calico-node
+        namespace: kube-system
+      spec:
+        template:
+          spec:
+            containers:
+              - name: calico-node
+                env:
+                  - name: CALICO_IPV4POOL_CIDR
+                    value: 172.16.0.0/16
+                  - name: CALICO_IPV4POOL_BLOCK_SIZE
+                    value: "26"
+                  - name: CALICO_IPV4POOL_VXLAN
+                    value: Always
+                  - name: CALICO_IPV4POOL_IPIP
+                    value: Never
+                  - name: CALICO_IPV4POOL_NAT_OUTGOING
+                    value: "true"
+                  - name: IP_AUTODETECTION_METHOD
+                    value: cidr=10.0.0.0/24
+                  - name: FELIX_XDPENABLED
+                    value: "false"
+                  - name: FELIX_WIREGUARDENABLED
+                    value: "false"
+HOMELAB_EOF
+if ! cmp -s "$homelab_new" /etc/homelab/manifests/calico-manifest/kustomization.yaml; then
+  install -D -m 644 "$homelab_new" /etc/homelab/manifests/calico-manifest/kustomization.yaml
+  CHANGED=1
+fi
+rm -f "$homelab_new"
+if [ "$CHANGED" = 1 ]; then echo "wrote $dir/kustomization.yaml"; fi
+
+# server-side apply: the CRDs are too large for the last-applied annotation of a client-side apply
+retry 5 10 kc apply --server-side --force-conflicts -k "$dir" >/dev/null
+echo "Calico 3.31.0 applied from calico-vxlan.yaml (VXLAN, pods in 172.16.0.0/16)"

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+set -euo pipefail
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export DEBIAN_FRONTEND=noninteractive
+
+kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
+
+# nothing to do when the cluster is already gone
+if ! command -v kubectl >/dev/null 2>&1 || [ ! -f /etc/kubernetes/admin.conf ]; then
+  echo "no cluster on this node; nothing to delete for Calico"
+  exit 0
+fi
+if ! kc --request-timeout=10s get --raw /readyz >/dev/null 2>&1; then
+  echo "the cluster does not answer; nothing to delete for Calico"
+  exit 0
+fi
+
+if [ -f /etc/homelab/manifests/calico-manifest/kustomization.yaml ]; then
+  kc delete -k /etc/homelab/manifests/calico-manifest --ignore-not-found --wait=false >/dev/null || echo "could not delete everything calico-vxlan.yaml created; continuing" >&2
+fi
+rm -rf /etc/homelab/manifests/calico-manifest
+echo "Calico (calico-vxlan.yaml) deleted"
