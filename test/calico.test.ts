@@ -16,8 +16,7 @@ import {
     renderManifestWaitScript, upstreamVxlanManifestUrl,
 } from "../components/calico/manifest";
 import { renderImageImportScript, renderImageRemoveScript } from "../components/calico/images";
-import { IMPORTED_IMAGES_DIR, renderImageImport, renderMirrorFetch } from "../components/airgap";
-import { IMPORTED_IMAGES_DIR as KUBEADM_IMAGES_DIR, renderMirrorInstall } from "../components/kubeadm/mirror";
+import { IMPORTED_IMAGES_DIR } from "../components/airgap";
 
 installMocks();
 recordDependencies();
@@ -205,13 +204,6 @@ describe("calico manifest method renderers", () => {
         expect(manifestInstallProblems({ encapsulation: "IPIP" })).toEqual([
             "encapsulation IPIP is not available with installMethod manifest; expected VXLAN or VXLANCrossSubnet (calico-vxlan.yaml runs no BGP, which IPIP and None need)",
         ]);
-    });
-
-    test("the shared mirror helpers render exactly what KubeadmCluster's mirror install runs", () => {
-        const kubeadm = renderMirrorInstall("http://10.0.0.1:8480/kubernetes-v1.34.2/", "home-server-1");
-        expect(kubeadm).toContain(renderMirrorFetch("http://10.0.0.1:8480/kubernetes-v1.34.2/", "home-server-1"));
-        expect(kubeadm).toContain(renderImageImport({ comment: "the control-plane images go straight into containerd: nothing is pulled from a registry" }));
-        expect(IMPORTED_IMAGES_DIR).toBe(KUBEADM_IMAGES_DIR);
     });
 });
 

@@ -2,11 +2,10 @@
 // and the control-plane images from a plain file server laid out as
 // scripts/build-offline.sh writes it (SHA256SUMS, bin/<name>, images/<name>.tar),
 // instead of pkgs.k8s.io and registry.k8s.io.
-import { shellQuote, writeFileIfChanged } from "../script";
+import { renderImageImport, renderMirrorFetch } from "../airgap";
+import { writeFileIfChanged } from "../script";
 
 export const MIRROR_BIN_DIR = "/usr/local/bin";
-/** One file per imported archive, holding its checksum: the import is skipped while it matches. */
-export const IMPORTED_IMAGES_DIR = "/var/lib/homelab/images";
 const BINARIES = ["kubeadm", "kubelet", "kubectl"];
 /** What the kubelet and kubeadm .deb packages depend on, from the machine's own Debian/Ubuntu mirror. */
 export const MIRROR_DEPENDENCIES = ["conntrack", "socat", "ethtool", "iptables", "ca-certificates", "curl"];
@@ -40,7 +39,6 @@ ExecStart=${MIRROR_BIN_DIR}/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARG
 
 /** Installs the binaries and imports the images from `url`, each checked against the mirror's SHA256SUMS. */
 export function renderMirrorInstall(url: string, hostname: string): string {
-    const base = url.replace(/\/+$/, "");
     const { unit, dropIn } = renderKubeletUnit();
     return `# Debian packages the kubelet needs (the .deb packages of kubelet and kubeadm would pull these in)
 missing_dependencies=""
@@ -54,22 +52,7 @@ if [ -n "$missing_dependencies" ]; then
   echo "installed$missing_dependencies"
 fi
 
-# every file is checked against the mirror's SHA256SUMS before it is used
-mirror=${shellQuote(base)}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-retry 5 5 curl -fsS --connect-timeout 10 -o "$work/SHA256SUMS" "$mirror/SHA256SUMS" || { echo "cannot read $mirror/SHA256SUMS from ${hostname}" >&2; exit 1; }
-sum_of() { awk -v path="$1" '$2 == path { print $1 }' "$work/SHA256SUMS"; }
-fetch() { # fetch PATH DEST
-  local want_sum
-  want_sum=$(sum_of "$1")
-  if [ -z "$want_sum" ]; then echo "$1 is not listed in $mirror/SHA256SUMS" >&2; exit 1; fi
-  retry 5 5 curl -fsS --connect-timeout 10 -o "$2" "$mirror/$1" || { echo "cannot download $mirror/$1" >&2; exit 1; }
-  if ! echo "$want_sum  $2" | sha256sum -c --quiet - >/dev/null 2>&1; then
-    echo "$mirror/$1 does not match its SHA256SUMS entry" >&2
-    exit 1
-  fi
-}
+${renderMirrorFetch(url, hostname)}
 
 for binary in ${BINARIES.join(" ")}; do
   if [ -x ${MIRROR_BIN_DIR}/$binary ] && [ "$(sha256sum < ${MIRROR_BIN_DIR}/$binary | cut -d' ' -f1)" = "$(sum_of "bin/$binary")" ]; then
@@ -88,18 +71,5 @@ if [ "$CHANGED" = 1 ]; then
   echo "kubelet unit installed"
 fi
 
-# the control-plane images go straight into containerd: nothing is pulled from a registry
-install -d -m 755 ${IMPORTED_IMAGES_DIR}
-for archive in $(awk '$2 ~ /^images\\/[^/]+\\.tar$/ { print $2 }' "$work/SHA256SUMS"); do
-  name=$(basename "$archive" .tar)
-  want_sum=$(sum_of "$archive")
-  if [ "$(cat "${IMPORTED_IMAGES_DIR}/$name.sha256" 2>/dev/null)" = "$want_sum" ]; then
-    continue
-  fi
-  fetch "$archive" "$work/$name.tar"
-  ctr -n k8s.io images import "$work/$name.tar" >/dev/null
-  echo "$want_sum" > "${IMPORTED_IMAGES_DIR}/$name.sha256"
-  rm -f "$work/$name.tar"
-  echo "imported image archive $name from $mirror"
-done`;
+${renderImageImport({ comment: "the control-plane images go straight into containerd: nothing is pulled from a registry" })}`;
 }
