@@ -83,7 +83,13 @@ step() {
   fi
   say "[$STEP/$NSTEPS] $what…"
   t=$(date +%s)
-  if ! "$@" >"$LOGS/$n.log" 2>&1; then
+  # not inside a condition: there set -e would be off in the step, and a step failing halfway would be stamped
+  local rc
+  set +e
+  (set -e; "$@") >"$LOGS/$n.log" 2>&1
+  rc=$?
+  set -e
+  if [ "$rc" -ne 0 ]; then
     tail -30 "$LOGS/$n.log" >&2
     die "$what failed (log: $LOGS/$n.log)"
   fi
