@@ -102,6 +102,7 @@ export function composeHomelab(config: HomelabConfig): Homelab {
         nodes: machines.map(({ node, ssh }) => ({ hostname: node.hostname, internalAddress: node.internalAddress, role: node.role, ssh })),
         scheduleOnControlPlanes: k8s.scheduleOnControlPlanes,
         allowCgroupV1: k8s.allowCgroupV1,
+        kubeProxySetsConntrackLimit: k8s.kubeProxySetsConntrackLimit,
         packages: k8s.mirror ? { source: "mirror", url: k8s.mirror } : { source: "upstream" },
     }, {
         // kubeadm init goes through the VIP, and workers join over the internal network.

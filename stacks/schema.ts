@@ -98,6 +98,8 @@ export const configSchema = z.strictObject({
         mirror: url.optional(),
         /** Run on cgroup v1 hosts, which the kubelet refuses by default since 1.35. */
         allowCgroupV1: z.boolean().default(false),
+        /** Let kube-proxy raise nf_conntrack_max; false for nodes in containers, where it is read-only. */
+        kubeProxySetsConntrackLimit: z.boolean().default(true),
     }).prefault({}),
     calico: z.strictObject({
         enabled: z.boolean().default(true),

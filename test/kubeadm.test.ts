@@ -41,8 +41,9 @@ const spec: ClusterSpec = {
     scheduleOnControlPlanes: true,
     allowCgroupV1: false,
     imagesPreloaded: false,
+    kubeProxySetsConntrackLimit: true,
 };
-const airGapped: ClusterSpec = { ...spec, allowCgroupV1: true, imagesPreloaded: true };
+const airGapped: ClusterSpec = { ...spec, allowCgroupV1: true, imagesPreloaded: true, kubeProxySetsConntrackLimit: false };
 const MIRROR = "http://10.0.0.1:8480/kubernetes-v1.34.2";
 const [cp1, cp2, , worker] = spec.nodes;
 
@@ -120,6 +121,9 @@ describe("kubeadm renderers", () => {
         expect(init.nodeRegistration.imagePullPolicy).toBe("Never");
         expect(init.nodeRegistration.ignorePreflightErrors).toEqual(["SystemVerification"]);
         expect(kubelet.failCgroupV1).toBe(false);
+        const documents = YAML.parseAllDocuments(renderInitConfig(airGapped, cp1)).map((doc) => doc.toJS());
+        expect(documents[3]).toEqual({ apiVersion: "kubeproxy.config.k8s.io/v1alpha1", kind: "KubeProxyConfiguration", conntrack: { maxPerCore: 0 } });
+        expect(YAML.parseAllDocuments(renderInitConfig(spec, cp1))).toHaveLength(3);
         const [plainInit, , plainKubelet] = YAML.parseAllDocuments(renderInitConfig(spec, cp1)).map((doc) => doc.toJS());
         expect(plainInit.nodeRegistration.imagePullPolicy).toBeUndefined();
         expect(plainInit.nodeRegistration.ignorePreflightErrors).toBeUndefined();

@@ -37,6 +37,11 @@ export interface ClusterSpec {
     allowCgroupV1: boolean;
     /** The images are already in containerd (imported from a mirror): never pull. */
     imagesPreloaded: boolean;
+    /**
+     * Let kube-proxy raise the kernel's conntrack table size (its default). Nodes in containers
+     * (the simulated lab) cannot: nf_conntrack_max is read-only outside the host's network namespace.
+     */
+    kubeProxySetsConntrackLimit: boolean;
 }
 
 export const TOKEN_PLACEHOLDER = "__HOMELAB_BOOTSTRAP_TOKEN__";
@@ -103,7 +108,13 @@ export function kubeletConfiguration(spec: Pick<ClusterSpec, "allowCgroupV1">): 
     };
 }
 
-/** InitConfiguration + ClusterConfiguration + KubeletConfiguration for the init node. */
+export function kubeProxyConfiguration(spec: Pick<ClusterSpec, "kubeProxySetsConntrackLimit">): Record<string, unknown> | undefined {
+    if (spec.kubeProxySetsConntrackLimit) return undefined;
+    // maxPerCore 0 leaves nf_conntrack_max as the kernel has it
+    return { apiVersion: "kubeproxy.config.k8s.io/v1alpha1", kind: "KubeProxyConfiguration", conntrack: { maxPerCore: 0 } };
+}
+
+/** InitConfiguration + ClusterConfiguration + KubeletConfiguration (+ KubeProxyConfiguration) for the init node. */
 export function renderInitConfig(spec: ClusterSpec, node: ClusterNode): string {
     const init = {
         apiVersion: KUBEADM_API,
@@ -119,7 +130,8 @@ export function renderInitConfig(spec: ClusterSpec, node: ClusterNode): string {
         localAPIEndpoint: localApiEndpoint(spec, node),
         nodeRegistration: nodeRegistration(spec, node),
     };
-    return documents(init, clusterConfiguration(spec), kubeletConfiguration(spec));
+    const kubeProxy = kubeProxyConfiguration(spec);
+    return documents(init, clusterConfiguration(spec), kubeletConfiguration(spec), ...(kubeProxy ? [kubeProxy] : []));
 }
 
 /** JoinConfiguration for one node; `caCertHash` pins the cluster CA ("sha256:<hex>"). */

@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { LocalWorkspace, UpResult } from "@pulumi/pulumi/automation";
-import { allText, ROOT, scratchProject, ScratchProject } from "../integration/project";
+import { allText, editStackConfig, ROOT, scratchProject, ScratchProject } from "../integration/project";
 import { acceptedLogins, inside, isOn, lab, NODES, pings, powerLog, ssh, VIP, waitFor } from "./lab";
 
 jest.setTimeout(30 * 60 * 1000);
@@ -29,6 +29,8 @@ beforeAll(async () => {
     lab("up");
     for (const node of NODES) expect(isOn(node.hostname)).toBe(false);
     project = await scratchProject("lab", { setKey: false });
+    // nodes, network and VIP only (a real use of its own); Kubernetes has its own suite (kubernetes.test.ts)
+    for (const stage of ["kubernetes", "calico", "storage"]) editStackConfig(project, `homelab:${stage}`, (value) => ({ ...value, enabled: false }));
 });
 
 afterAll(async () => {

@@ -92,6 +92,11 @@ apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 cgroupDriver: systemd
 failCgroupV1: false
+---
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+conntrack:
+  maxPerCore: 0
 HOMELAB_EOF
 if ! cmp -s "$homelab_new" /etc/homelab/kubeadm/init.yaml; then
   install -D -m 644 "$homelab_new" /etc/homelab/kubeadm/init.yaml

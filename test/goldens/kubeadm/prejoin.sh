@@ -55,8 +55,11 @@ else
   echo "bootstrap token $token_id created, valid for 24 h"
 fi
 
-# the control-plane certificates in the cluster expire after 2 h: upload them again under the same key
-retry 5 10 kubeadm init phase upload-certs --upload-certs --certificate-key "$certificate_key" 2>&1 | hide_secrets
+# the control-plane certificates in the cluster expire after 2 h: upload them again under the same key.
+# With the default kubeconfig this phase first re-bootstraps admin.conf against an API address it guesses
+# from the default route (the management NIC here), which can hang; super-admin.conf (written by init,
+# on this node only) talks to the VIP and needs no bootstrap.
+retry 5 10 kubeadm init phase upload-certs --upload-certs --certificate-key "$certificate_key" --kubeconfig /etc/kubernetes/super-admin.conf 2>&1 | hide_secrets
 
 # joins pin the cluster CA by the hash of its public key (not a secret); the last line is the hash
 ca_hash=$(openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed 's/^.* //')
