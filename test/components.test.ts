@@ -86,7 +86,7 @@ describe("PacemakerVip", () => {
         for (const member of members) {
             expect(secretValue(member.inputs.stdin)).toBe(mockedKey);
             expect(member.inputs.create).not.toContain(mockedKey);
-            expect(member.inputs.delete).toContain("systemctl disable --now pcsd pacemaker corosync");
+            expect(member.inputs.delete).toContain("systemctl disable --now pcsd pcsd-ruby pacemaker corosync");
         }
         const cluster = byName("home-vip-vip");
         expect(cluster.dependsOn).toEqual(members.map((m) => m.name));

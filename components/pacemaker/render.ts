@@ -94,10 +94,13 @@ if ! command -v pcs >/dev/null 2>&1 || ! command -v corosync >/dev/null 2>&1 || 
   apt_get install -y -q --no-install-recommends corosync pacemaker pacemaker-cli-utils pcs curl "$agents"
   echo "cluster packages installed"
 fi
-# the pcs command line works without its web daemon, which would only listen on another port
-if systemctl is-enabled --quiet pcsd 2>/dev/null || systemctl is-active --quiet pcsd 2>/dev/null; then
-  systemctl disable --now pcsd >/dev/null 2>&1 || true
-fi`;
+# the pcs command line works without its web daemon, which would only listen on another port;
+# its Ruby half (Puma) sometimes hangs on stop and holds up a power-off by 90 s
+for unit in pcsd pcsd-ruby; do
+  if systemctl is-enabled --quiet "$unit" 2>/dev/null || systemctl is-active --quiet "$unit" 2>/dev/null; then
+    systemctl disable --now "$unit" >/dev/null 2>&1 || true
+  fi
+done`;
 
 /** Per member: packages, the shared authkey (from stdin, base64) and corosync.conf, services running. */
 export function renderMemberScript(settings: VipSettings): string {
@@ -238,7 +241,7 @@ fi`);
 export function renderRemoveMemberScript(): string {
     return script(`systemctl disable --now homelab-api-health >/dev/null 2>&1 || true
 rm -f /etc/systemd/system/homelab-api-health.service
-systemctl disable --now pcsd pacemaker corosync >/dev/null 2>&1 || true
+systemctl disable --now pcsd pcsd-ruby pacemaker corosync >/dev/null 2>&1 || true
 rm -f /etc/corosync/authkey /etc/corosync/corosync.conf
 rm -rf /var/lib/pacemaker/cib/*
 echo "cluster stopped on $(hostname)"`);

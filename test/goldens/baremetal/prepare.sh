@@ -116,10 +116,12 @@ containerd_new=$(mktemp)
 containerd config default > "$containerd_new"
 sed -i -E 's/^([[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*)false/\1true/' "$containerd_new"
 grep -Eq '^[[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*true' "$containerd_new" || { echo "containerd config has no SystemdCgroup setting to turn on" >&2; exit 1; }
+# CNI plugins where Calico's installer (and most CNIs) put them; Debian's containerd looks in /usr/lib/cni
+sed -i -E 's#^([[:space:]]*bin_dir[[:space:]]*=[[:space:]]*).*#\1"/opt/cni/bin"#' "$containerd_new"
 if ! cmp -s "$containerd_new" /etc/containerd/config.toml; then
   install -D -m 644 "$containerd_new" /etc/containerd/config.toml
   systemctl restart containerd
-  echo "containerd configured with SystemdCgroup = true"
+  echo "containerd configured with SystemdCgroup = true and CNI plugins in /opt/cni/bin"
 fi
 rm -f "$containerd_new"
 systemctl enable --now containerd >/dev/null 2>&1

@@ -5,7 +5,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 systemctl disable --now homelab-api-health >/dev/null 2>&1 || true
 rm -f /etc/systemd/system/homelab-api-health.service
-systemctl disable --now pcsd pacemaker corosync >/dev/null 2>&1 || true
+systemctl disable --now pcsd pcsd-ruby pacemaker corosync >/dev/null 2>&1 || true
 rm -f /etc/corosync/authkey /etc/corosync/corosync.conf
 rm -rf /var/lib/pacemaker/cib/*
 echo "cluster stopped on $(hostname)"
