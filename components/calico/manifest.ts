@@ -66,6 +66,9 @@ function nodeEnvironment(spec: CalicoSpec): { name: string; value: string }[] {
         { name: "IP_AUTODETECTION_METHOD", value: `cidr=${spec.nodeAddressCidr}` },
         // no XDP programs: the images carry no BPF objects
         { name: "FELIX_XDPENABLED", value: "false" },
+        // felix's start-up cleanup of BPF connect-time load balancing calls libbpf, which an image
+        // built without cgo (ours, offline) only stubs: it panics. Nothing to clean without the BPF dataplane.
+        { name: "FELIX_DebugSkipCTLBCleanup", value: "true" },
         { name: "FELIX_WIREGUARDENABLED", value: String(spec.wireguard) },
     ];
 }

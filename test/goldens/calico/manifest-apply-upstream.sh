@@ -75,6 +75,8 @@ patches:
                     value: cidr=10.0.0.0/24
                   - name: FELIX_XDPENABLED
                     value: "false"
+                  - name: FELIX_DebugSkipCTLBCleanup
+                    value: "true"
                   - name: FELIX_WIREGUARDENABLED
                     value: "false"
 HOMELAB_EOF
