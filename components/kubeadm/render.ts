@@ -93,6 +93,9 @@ function sandboxImageSection(want: string): string {
     return `# containerd's sandbox (pause) image must be the one kubeadm ${want} expects
 pause_image=$(kubeadm config images list --kubernetes-version v${want} 2>/dev/null | grep '/pause:' || true)
 if [ -z "$pause_image" ]; then echo "kubeadm v${want} names no pause image" >&2; exit 1; fi
+# recorded for BareMetalNode, which regenerates the containerd config when it runs again
+install -d -m 755 /etc/homelab/containerd
+if [ "$(cat /etc/homelab/containerd/sandbox-image 2>/dev/null)" != "$pause_image" ]; then echo "$pause_image" > /etc/homelab/containerd/sandbox-image; fi
 sandbox_line=$(printf 'sandbox_image = "%s"' "$pause_image")
 if [ -f /etc/containerd/config.toml ] && ! grep -F "$sandbox_line" /etc/containerd/config.toml >/dev/null; then
   grep -E '^[[:space:]]*sandbox_image[[:space:]]*=' /etc/containerd/config.toml >/dev/null || { echo "/etc/containerd/config.toml has no sandbox_image setting" >&2; exit 1; }

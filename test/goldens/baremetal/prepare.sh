@@ -118,6 +118,11 @@ sed -i -E 's/^([[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*)false/\1true/'
 grep -Eq '^[[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*true' "$containerd_new" || { echo "containerd config has no SystemdCgroup setting to turn on" >&2; exit 1; }
 # CNI plugins where Calico's installer (and most CNIs) put them; Debian's containerd looks in /usr/lib/cni
 sed -i -E 's#^([[:space:]]*bin_dir[[:space:]]*=[[:space:]]*).*#\1"/opt/cni/bin"#' "$containerd_new"
+# the sandbox image KubeadmCluster recorded (the pause image its kubeadm expects) survives a regenerated config
+if [ -s /etc/homelab/containerd/sandbox-image ]; then
+  sandbox_line=$(printf 'sandbox_image = "%s"' "$(cat /etc/homelab/containerd/sandbox-image)")
+  sed -i -E "s|^([[:space:]]*)sandbox_image[[:space:]]*=.*|\1$sandbox_line|" "$containerd_new"
+fi
 if ! cmp -s "$containerd_new" /etc/containerd/config.toml; then
   install -D -m 644 "$containerd_new" /etc/containerd/config.toml
   systemctl restart containerd
