@@ -105,12 +105,13 @@ describe("Kubernetes and Calico on the simulated lab", () => {
         expect(pods.map((pod) => pod.node).sort()).toEqual(NODES.map((n) => n.hostname).sort());
         for (const from of pods) {
             for (const to of pods.filter((pod) => pod.node !== from.node)) {
-                const answer = kubectl("-n", NAMESPACE, "exec", from.name, "--", "wget", "-qO-", "-T", "5", `http://${to.ip}:8080/`);
+                const answer = httpGet(from.name, to.ip);
                 expect(`${from.node} -> ${answer}`).toBe(`${from.node} -> ${to.name}`);
             }
             const resolved = kubectl("-n", NAMESPACE, "exec", from.name, "--", "nslookup", `probe.${NAMESPACE}.svc.cluster.local`);
             expect(resolved).toMatch(/Address:\s*\d+\.\d+\.\d+\.\d+/);
-            const viaService = kubectl("-n", NAMESPACE, "exec", from.name, "--", "wget", "-qO-", "-T", "5", `http://probe.${NAMESPACE}.svc.cluster.local:8080/`);
+            const serviceIp = kubectl("-n", NAMESPACE, "get", "service", "probe", "-o", "jsonpath={.spec.clusterIP}");
+            const viaService = httpGet(from.name, serviceIp);
             expect(pods.map((pod) => pod.name)).toContain(viaService);
         }
     });
@@ -145,6 +146,12 @@ describe("Kubernetes and Calico on the simulated lab", () => {
         }
     });
 });
+
+/** The page a probe pod serves (its name), fetched from another pod; busybox's static wget crashes, nc does not. */
+function httpGet(fromPod: string, address: string): string {
+    return kubectl("-n", NAMESPACE, "exec", fromPod, "--", "/bin/sh", "-c",
+        `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | /bin/busybox nc -w 5 ${address} 8080 | tail -1`);
+}
 
 function probeManifest(): string {
     return `apiVersion: apps/v1
