@@ -46,65 +46,20 @@ exec 9>"$WORK/.lock"
 flock -n 9 || { echo "build-offline-calico: another build holds $WORK/.lock; waiting" >&2; flock 9; }
 
 T0=$(date +%s)
-say() { echo "==> $*"; }
-die() { echo "!!! $*" >&2; exit 1; }
 TIMES=$WORK/build-times.new
 : >"$TIMES"
+# shellcheck source=../tools/offline/lib.sh
+. "$OFF/lib.sh"
 
 # --- prerequisites --------------------------------------------------------------------------------
-apt_updated=0
-need_pkg() { # need_pkg <test command...> -- <debian packages...>
-  local t=() p=()
-  while [ "$1" != -- ]; do t+=("$1"); shift; done; shift; p=("$@")
-  "${t[@]}" >/dev/null 2>&1 && return 0
-  say "installing Debian package(s) ${p[*]}"
-  if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${p[@]}" >/dev/null
-}
 need_pkg command -v gcc -- gcc            # mountns is a cgo program (a constructor that calls setns)
 need_pkg test -e /usr/lib/x86_64-linux-gnu/libc.a -- libc6-dev
 need_pkg command -v debootstrap -- debootstrap
 [ -s /etc/ssl/certs/ca-certificates.crt ] || need_pkg false -- ca-certificates
-GO=$(command -v go || true); [ -n "$GO" ] || GO=/usr/local/go/bin/go
-[ -x "$GO" ] || die "no Go toolchain (go >= 1.24.9 needed): install Go at /usr/local/go"
-GOVER=$("$GO" env GOVERSION)
-export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-buildvcs=false -mod=readonly"
-export GOCACHE=${OFFLINE_GOCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/homelab/go-build}
-: "${GOPROXY:=https://proxy.golang.org,direct}"; export GOPROXY
+use_go 1.24.9
 # The checksum database does not know Calico's pseudo-versions: go.sum is the record (trust on
 # first use, see docs/offline.md).
 export GONOSUMDB=github.com/projectcalico,github.com/tigera
-
-# --- stamps ---------------------------------------------------------------------------------------
-# Bump RECIPE when the build flags or steps below change, so everything built the old way is redone.
-RECIPE=1
-key_of() { { echo "recipe=$RECIPE $GOVER"; for x in "$@"; do if [ -f "$x" ]; then sha256sum "$x"; else echo "$x"; fi; done; } | sha256sum | cut -c1-20; }
-fresh() { [ "$FORCE" = 0 ] && [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
-stamp() { echo "$2" >"$STAMPS/$1"; }
-STEP=0 NSTEPS=0 BUILT=0
-# step <name> <key> <description> <function...>: run the function unless the stamp says it is done.
-step() {
-  local n=$1 k=$2 what=$3 t; shift 3
-  STEP=$((STEP + 1))
-  if fresh "$n" "$k"; then
-    echo "    [$STEP/$NSTEPS] $what: cached"
-    printf '%s\tcached\t0\n' "$n" >>"$TIMES"
-    return 0
-  fi
-  say "[$STEP/$NSTEPS] $what…"
-  t=$(date +%s)
-  # a subshell outside any condition, so that errexit holds inside the step's function too
-  local rc=0
-  set +e; (set -e; "$@") >"$LOGS/$n.log" 2>&1; rc=$?; set -e
-  if [ "$rc" != 0 ]; then
-    tail -30 "$LOGS/$n.log" >&2
-    die "$what failed (log: $LOGS/$n.log)"
-  fi
-  stamp "$n" "$k"
-  BUILT=$((BUILT + 1))
-  printf '%s\tbuilt\t%s\n' "$n" "$(($(date +%s) - t))" >>"$TIMES"
-  echo "    done in $(($(date +%s) - t)) s"
-}
 
 # --- modules ------------------------------------------------------------------------------------------
 grep -q "github.com/projectcalico/calico $CALICO_MODULE_VERSION" "$CAL/go.mod" ||

@@ -39,65 +39,17 @@ exec 9>"$CACHE/.lock"
 flock -n 9 || { echo "build-offline: another build holds $CACHE/.lock; waiting" >&2; flock 9; }
 
 T0=$(date +%s)
-say() { echo "==> $*"; }
-die() { echo "!!! $*" >&2; exit 1; }
 TIMES=$WORK/build-times.$KV.new
 : >"$TIMES"
+# shellcheck source=../tools/offline/lib.sh
+. "$OFF/lib.sh"
 
 # --- prerequisites --------------------------------------------------------------------------------
-apt_updated=0
-need_pkg() { # need_pkg <test command...> -- <debian packages...>
-  local t=() p=()
-  while [ "$1" != -- ]; do t+=("$1"); shift; done; shift; p=("$@")
-  "${t[@]}" >/dev/null 2>&1 && return 0
-  say "installing Debian package(s) ${p[*]}"
-  if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${p[@]}" >/dev/null
-}
 need_pkg command -v gcc -- gcc
 need_pkg test -e /usr/lib/x86_64-linux-gnu/libc.a -- libc6-dev
 need_pkg command -v debootstrap -- debootstrap
 [ -s /etc/ssl/certs/ca-certificates.crt ] || need_pkg false -- ca-certificates
-GO=$(command -v go || true); [ -n "$GO" ] || GO=/usr/local/go/bin/go
-[ -x "$GO" ] || die "no Go toolchain (go >= 1.26 needed): install Go at /usr/local/go"
-GOVER=$("$GO" env GOVERSION)
-export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-buildvcs=false -mod=readonly"
-export GOCACHE=${OFFLINE_GOCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/homelab/go-build}
-: "${GOPROXY:=https://proxy.golang.org,direct}"; export GOPROXY
-
-# --- stamps ---------------------------------------------------------------------------------------
-# Bump RECIPE when the build flags or steps below change, so everything built the old way is redone.
-RECIPE=1
-key_of() { { echo "recipe=$RECIPE $GOVER"; for x in "$@"; do if [ -f "$x" ]; then sha256sum "$x"; else echo "$x"; fi; done; } | sha256sum | cut -c1-20; }
-fresh() { [ "$FORCE" = 0 ] && [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
-stamp() { echo "$2" >"$STAMPS/$1"; }
-STEP=0 NSTEPS=0 BUILT=0
-# step <name> <key> <description> <function...>: run the function unless the stamp says it is done.
-step() {
-  local n=$1 k=$2 what=$3 t; shift 3
-  STEP=$((STEP + 1))
-  if fresh "$n" "$k"; then
-    echo "    [$STEP/$NSTEPS] $what: cached"
-    printf '%s\tcached\t0\n' "$n" >>"$TIMES"
-    return 0
-  fi
-  say "[$STEP/$NSTEPS] $what…"
-  t=$(date +%s)
-  # not inside a condition: there set -e would be off in the step, and a step failing halfway would be stamped
-  local rc
-  set +e
-  (set -e; "$@") >"$LOGS/$n.log" 2>&1
-  rc=$?
-  set -e
-  if [ "$rc" -ne 0 ]; then
-    tail -30 "$LOGS/$n.log" >&2
-    die "$what failed (log: $LOGS/$n.log)"
-  fi
-  stamp "$n" "$k"
-  BUILT=$((BUILT + 1))
-  printf '%s\tbuilt\t%s\n' "$n" "$(($(date +%s) - t))" >>"$TIMES"
-  echo "    done in $(($(date +%s) - t)) s"
-}
+use_go 1.26
 
 # --- modules ------------------------------------------------------------------------------------------
 # module_info <module@version>: "<dir> <RFC 3339 time>" from the module cache (downloads if missing;

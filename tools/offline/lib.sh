@@ -1,0 +1,56 @@
+# shellcheck shell=bash
+# Shared by scripts/build-offline.sh and scripts/build-offline-calico.sh: messages, Debian
+# prerequisites, the Go toolchain settings and the cached steps. Sourced after the caller has set
+# FORCE, STAMPS, LOGS and TIMES.
+say() { echo "==> $*"; }
+die() { echo "!!! $*" >&2; exit 1; }
+
+apt_updated=0
+need_pkg() { # need_pkg <test command...> -- <debian packages...>
+  local t=() p=()
+  while [ "$1" != -- ]; do t+=("$1"); shift; done; shift; p=("$@")
+  "${t[@]}" >/dev/null 2>&1 && return 0
+  say "installing Debian package(s) ${p[*]}"
+  if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${p[@]}" >/dev/null
+}
+
+# use_go <minimum version, for the message>: sets GO and GOVER; static, module-pinned builds.
+use_go() {
+  GO=$(command -v go || true); [ -n "$GO" ] || GO=/usr/local/go/bin/go
+  [ -x "$GO" ] || die "no Go toolchain (go >= $1 needed): install Go at /usr/local/go"
+  GOVER=$("$GO" env GOVERSION)
+  export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-buildvcs=false -mod=readonly"
+  export GOCACHE=${OFFLINE_GOCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/homelab/go-build}
+  : "${GOPROXY:=https://proxy.golang.org,direct}"; export GOPROXY
+}
+
+# --- stamps ---------------------------------------------------------------------------------------
+# Bump RECIPE when the build flags or steps change, so everything built the old way is redone.
+RECIPE=${RECIPE:-1}
+key_of() { { echo "recipe=$RECIPE $GOVER"; for x in "$@"; do if [ -f "$x" ]; then sha256sum "$x"; else echo "$x"; fi; done; } | sha256sum | cut -c1-20; }
+fresh() { [ "$FORCE" = 0 ] && [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
+stamp() { echo "$2" >"$STAMPS/$1"; }
+STEP=0 NSTEPS=0 BUILT=0
+# step <name> <key> <description> <function...>: run the function unless the stamp says it is done.
+step() {
+  local n=$1 k=$2 what=$3 t rc; shift 3
+  STEP=$((STEP + 1))
+  if fresh "$n" "$k"; then
+    echo "    [$STEP/$NSTEPS] $what: cached"
+    printf '%s\tcached\t0\n' "$n" >>"$TIMES"
+    return 0
+  fi
+  say "[$STEP/$NSTEPS] $what…"
+  t=$(date +%s)
+  # a subshell outside any condition: inside one, set -e would be off and a step failing halfway stamped
+  set +e; (set -e; "$@") >"$LOGS/$n.log" 2>&1; rc=$?; set -e
+  if [ "$rc" != 0 ]; then
+    tail -30 "$LOGS/$n.log" >&2
+    die "$what failed (log: $LOGS/$n.log)"
+  fi
+  stamp "$n" "$k"
+  BUILT=$((BUILT + 1))
+  printf '%s\tbuilt\t%s\n' "$n" "$(($(date +%s) - t))" >>"$TIMES"
+  echo "    done in $(($(date +%s) - t)) s"
+}
