@@ -130,6 +130,8 @@ describe("Kubernetes and Calico on the simulated lab", () => {
         log(`API answered through the VIP ${(back / 1000).toFixed(1)} s after ${holder} lost power`);
         // etcd with two of three members: writes still work
         kubectl("-n", NAMESPACE, "create", "configmap", "written-with-two-members", "--from-literal=ok=yes");
+        // the node controller marks it NotReady after its grace period; only then does "Ready again" mean a rejoin
+        await waitFor(`${holder} NotReady`, () => !readyNodes().includes(holder), 180000, 5000);
         lab("power-on", holder);
         await waitFor(`${holder} Ready again`, () => readyNodes().includes(holder), 600000, 5000);
         const etcdPod = `etcd-${holder}`;
