@@ -35,13 +35,5 @@ JSON
   "$CACHE/work/tools/imgbuild" "$PROBE/spec.json"
 fi
 
-results=$(mktemp -d)
-status=0
 say "end-to-end: Kubernetes and Calico on the simulated lab (jest, test/e2e/kubernetes.test.ts, 15+ minutes)"
-npx jest -c jest.e2e.config.js --runInBand --json --outputFile="$results/e2e.json" test/e2e/kubernetes.test.ts || status=1
-node -e '
-const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-console.log(`e2e-kubernetes: ${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed`);
-' "$results/e2e.json" || status=1
-rm -rf "$results"
-exit "$status"
+exec bash scripts/jest-summary.sh e2e-kubernetes -c jest.e2e.config.js test/e2e/kubernetes.test.ts

@@ -9,13 +9,5 @@ cd "$ROOT"
 say() { echo "==> $*"; }
 
 bash scripts/setup.sh --npm --vlan
-results=$(mktemp -d)
-status=0
 say "VLAN proof: two QEMU machines under software emulation (a few minutes)"
-npx jest -c jest.vlan.config.js --runInBand --json --outputFile="$results/vlan.json" || status=1
-node -e '
-const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-console.log(`vlan: ${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed`);
-' "$results/vlan.json" || status=1
-rm -rf "$results"
-exit "$status"
+exec bash scripts/jest-summary.sh vlan -c jest.vlan.config.js
