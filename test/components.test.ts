@@ -29,6 +29,7 @@ describe("BareMetalNode", () => {
             "homelab:index:BareMetalNode home-server-1",
             "command:local:Command home-server-1-power",
             "command:remote:Command home-server-1-prepare",
+            "command:remote:Command home-server-1-hosts",
             "command:remote:Command home-server-1-poweroff",
         ]);
         const power = byName("home-server-1-power");
@@ -36,7 +37,10 @@ describe("BareMetalNode", () => {
         expect(power.inputs.delete).toMatch(/power\.js wait-off$/);
         expect(power.inputs.environment).toMatchObject({ HOMELAB_MAC: "00:1e:06:1a:1b:1c", HOMELAB_WOL_BROADCAST: "192.168.10.255", HOMELAB_SSH_HOST: "192.168.10.101" });
         expect(byName("home-server-1-prepare").dependsOn).toEqual(["home-server-1-power"]);
-        expect(byName("home-server-1-poweroff").dependsOn).toEqual(["home-server-1-prepare"]);
+        expect(byName("home-server-1-hosts").dependsOn).toEqual(["home-server-1-prepare"]);
+        expect(byName("home-server-1-hosts").inputs.create).toContain(SEED_HOSTS[2].hostname);
+        expect(byName("home-server-1-prepare").inputs.create).not.toContain(SEED_HOSTS[2].hostname);
+        expect(byName("home-server-1-poweroff").dependsOn).toEqual(["home-server-1-hosts"]);
         expect(byName("home-server-1-poweroff").inputs.delete).toContain("shutdown -P now");
         for (const child of registered.slice(1)) expect(child.parent).toBe("home-server-1");
         expect(await promiseOf(node.address)).toBe("192.168.10.101");
@@ -49,7 +53,7 @@ describe("BareMetalNode", () => {
         });
         await settle();
         const remote = registered.filter((r) => r.type === "command:remote:Command");
-        expect(remote).toHaveLength(2);
+        expect(remote).toHaveLength(3);
         for (const command of remote) {
             // A secret inside the connection makes the whole connection secret in state.
             expect((secretValue(command.inputs.connection) as { privateKey: string }).privateKey).toBe(THROWAWAY_KEY);

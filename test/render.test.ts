@@ -1,5 +1,5 @@
 // Golden tests of the node, network and VIP renderers, each script also checked by shellcheck.
-import { renderPowerOffScript, renderPrepareScript } from "../components/baremetal/render";
+import { renderHostsScript, renderPowerOffScript, renderPrepareScript } from "../components/baremetal/render";
 import { renderApplyScript, renderNetplan, renderRemoveScript, interfaceName } from "../components/vlan/render";
 import { renderClusterScript, renderCib, renderCorosyncConf, renderMemberScript, renderRemoveMemberScript, renderRemoveVipScript, renderVipConstraints } from "../components/pacemaker/render";
 import { shellQuote, writeFileIfChanged } from "../components/remote";
@@ -15,12 +15,17 @@ function expectScript(name: string, text: string): void {
 
 describe("BareMetalNode", () => {
     test("prepare script", () => {
-        expectScript("baremetal/prepare.sh", renderPrepareScript({ hostname: "home-server-1", hosts: SEED_HOSTS, containerRuntime: "containerd" }));
+        expectScript("baremetal/prepare.sh", renderPrepareScript({ hostname: "home-server-1", containerRuntime: "containerd" }));
     });
     test("prepare script with an apt proxy", () => {
-        const text = renderPrepareScript({ hostname: "home-server-1", hosts: SEED_HOSTS, containerRuntime: "containerd", aptProxy: "http://apt-cache.lan:3142" });
+        const text = renderPrepareScript({ hostname: "home-server-1", containerRuntime: "containerd", aptProxy: "http://apt-cache.lan:3142" });
         expect(text).toContain('Acquire::http::Proxy "http://apt-cache.lan:3142";');
         expectShellcheckClean("prepare-proxy.sh", text);
+    });
+    test("/etc/hosts script: one managed block with every node", () => {
+        const text = renderHostsScript(SEED_HOSTS);
+        expectScript("baremetal/hosts.sh", text);
+        for (const host of SEED_HOSTS) expect(text).toMatch(new RegExp(`^${host.address.replace(/\./g, "\\.")} +${host.hostname}$`, "m"));
     });
     test("power-off script", () => {
         expectScript("baremetal/poweroff.sh", renderPowerOffScript("home-server-1"));

@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { remoteScript, SshTarget } from "../remote";
-import { HostEntry, renderPowerOffScript, renderPrepareScript } from "./render";
+import { HostEntry, renderHostsScript, renderPowerOffScript, renderPrepareScript } from "./render";
 
 export interface WakeOnLan {
     /** Broadcast address the magic packet goes to, e.g. 192.168.10.255. */
@@ -56,8 +56,13 @@ export class BareMetalNode extends pulumi.ComponentResource {
 
         const prepare = remoteScript(`${name}-prepare`, {
             target: args.ssh,
-            create: renderPrepareScript({ hostname: args.hostname, hosts: args.hosts, ...args.os }),
+            create: renderPrepareScript({ hostname: args.hostname, ...args.os }),
         }, { parent: this, dependsOn: [power] });
+        // apart from the preparation: a node added to the lab re-runs only this on the others
+        const hosts = remoteScript(`${name}-hosts`, {
+            target: args.ssh,
+            create: renderHostsScript(args.hosts),
+        }, { parent: this, dependsOn: [prepare] });
 
         // Created last so that it is deleted first: everything that needs the
         // node running is gone before it powers off, and `power` then waits for SSH to close.
@@ -65,7 +70,7 @@ export class BareMetalNode extends pulumi.ComponentResource {
             target: args.ssh,
             create: "true",
             delete: renderPowerOffScript(args.hostname),
-        }, { parent: this, dependsOn: [prepare] });
+        }, { parent: this, dependsOn: [hosts] });
 
         this.hostname = pulumi.output(args.hostname);
         this.address = pulumi.output(args.ssh.host);

@@ -8,8 +8,6 @@ export interface HostEntry {
 
 export interface OsPreparation {
     hostname: string;
-    /** Every node of the lab, written to /etc/hosts on each. */
-    hosts: HostEntry[];
     containerRuntime: "containerd";
     /** HTTP proxy for apt (apt-cacher-ng), if any. */
     aptProxy?: string;
@@ -37,8 +35,12 @@ if [ "$(cat /etc/hostname 2>/dev/null)" != ${name} ] || [ "$(hostname)" != ${nam
 fi`;
 }
 
-function hostsSection(hosts: HostEntry[]): string {
-    return `# /etc/hosts: one managed block with every node
+/**
+ * Writes one managed block with every node into /etc/hosts. Its own command, so that a node
+ * added to the lab changes only this file on the others.
+ */
+export function renderHostsScript(hosts: HostEntry[]): string {
+    return script(`# /etc/hosts: one managed block with every node
 hosts_block=$(cat <<'HOMELAB_HOSTS'
 ${renderHostsBlock(hosts)}
 HOMELAB_HOSTS
@@ -50,7 +52,7 @@ if ! cmp -s "$hosts_new" /etc/hosts; then
   cat "$hosts_new" > /etc/hosts
   echo "/etc/hosts updated"
 fi
-rm -f "$hosts_new"`;
+rm -f "$hosts_new"`);
 }
 
 const SWAP_SECTION = `# swap off now and at boot (kubelet refuses to run with swap by default)
@@ -133,7 +135,6 @@ export function renderPrepareScript(os: OsPreparation): string {
         RETRY_FUNCTION,
         APT_FUNCTION,
         hostnameSection(os.hostname),
-        hostsSection(os.hosts),
         SWAP_SECTION,
         modulesSection(),
         sysctlSection(),

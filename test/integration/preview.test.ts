@@ -70,9 +70,9 @@ describe("pulumi preview --stack home (real engine, offline)", () => {
             "homelab:index:RookCeph": 1,
             // wake and wait per node
             "command:local:Command": 3,
-            // per node: prepare, poweroff, netplan (9); VIP: 3 members and the cluster (4);
+            // per node: prepare, hosts, poweroff, netplan (12); VIP: 3 members and the cluster (4);
             // kubeadm: 3 package installs, init, pre-join, 2 joins, kubeconfig (8); Calico and Rook: operator and wait (2 each)
-            "command:remote:Command": 25,
+            "command:remote:Command": 28,
             // corosync authkey, kubeadm certificate key; the bootstrap token's two halves
             "random:index/randomBytes:RandomBytes": 2,
             "random:index/randomString:RandomString": 2,
