@@ -2,14 +2,17 @@
 // every machine powered off, one `pulumi up` of the lab stack with the Kubernetes
 // and Calico stages on, air-gapped from the lab's mirror; then the cluster is
 // used for real: nodes Ready, system pods Running, pod-to-pod across nodes, DNS,
-// the API through the VIP while its holder is off, and destroy.
+// the API through the VIP while its holder is off, a fourth machine joining as a
+// worker, and destroy. Figures (stage times, image import, memory) are printed.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { UpResult } from "@pulumi/pulumi/automation";
-import { ROOT, scratchProject, ScratchProject } from "../integration/project";
-import { inside, isOn, lab, NODES, ssh, VIP, waitFor } from "./lab";
+import * as YAML from "yaml";
+import { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
+import { editStackConfig, ROOT, scratchProject, ScratchProject } from "../integration/project";
+import { formatSpans, importSeconds, machineMemory, StepClock } from "./figures";
+import { inside, isOn, lab, LabNode, NODES, ssh, VIP, waitFor } from "./lab";
 
 jest.setTimeout(60 * 60 * 1000);
 
@@ -19,6 +22,16 @@ const KUBECTL = path.join(OFFLINE, `kubernetes-v${KUBERNETES_VERSION}`, "bin", "
 const PROBE_ARCHIVE = path.join(ROOT, ".lab", "probe", "probe.tar");
 const PROBE_IMAGE = "homelab.test/probe:1";
 const NAMESPACE = "homelab-e2e";
+/** Powered off in the lab from the start, added to the stack by test 4. */
+const WORKER: LabNode & { role: "worker" } = { hostname: "lab-4", mac: "52:54:00:77:00:14", sshAddress: "192.168.77.14", internalAddress: "10.77.0.14", role: "worker" };
+const ALL_MACHINES = [...NODES, WORKER];
+
+// The lab builds its machines from this file: the committed three plus the worker-to-be.
+const LAB_MACHINES_FILE = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "homelab-lab-")), "Pulumi.lab.yaml");
+const labStack = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.lab.yaml"), "utf8"));
+labStack.config["homelab:nodes"] = [...labStack.config["homelab:nodes"], WORKER];
+fs.writeFileSync(LAB_MACHINES_FILE, YAML.stringify(labStack));
+process.env.LAB_STACK_FILE = LAB_MACHINES_FILE;
 
 let project: ScratchProject;
 let kubeconfigFile: string;
@@ -28,9 +41,9 @@ function changes(summary: Record<string, number> | undefined): Record<string, nu
     return Object.fromEntries(Object.entries(summary ?? {}).filter(([op, count]) => op !== "same" && count > 0));
 }
 
-async function up(): Promise<UpResult> {
+async function up(onEvent?: (event: EngineEvent) => void): Promise<UpResult> {
     const started = Date.now();
-    const result = await project.stack.up({ onOutput: () => undefined, color: "never" });
+    const result = await project.stack.up({ onOutput: () => undefined, onEvent, color: "never" });
     log(`pulumi up: ${JSON.stringify(result.summary.resourceChanges)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return result;
 }
@@ -59,7 +72,7 @@ beforeAll(async () => {
     log("fresh lab: lab down --purge, lab up (all machines off)");
     lab("down", "--purge");
     lab("up");
-    for (const node of NODES) expect(isOn(node.hostname)).toBe(false);
+    for (const node of ALL_MACHINES) expect(isOn(node.hostname)).toBe(false);
     project = await scratchProject("lab", { setKey: false });
     kubeconfigFile = path.join(project.dir, "kubeconfig");
 });
@@ -67,12 +80,17 @@ beforeAll(async () => {
 afterAll(async () => {
     if (process.env.HOMELAB_E2E_KEEP !== "1") lab("down");
     project?.cleanup();
+    fs.rmSync(path.dirname(LAB_MACHINES_FILE), { recursive: true, force: true });
 });
 
 describe("Kubernetes and Calico on the simulated lab", () => {
     test("1. one up from powered off: three Ready control planes behind the VIP, system pods Running, pod networking and DNS", async () => {
-        const result = await up();
+        const clock = new StepClock();
+        const result = await up(clock.onEvent);
         expect(result.summary.result).toBe("succeeded");
+        log(`figures: stages ${formatSpans(clock.stageSpans())}`);
+        log(`figures: longest steps ${formatSpans(clock.resourceSpans().slice(0, 12))}`);
+        await logImageImports();
         fs.writeFileSync(kubeconfigFile, result.outputs.kubeconfig.value, { mode: 0o600 });
         expect(result.outputs.kubeconfig.secret).toBe(true);
         expect(kubectl("config", "view", "-o", "jsonpath={.clusters[0].cluster.server}")).toBe(`https://${VIP}:6443`);
@@ -119,6 +137,8 @@ describe("Kubernetes and Calico on the simulated lab", () => {
     test("2. a second up changes nothing", async () => {
         const result = await up();
         expect(changes(result.summary.resourceChanges)).toEqual({});
+        // at rest: the cluster has been up for minutes and nothing is being applied
+        log(`figures: memory at rest ${machineMemory().map(({ node, memory }) => `${node} ${memory}`).join(", ")}`);
     });
 
     test("3. the API keeps answering through the VIP while its holder is off; the node rejoins Ready", async () => {
@@ -138,16 +158,86 @@ describe("Kubernetes and Calico on the simulated lab", () => {
         await waitFor(`${etcdPod} running`, () => tryKubectl("-n", "kube-system", "get", "pod", etcdPod, "-o", "jsonpath={.status.phase}") === "Running", 300000, 5000);
     });
 
+    test("4. a fourth machine added to the stack as a worker joins; the others are not touched", async () => {
+        const before = untouchedEvidence();
+        editStackConfig(project, "homelab:nodes", (nodes: object[]) => [...nodes, WORKER]);
+        const clock = new StepClock();
+        const steps: { op: string; name: string }[] = [];
+        const result = await up((event) => {
+            clock.onEvent(event);
+            const step = event.resourcePreEvent?.metadata;
+            if (step && step.op !== "same") steps.push({ op: step.op, name: step.urn.split("::")[3] });
+        });
+        expect(result.summary.result).toBe("succeeded");
+        log(`steps: ${steps.map(({ op, name }) => `${op} ${name}`).join(", ")}`);
+        log(`figures: worker join, stages ${formatSpans(clock.stageSpans())}`);
+        // everything new is the worker's; the others only get its line in /etc/hosts; the
+        // pre-join step runs again so that the token and uploaded certificates are fresh
+        const others = steps.filter(({ op, name }) => !name.includes(WORKER.hostname)
+            && !(op === "update" && /^lab-[1-3]-hosts$/.test(name))
+            && name !== "lab-kubernetes-prejoin");
+        expect(others).toEqual([]);
+        expect(steps).toContainEqual({ op: "create", name: `lab-kubernetes-${WORKER.hostname}-join` });
+        expect(steps.filter(({ name }) => name === "lab-kubernetes-prejoin").map(({ op }) => op)).toContain("create-replacement");
+
+        await waitFor(`${WORKER.hostname} Ready`, () => readyNodes().includes(WORKER.hostname), 300000, 5000);
+        const labels = kubectlJson("get", "node", WORKER.hostname).metadata.labels;
+        expect(Object.keys(labels)).not.toContain("node-role.kubernetes.io/control-plane");
+        expect(kubectl("-n", "kube-system", "get", "pods", "-l", "component=etcd", "-o", "name").split("\n")).toHaveLength(NODES.length);
+        const calicoOnWorker = () => tryKubectl("-n", "kube-system", "get", "pods", "-l", "k8s-app=calico-node", "--field-selector", `spec.nodeName=${WORKER.hostname}`,
+            "-o", "jsonpath={.items[0].status.containerStatuses[0].ready}") === "true";
+        await waitFor(`calico-node ready on ${WORKER.hostname}`, calicoOnWorker, 300000, 5000);
+        expect(untouchedEvidence()).toEqual(before);
+
+        // the probe DaemonSet's pod on the worker, once its image is there, reaches the pods on the other nodes
+        execFileSync(path.join(ROOT, "lab", "lab"), ["console", WORKER.hostname, "ctr", "-n", "k8s.io", "images", "import", "-"], { input: fs.readFileSync(PROBE_ARCHIVE), stdio: ["pipe", "ignore", "pipe"] });
+        kubectl("-n", NAMESPACE, "delete", "pods", "-l", "app=probe", "--field-selector", `spec.nodeName=${WORKER.hostname}`, "--wait=false");
+        kubectl("-n", NAMESPACE, "rollout", "status", "daemonset/probe", "--timeout=180s");
+        const pods = (kubectlJson("-n", NAMESPACE, "get", "pods", "-l", "app=probe").items as any[])
+            .map((pod) => ({ name: pod.metadata.name as string, node: pod.spec.nodeName as string, ip: pod.status.podIP as string }));
+        const fromWorker = pods.find((pod) => pod.node === WORKER.hostname);
+        expect(fromWorker).toBeDefined();
+        for (const to of pods.filter((pod) => pod.node !== WORKER.hostname)) {
+            expect(`${WORKER.hostname} -> ${httpGet(fromWorker!.name, to.ip)}`).toBe(`${WORKER.hostname} -> ${to.name}`);
+        }
+    });
+
     test("5. destroy resets every node and powers it off", async () => {
         await project.stack.destroy({ onOutput: () => undefined });
-        for (const node of NODES) await waitFor(`${node.hostname} off`, () => !isOn(node.hostname), 120000, 1000);
-        for (const node of NODES) {
+        for (const node of ALL_MACHINES) await waitFor(`${node.hostname} off`, () => !isOn(node.hostname), 120000, 1000);
+        for (const node of ALL_MACHINES) {
             lab("power-on", node.hostname);
             await waitFor(`${node.hostname} answering SSH`, () => ssh(node.sshAddress, "true", 2).status === 0, 120000, 1000);
-            expect(inside(node.hostname, "ls /etc/kubernetes/manifests 2>/dev/null | wc -l; test -e /etc/kubernetes/admin.conf && echo admin.conf || echo none; test -d /var/lib/etcd && echo etcd || echo none")).toBe("0\nnone\nnone");
+            expect(inside(node.hostname, "ls /etc/kubernetes/manifests 2>/dev/null | wc -l; test -e /etc/kubernetes/admin.conf && echo admin.conf || echo none; test -e /etc/kubernetes/kubelet.conf && echo kubelet.conf || echo none; test -d /var/lib/etcd && echo etcd || echo none")).toBe("0\nnone\nnone\nnone");
         }
     });
 });
+
+/**
+ * What would change if a node were reset, rejoined or restarted: when kubelet and containerd
+ * started on each of the first three machines, and the system pods on them with their restarts.
+ */
+function untouchedEvidence(): Record<string, string> {
+    const evidence: Record<string, string> = {};
+    for (const node of NODES) {
+        evidence[`${node.hostname} services`] = inside(node.hostname, "systemctl show -p ExecMainStartTimestampMonotonic --value kubelet containerd");
+    }
+    for (const pod of kubectlJson("-n", "kube-system", "get", "pods").items as any[]) {
+        if (pod.spec.nodeName === WORKER.hostname) continue;
+        const restarts = (pod.status.containerStatuses ?? []).reduce((sum: number, c: any) => sum + c.restartCount, 0);
+        evidence[`${pod.spec.nodeName} ${pod.metadata.name}`] = `${pod.metadata.uid} restarts ${restarts}`;
+    }
+    return evidence;
+}
+
+/** How long each node's image imports took, from what the air-gapped install steps printed (kept in the state). */
+async function logImageImports(): Promise<void> {
+    const state = await project.stack.exportStack();
+    const imports = (state.deployment.resources as any[])
+        .filter((resource) => resource.type === "command:remote:Command" && /-(packages|images-.*)$/.test(resource.urn))
+        .map((resource) => `${resource.urn.split("::")[3]} ${importSeconds(String(resource.outputs?.stdout ?? ""))} s`);
+    log(`figures: image import ${imports.join(", ")}`);
+}
 
 /** The page a probe pod serves (its name), fetched from another pod; busybox's static wget crashes, nc does not. */
 function httpGet(fromPod: string, address: string): string {
