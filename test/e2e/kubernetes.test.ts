@@ -12,7 +12,7 @@ import * as YAML from "yaml";
 import { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { editStackConfig, ROOT, scratchProject, ScratchProject } from "../integration/project";
 import { formatSpans, importSeconds, machineMemory, StepClock } from "./figures";
-import { inside, isOn, lab, LabNode, NODES, ssh, VIP, waitFor } from "./lab";
+import { importImage, inside, isOn, lab, LabNode, NODES, ssh, VIP, waitFor } from "./lab";
 
 jest.setTimeout(60 * 60 * 1000);
 
@@ -111,7 +111,7 @@ describe("Kubernetes and Calico on the simulated lab", () => {
         // a probe pod on every node (image imported like an air-gapped user would), a Service in front
         const archive = fs.readFileSync(PROBE_ARCHIVE);
         for (const node of NODES) {
-            execFileSync(path.join(ROOT, "lab", "lab"), ["console", node.hostname, "ctr", "-n", "k8s.io", "images", "import", "-"], { input: archive, stdio: ["pipe", "ignore", "pipe"] });
+            importImage(node.hostname, archive);
         }
         kubectl("create", "namespace", NAMESPACE);
         const manifest = path.join(project.dir, "probe.yaml");
@@ -190,7 +190,7 @@ describe("Kubernetes and Calico on the simulated lab", () => {
         expect(untouchedEvidence()).toEqual(before);
 
         // the probe DaemonSet's pod on the worker, once its image is there, reaches the pods on the other nodes
-        execFileSync(path.join(ROOT, "lab", "lab"), ["console", WORKER.hostname, "ctr", "-n", "k8s.io", "images", "import", "-"], { input: fs.readFileSync(PROBE_ARCHIVE), stdio: ["pipe", "ignore", "pipe"] });
+        importImage(WORKER.hostname, fs.readFileSync(PROBE_ARCHIVE));
         kubectl("-n", NAMESPACE, "delete", "pods", "-l", "app=probe", "--field-selector", `spec.nodeName=${WORKER.hostname}`, "--wait=false");
         kubectl("-n", NAMESPACE, "rollout", "status", "daemonset/probe", "--timeout=180s");
         const pods = (kubectlJson("-n", NAMESPACE, "get", "pods", "-l", "app=probe").items as any[])

@@ -19,13 +19,20 @@ const stack = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.lab.yaml"), "ut
 export const NODES: LabNode[] = stack["homelab:nodes"];
 export const VIP: string = stack["homelab:vip"].address;
 
+// Jest gives each test file a copy of process.env, which child processes do not inherit
+// unless it is passed: a test's LAB_STACK_FILE must reach the lab.
 export function lab(...args: string[]): string {
-    return execFileSync(LAB, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    return execFileSync(LAB, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: process.env });
 }
 
 /** A command inside a machine without SSH (nsenter), so that it does not count as a remote command. */
 export function inside(node: string, command: string): string {
-    return execFileSync(LAB, ["console", node, "bash", "-c", command], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+    return execFileSync(LAB, ["console", node, "bash", "-c", command], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: process.env }).trim();
+}
+
+/** Imports an image archive into a machine's containerd, as an air-gapped user would carry it in. */
+export function importImage(node: string, archive: Buffer): void {
+    execFileSync(LAB, ["console", node, "ctr", "-n", "k8s.io", "images", "import", "-"], { input: archive, stdio: ["pipe", "ignore", "pipe"], env: process.env });
 }
 
 export function ssh(address: string, command: string, timeoutSeconds = 10): { status: number | null; stdout: string } {
