@@ -129,6 +129,10 @@ export const configSchema = z.strictObject({
         cephfsMounter: z.enum(["kernel", "fuse"], "is not a CephFS mounter; expected kernel or fuse").default("kernel"),
         /** Allow loop devices as OSDs (test clusters only). */
         allowLoopDevices: z.boolean().default(false),
+        /** On destroy, Rook wipes the OSD disks and /var/lib/rook on every node (a lab); otherwise the data stays on the disks. */
+        wipeDisksOnDestroy: z.boolean().default(false),
+        /** Air-gapped: SHA256SUMS, manifests/{crds,common,operator}.yaml and images/*.tar from this file server (scripts/build-offline-rook.sh). */
+        mirror: url.optional(),
         manifests: manifestSource.default({}),
     }).prefault({}),
 });
