@@ -90,6 +90,7 @@ describe("Kubernetes and Calico on the simulated lab", () => {
         expect(result.summary.result).toBe("succeeded");
         log(`figures: stages ${formatSpans(clock.stageSpans())}`);
         log(`figures: longest steps ${formatSpans(clock.resourceSpans().slice(0, 12))}`);
+        log(`figures: kubeadm steps ${formatSpans(clock.resourceSpans("KubeadmCluster"))}`);
         await logImageImports();
         fs.writeFileSync(kubeconfigFile, result.outputs.kubeconfig.value, { mode: 0o600 });
         expect(result.outputs.kubeconfig.secret).toBe(true);
