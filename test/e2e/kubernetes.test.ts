@@ -74,6 +74,8 @@ beforeAll(async () => {
     lab("up");
     for (const node of ALL_MACHINES) expect(isOn(node.hostname)).toBe(false);
     project = await scratchProject("lab", { setKey: false });
+    // this suite is about Kubernetes and Calico; storage has its own (test/e2e/storage.test.ts)
+    editStackConfig(project, "homelab:storage", () => ({ enabled: false }));
     kubeconfigFile = path.join(project.dir, "kubeconfig");
 });
 
