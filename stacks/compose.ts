@@ -136,6 +136,7 @@ export function composeHomelab(config: HomelabConfig): Homelab {
             filesystemStorageClass: storage.filesystemStorageClass,
             allowLoopDevices: storage.allowLoopDevices,
             wipeDisksOnDestroy: storage.wipeDisksOnDestroy,
+            cephConfig: storage.cephConfig,
             mirror: storage.mirror,
             manifests: storage.manifests,
             kubeconfig: cluster.kubeconfig,

@@ -147,6 +147,15 @@ describe("each rule names the key, the value and what is valid", () => {
         expect(parseConfig(raw).config!.storage).toMatchObject({ mirror: "http://192.168.77.1:8480/rook-v1.17.8", wipeDisksOnDestroy: true });
     });
 
+    test("Ceph options must be strings under a section", () => {
+        const raw = homeRaw();
+        raw.storage = { ...raw.storage, cephConfig: { global: { osd_memory_target: 1073741824 }, "OSD Settings": { x: "1" } } };
+        expect(messages(raw)).toEqual([
+            'homelab:storage.cephConfig.global.osd_memory_target: 1073741824 is not a string; Ceph option values are strings in the stack file, like "1073741824"',
+            'homelab:storage.cephConfig: "OSD Settings" is not a Ceph config section; expected global, mon, osd, mds, mgr or a daemon name like osd.0',
+        ]);
+    });
+
     test("disks stay untouched on destroy unless the stack says otherwise", () => {
         expect(parseConfig(homeRaw()).config!.storage.wipeDisksOnDestroy).toBe(false);
     });

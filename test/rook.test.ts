@@ -64,6 +64,12 @@ describe("rook renderers", () => {
         expect(renderRookResources(spec).cluster.spec.cleanupPolicy).toEqual({ confirmation: "" });
     });
 
+    test("Ceph options go into the cluster's cephConfig, and none leaves it out", () => {
+        const cephConfig = { global: { mon_data_avail_warn: "10" }, osd: { osd_memory_target: "1073741824" } };
+        expect(renderRookResources({ ...spec, cephConfig }).cluster.spec.cephConfig).toEqual(cephConfig);
+        expect(renderRookResources({ ...spec, cephConfig: {} }).cluster.spec).not.toHaveProperty("cephConfig");
+    });
+
     test("a mirror must hold the Ceph image and the operator image of the pinned release", () => {
         expect(rookImages(spec)).toEqual(["quay.io/ceph/ceph:v19.2.3", "docker.io/rook/ceph:v1.17.8"]);
     });
