@@ -68,6 +68,9 @@ export function operatorSettings(spec: RookSpec): Record<string, string> {
         ROOK_USE_CSI_OPERATOR: "false",
         // the storage class picks the CephFS mounter; this keeps the kernel client from being forced
         CSI_FORCE_CEPHFS_KERNEL_CLIENT: String(spec.csi.cephfsMounter === "kernel"),
+        // the snapshot sidecars need the VolumeSnapshot CRDs and controller, which this program does not install
+        CSI_ENABLE_RBD_SNAPSHOTTER: "false",
+        CSI_ENABLE_CEPHFS_SNAPSHOTTER: "false",
     };
 }
 
