@@ -2,7 +2,9 @@
 // Reads the lab stack file (Pulumi.lab.yaml) and prints the machines.
 //   node lab/stack.mjs          -> JSON {user, broadcast, port, nodes: [...]}
 //   node lab/stack.mjs --tsv    -> "user <name>" then one line per node:
-//                                  "node <hostname> <mac> <internalMac> <sshAddress>"
+//                                  "node <hostname> <mac> <internalMac> <sshAddress> <osd devices|->"
+// A node's osdDevices must be loop devices (/dev/loopN): the lab gives each one a
+// disk file of its own (.lab/machines/<node>/osd-loopN.img) behind that device.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -40,11 +42,17 @@ export function readStack(path = file) {
       throw new Error(`bad mac for ${n.hostname}: ${n.mac}`);
     if (!/^192\.168\.77\.\d{1,3}$/.test(n.sshAddress ?? ""))
       throw new Error(`sshAddress of ${n.hostname} must be in 192.168.77.0/24`);
+    const osdDevices = n.osdDevices ?? [];
+    for (const device of osdDevices) {
+      if (!/^\/dev\/loop\d+$/.test(device))
+        throw new Error(`osdDevices of ${n.hostname}: ${device} is not a loop device; the lab's disks are /dev/loopN`);
+    }
     return {
       hostname: n.hostname,
       mac: n.mac.toLowerCase(),
       internalMac: internalMac(n.mac),
       sshAddress: n.sshAddress,
+      osdDevices,
     };
   });
   const wol = config["homelab:wakeOnLan"] ?? {};
@@ -61,7 +69,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (process.argv.includes("--tsv")) {
     console.log(`user ${stack.user}`);
     for (const n of stack.nodes)
-      console.log(`node ${n.hostname} ${n.mac} ${n.internalMac} ${n.sshAddress}`);
+      console.log(`node ${n.hostname} ${n.mac} ${n.internalMac} ${n.sshAddress} ${n.osdDevices.join(",") || "-"}`);
   } else {
     console.log(JSON.stringify(stack, null, 2));
   }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command (npm run demo): the whole program on the simulated
 # lab. Sets up what is missing (packages, engine, base image, the offline
-# Kubernetes and Calico builds: ~50 min the first time on 2 cores, cached), starts
+# Kubernetes, Calico and Rook Ceph builds: over an hour the first time on 2 cores, cached), starts
 # the lab's networks, mirror and power controller with every machine off, then
 # `pulumi up --stack lab`.
 # A second run on a converged lab reports no changes.
@@ -11,9 +11,10 @@ cd "$ROOT"
 say() { echo "==> $*"; }
 
 bash scripts/setup.sh --packages --npm --engine --lab
-say "offline Kubernetes and Calico for the air-gapped lab (built once from Go modules and Debian packages)"
+say "offline Kubernetes, Calico and Rook Ceph for the air-gapped lab (built once from Go modules and Debian packages)"
 bash scripts/build-offline.sh
 bash scripts/build-offline-calico.sh
+bash scripts/build-offline-rook.sh
 # shellcheck source=scripts/engine-env.sh
 source scripts/engine-env.sh
 
@@ -22,7 +23,7 @@ lab/lab up
 
 say "pulumi stack lab (local backend .pulumi-state, passphrase from PULUMI_CONFIG_PASSPHRASE)"
 pulumi stack select lab --create >/dev/null
-say "pulumi up --stack lab: wake, prepare, internal network, Pacemaker VIP, kubeadm HA, Calico (15+ min)"
+say "pulumi up --stack lab: wake, prepare, internal network, Pacemaker VIP, kubeadm HA, Calico, Rook Ceph (20+ min)"
 pulumi up --stack lab --yes --skip-preview --suppress-progress
 
 say "stack outputs"
@@ -31,14 +32,22 @@ vip=$(pulumi stack output vip --stack lab)
 pulumi stack output kubeconfig --stack lab --show-secrets > .lab/kubeconfig
 chmod 600 .lab/kubeconfig
 kubectl_bin=${HOMELAB_OFFLINE_CACHE:-$HOME/.cache/homelab/offline}/kubernetes-v1.37.2/bin/kubectl
+classes=$(pulumi stack output storageClasses --stack lab --json)
+block=$(node -e 'console.log(JSON.parse(process.argv[1]).block)' "$classes")
+filesystem=$(node -e 'console.log(JSON.parse(process.argv[1]).filesystem)' "$classes")
+k="$kubectl_bin --kubeconfig .lab/kubeconfig"
 cat <<TXT
 
-The lab is up. Try:
-  $kubectl_bin --kubeconfig .lab/kubeconfig get nodes -o wide   # the API through the VIP
+The lab is up, with storage. Try:
+  $k get nodes -o wide   # the API through the VIP
+  $k get storageclass    # $block (RBD block) and $filesystem (CephFS, shared by many pods)
+  $k -n rook-ceph get cephcluster   # Ceph's health as Rook reports it
+  $k -n rook-ceph exec deploy/rook-ceph-operator -- ceph -c /var/lib/rook/rook-ceph/rook-ceph.config -k /var/lib/rook/rook-ceph/client.admin.keyring status
+  # a claim any pod can mount (ReadWriteMany on CephFS; in this lab through ceph-fuse):
+  echo '{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"shared-data"},"spec":{"accessModes":["ReadWriteMany"],"storageClassName":"$filesystem","resources":{"requests":{"storage":"1Gi"}}}}' | $k apply -f -
   ping -c 3 $vip                                   # the Pacemaker VIP on the internal network
-  ssh -i .lab/ssh/id_ed25519 homeuser@$vip sudo crm_mon -1   # the cluster, through the VIP
-  lab/lab status                                   # which machines are on
-  lab/lab power-off <node>                         # pull the plug: the VIP moves
+  lab/lab status                                   # which machines are on, and their memory
+  lab/lab power-off <node> --hard                  # pull the plug: the VIP moves, Ceph degrades and heals
   npm run demo                                     # again: no changes
-  source scripts/engine-env.sh && pulumi destroy --stack lab --yes && lab/lab down
+  $k delete pvc --all -A; source scripts/engine-env.sh && pulumi destroy --stack lab --yes && lab/lab down
 TXT

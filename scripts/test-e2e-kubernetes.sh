@@ -15,25 +15,7 @@ bash scripts/build-offline-calico.sh
 # shellcheck source=scripts/engine-env.sh
 source scripts/engine-env.sh
 
-CACHE=${HOMELAB_OFFLINE_CACHE:-$HOME/.cache/homelab/offline}
-PROBE=$ROOT/.lab/probe
-if [ ! -s "$PROBE/probe.tar" ]; then
-  say "building the probe image (busybox from Debian's busybox-static)"
-  dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "install ok installed" \
-    || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends busybox-static >/dev/null
-  mkdir -p "$PROBE"
-  cat > "$PROBE/spec.json" <<JSON
-{"ref": "homelab.test/probe:1", "out": "$PROBE/probe.tar", "created": "2026-01-01T00:00:00Z",
- "layers": [{"comment": "busybox-static from Debian",
-   "files": [{"src": "/bin/busybox", "dst": "/bin/busybox", "mode": 493}],
-   "symlinks": [{"path": "/bin/sh", "target": "busybox"}, {"path": "/bin/httpd", "target": "busybox"},
-                {"path": "/bin/wget", "target": "busybox"}, {"path": "/bin/nslookup", "target": "busybox"},
-                {"path": "/bin/hostname", "target": "busybox"}, {"path": "/bin/mkdir", "target": "busybox"},
-                {"path": "/bin/cat", "target": "busybox"}, {"path": "/bin/sleep", "target": "busybox"}]}],
- "config": {"entrypoint": ["/bin/sh"]}}
-JSON
-  "$CACHE/work/tools/imgbuild" "$PROBE/spec.json"
-fi
+bash scripts/probe-image.sh
 
 say "end-to-end: Kubernetes and Calico on the simulated lab (jest, test/e2e/kubernetes.test.ts, 15+ minutes)"
 exec bash scripts/jest-summary.sh e2e-kubernetes -c jest.e2e.config.js test/e2e/kubernetes.test.ts

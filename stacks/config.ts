@@ -64,6 +64,11 @@ function schemaProblems(error: z.ZodError, raw: Record<string, unknown>): Config
                 message: "is not a known key; see Pulumi.yaml for the keys and their meaning",
             }));
         }
+        if (issue.code === "invalid_key") {
+            // a record's key is wrong: show the key itself, with what the key schema said of it
+            const badKey = issue.path[issue.path.length - 1];
+            return [{ key: keyOf(issue.path.slice(0, -1)), value: badKey, message: issue.issues[0]?.message ?? issue.message }];
+        }
         const value = valueAt(raw, issue.path);
         const message = value === undefined ? "is missing; it is required (see Pulumi.yaml)" : issue.message;
         return [{ key: keyOf(issue.path), value: value ?? null, message }];

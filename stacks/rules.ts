@@ -111,6 +111,16 @@ export function crossFieldProblems(config: ParsedConfig): ConfigProblem[] {
         }
         const manifests = config.storage.manifests;
         if (manifests.url && manifests.path) problems.push({ key: "storage.manifests", value: manifests, message: "sets both url and path; choose one" });
+        if (config.storage.mirror && (manifests.url || manifests.path)) {
+            problems.push({ key: "storage.manifests", value: manifests, message: "is set as well as storage.mirror, which serves manifests/crds.yaml, common.yaml and operator.yaml; keep one of them" });
+        }
+        if (!config.storage.allowLoopDevices) {
+            config.nodes.forEach((node, index) => node.osdDevices.forEach((device, deviceIndex) => {
+                if (/^\/dev\/loop\d+$/.test(device)) {
+                    problems.push({ key: `nodes[${index}].osdDevices[${deviceIndex}]`, value: device, message: "is a loop device, which Rook refuses unless storage.allowLoopDevices is true (test clusters only); expected a whole disk such as /dev/sdb" });
+                }
+            }));
+        }
     }
     if (config.calico.enabled) {
         if (!k8s.enabled) problems.push({ key: "calico.enabled", value: true, message: "needs kubernetes.enabled=true; Calico is the cluster's network" });

@@ -134,6 +134,32 @@ describe("each rule names the key, the value and what is valid", () => {
         expect(messages(raw)).toEqual(["homelab:storage.poolSize: 3 needs at least 3 nodes with osdDevices, but 2 have any; add osdDevices to more nodes or lower storage.poolSize"]);
     });
 
+    test("loop devices as OSDs need storage.allowLoopDevices, and the Rook mirror excludes storage.manifests: every problem at once", () => {
+        const raw = homeRaw();
+        raw.nodes[1].osdDevices = ["/dev/sdb", "/dev/loop41"];
+        raw.storage = { ...raw.storage, mirror: "http://192.168.77.1:8480/rook-v1.17.8", manifests: { url: "http://mirror.lan/rook/" } };
+        expect(messages(raw)).toEqual([
+            'homelab:storage.manifests: {"url":"http://mirror.lan/rook/"} is set as well as storage.mirror, which serves manifests/crds.yaml, common.yaml and operator.yaml; keep one of them',
+            'homelab:nodes[1].osdDevices[1]: "/dev/loop41" is a loop device, which Rook refuses unless storage.allowLoopDevices is true (test clusters only); expected a whole disk such as /dev/sdb',
+        ]);
+        raw.storage = { ...raw.storage, manifests: {}, allowLoopDevices: true, wipeDisksOnDestroy: true };
+        expect(messages(raw)).toEqual([]);
+        expect(parseConfig(raw).config!.storage).toMatchObject({ mirror: "http://192.168.77.1:8480/rook-v1.17.8", wipeDisksOnDestroy: true });
+    });
+
+    test("Ceph options must be strings under a section", () => {
+        const raw = homeRaw();
+        raw.storage = { ...raw.storage, cephConfig: { global: { osd_memory_target: 1073741824 }, "OSD Settings": { x: "1" } } };
+        expect(messages(raw)).toEqual([
+            'homelab:storage.cephConfig.global.osd_memory_target: 1073741824 is not a string; Ceph option values are strings in the stack file, like "1073741824"',
+            'homelab:storage.cephConfig: "OSD Settings" is not a Ceph config section; expected global, mon, osd, mds, mgr or a daemon name like osd.0',
+        ]);
+    });
+
+    test("disks stay untouched on destroy unless the stack says otherwise", () => {
+        expect(parseConfig(homeRaw()).config!.storage.wipeDisksOnDestroy).toBe(false);
+    });
+
     test("air-gap mirror that is not an http(s) URL", () => {
         const raw = homeRaw();
         raw.kubernetes = { mirror: "ftp://10.0.0.1/kubernetes" };

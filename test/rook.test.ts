@@ -7,8 +7,8 @@ import { expectGolden } from "./helpers/golden";
 import { expectShellcheckClean } from "./helpers/shellcheck";
 import { bundleFiles, renderApplyBundleScript, renderDeleteBundleScript } from "../components/manifests";
 import {
-    MANIFEST_FILES, operatorSettings, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle, RookSpec,
-    upstreamManifestBase, validateRookSpec,
+    MANIFEST_FILES, operatorSettings, renderCleanupWaitScript, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle,
+    rookImages, RookSpec, upstreamManifestBase, validateRookSpec,
 } from "../components/rook/render";
 
 installMocks();
@@ -25,6 +25,7 @@ const spec: RookSpec = {
     filesystemStorageClass: "ceph-filesystem",
     allowLoopDevices: false,
     csi: { cephfsMounter: "kernel" },
+    wipeDisksOnDestroy: false,
 };
 const ssh = { host: "192.168.10.101", port: 22, user: "homeuser", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" };
 const upstream = rookBundle(spec, bundleFiles({}, upstreamManifestBase("1.17.8"), MANIFEST_FILES, false));
@@ -40,6 +41,7 @@ describe("rook renderers", () => {
         "operator-apply-airgapped.sh": renderApplyBundleScript(rookBundle(spec, bundleFiles({ path: localDir }, "unused", MANIFEST_FILES, false))),
         "operator-delete.sh": renderDeleteBundleScript(upstream),
         "wait.sh": renderWaitScript(spec),
+        "cleanup-wait.sh": renderCleanupWaitScript(),
     };
     test.each(Object.keys(scripts))("%s matches its golden and passes shellcheck", (file) => {
         expectGolden(`rook/${file}`, scripts[file]);
@@ -56,6 +58,22 @@ describe("rook renderers", () => {
         })));
     });
 
+    test("a lab's cluster asks Rook to wipe its disks on delete; a home cluster keeps the data", () => {
+        expect(renderRookResources({ ...spec, wipeDisksOnDestroy: true }).cluster.spec.cleanupPolicy)
+            .toEqual({ confirmation: "yes-really-destroy-data", sanitizeDisks: { method: "quick", dataSource: "zero", iteration: 1 } });
+        expect(renderRookResources(spec).cluster.spec.cleanupPolicy).toEqual({ confirmation: "" });
+    });
+
+    test("Ceph options go into the cluster's cephConfig, and none leaves it out", () => {
+        const cephConfig = { global: { mon_data_avail_warn: "10" }, osd: { osd_memory_target: "1073741824" } };
+        expect(renderRookResources({ ...spec, cephConfig }).cluster.spec.cephConfig).toEqual(cephConfig);
+        expect(renderRookResources({ ...spec, cephConfig: {} }).cluster.spec).not.toHaveProperty("cephConfig");
+    });
+
+    test("a mirror must hold the Ceph image and the operator image of the pinned release", () => {
+        expect(rookImages(spec)).toEqual(["quay.io/ceph/ceph:v19.2.3", "docker.io/rook/ceph:v1.17.8"]);
+    });
+
     test("the bundle is crds, common, operator from the pinned release, in that order", () => {
         expect(upstream.files.map((file) => file.url)).toEqual([
             "https://raw.githubusercontent.com/rook/rook/v1.17.8/deploy/examples/crds.yaml",
@@ -70,6 +88,7 @@ describe("rook renderers", () => {
     test("operator settings follow the config", () => {
         expect(operatorSettings({ ...spec, allowLoopDevices: true, csi: { cephfsMounter: "fuse" } })).toEqual({
             ROOK_CEPH_ALLOW_LOOP_DEVICES: "true", ROOK_USE_CSI_OPERATOR: "false", CSI_FORCE_CEPHFS_KERNEL_CLIENT: "false",
+            CSI_ENABLE_RBD_SNAPSHOTTER: "false", CSI_ENABLE_CEPHFS_SNAPSHOTTER: "false",
         });
         expect(upstream.afterApply).toContain(`patch configmap rook-ceph-operator-config --type merge -p '{"data":{"ROOK_CEPH_ALLOW_LOOP_DEVICES":"false"`);
     });
@@ -94,7 +113,7 @@ describe("RookCeph", () => {
     };
 
     beforeAll(async () => {
-        rook = new RookCeph("storage", { ...spec, manifests: {}, kubeconfig: "apiVersion: v1\nkind: Config\n", adminNode: ssh });
+        rook = new RookCeph("storage", { ...spec, nodes: spec.nodes.map((node) => ({ ...node, ssh })), manifests: {}, kubeconfig: "apiVersion: v1\nkind: Config\n", adminNode: ssh });
         await settle();
     });
 
@@ -134,5 +153,36 @@ describe("RookCeph", () => {
 
     test("outputs the storage class names", async () => {
         expect(await promiseOf(rook.storageClasses)).toEqual({ block: "ceph-block", filesystem: "ceph-filesystem" });
+    });
+});
+
+describe("RookCeph, air-gapped, wiping its disks on destroy", () => {
+    const named = (name: string) => registered.find((r) => r.name === name);
+    const MIRROR = "http://192.168.77.1:8480/rook-v1.17.8";
+
+    beforeAll(async () => {
+        new RookCeph("lab-rook", {
+            ...spec, nodes: spec.nodes.map((node) => ({ ...node, ssh })), manifests: {}, mirror: MIRROR, wipeDisksOnDestroy: true,
+            kubeconfig: "apiVersion: v1\nkind: Config\n", adminNode: ssh,
+        });
+        await settle();
+    });
+
+    test("every node imports the mirror's images before the operator is applied", () => {
+        for (const node of spec.nodes) {
+            const images = named(`lab-rook-images-${node.hostname}`);
+            expect(images?.inputs.create).toContain(`mirror=${MIRROR}`);
+            for (const image of rookImages(spec)) expect(images?.inputs.create).toContain(image);
+            expect(images?.inputs.delete).toContain("ctr -n k8s.io images rm");
+        }
+        expect(dependencyNamesOf("lab-rook-operator")).toEqual(expect.arrayContaining(spec.nodes.map((node) => `lab-rook-images-${node.hostname}`)));
+        expect(named("lab-rook-operator")?.inputs.create).toContain(`${MIRROR}/manifests/operator.yaml`);
+    });
+
+    test("the cleanup wait sits between the operator and the cluster, so a destroy waits for the wipe before removing the operator", () => {
+        expect(dependencyNamesOf("lab-rook-cleanup")).toContain("lab-rook-operator");
+        expect(dependencyNamesOf("lab-rook-cluster")).toEqual(expect.arrayContaining(["lab-rook-operator", "lab-rook-cleanup"]));
+        expect(named("lab-rook-cleanup")?.inputs.delete).toContain("cluster-cleanup-job-");
+        expect(named("lab-rook-cluster")?.inputs.spec.cleanupPolicy.confirmation).toBe("yes-really-destroy-data");
     });
 });

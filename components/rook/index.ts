@@ -3,16 +3,35 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { applyManifestBundle, bundleFiles, ManifestSource } from "../manifests";
 import { remoteScript, SshTarget } from "../remote";
+import { renderMirroredImagesImportScript, renderMirroredImagesRemoveScript } from "../airgap";
 import {
-    CephfsMounter, MANIFEST_FILES, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle, RookSpec,
-    upstreamManifestBase, validateRookSpec,
+    CephfsMounter, MANIFEST_FILES, renderCleanupWaitScript, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle,
+    rookImages, RookSpec, upstreamManifestBase, validateRookSpec,
 } from "./render";
 
 export { CephfsMounter } from "./render";
 
-export interface RookCephArgs extends Omit<RookSpec, "csi"> {
+export interface RookNode {
+    /** e.g. home-server-1 */
+    hostname: string;
+    /** Whole disks Ceph may wipe and take, e.g. ["/dev/sdb"]; none for a node without OSDs. */
+    osdDevices: string[];
+    /** How Pulumi reaches the node (for the air-gapped image import). */
+    ssh: SshTarget;
+}
+
+export interface RookCephArgs extends Omit<RookSpec, "csi" | "nodes" | "wipeDisksOnDestroy"> {
+    /** Every node of the cluster. */
+    nodes: RookNode[];
     /** The deploy/examples bundle: {} for upstream, { url } for a mirror of that directory, { path } for a local copy. */
     manifests: ManifestSource;
+    /**
+     * Air-gapped: a file server laid out as scripts/build-offline-rook.sh writes it, e.g.
+     * http://10.0.0.1:8480/rook-v1.17.8; its images/*.tar go into containerd on every node and its manifests/ are applied.
+     */
+    mirror?: string;
+    /** On destroy, Rook wipes the OSD disks and /var/lib/rook on every node; default false (the data stays). */
+    wipeDisksOnDestroy?: boolean;
     /** Admin kubeconfig (a secret), e.g. KubeadmCluster.kubeconfig. */
     kubeconfig: pulumi.Input<string>;
     /** The first control plane, which has admin.conf and kubectl, e.g. the init node's SshTarget. */
@@ -31,11 +50,17 @@ export class RookCeph extends pulumi.ComponentResource {
     constructor(name: string, args: RookCephArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homelab:index:RookCeph", name, {}, opts);
 
-        const { manifests: _manifests, kubeconfig: _kubeconfig, adminNode: _adminNode, csi, ...settings } = args;
-        const spec: RookSpec = { ...settings, csi: csi ?? { cephfsMounter: "kernel" } };
+        const { manifests: _manifests, kubeconfig: _kubeconfig, adminNode: _adminNode, mirror, csi, nodes, wipeDisksOnDestroy, ...settings } = args;
+        const spec: RookSpec = {
+            ...settings,
+            nodes: nodes.map(({ hostname, osdDevices }) => ({ hostname, osdDevices })),
+            csi: csi ?? { cephfsMounter: "kernel" },
+            wipeDisksOnDestroy: wipeDisksOnDestroy ?? false,
+        };
         validateRookSpec(spec);
         const resources = renderRookResources(spec);
-        const bundle = rookBundle(spec, bundleFiles(args.manifests, upstreamManifestBase(args.rookVersion), MANIFEST_FILES, false));
+        const manifestSource: ManifestSource = mirror ? { url: `${mirror.replace(/\/+$/, "")}/manifests/` } : args.manifests;
+        const bundle = rookBundle(spec, bundleFiles(manifestSource, upstreamManifestBase(args.rookVersion), MANIFEST_FILES, false));
 
         const provider = new k8s.Provider(`${name}-provider`, {
             kubeconfig: pulumi.secret(args.kubeconfig),
@@ -43,13 +68,34 @@ export class RookCeph extends pulumi.ComponentResource {
             deleteUnreachable: true,
         }, { parent: this });
 
-        const operator = applyManifestBundle(`${name}-operator`, { target: args.adminNode, bundle }, { parent: this });
+        // air-gapped: every node has Rook's and Ceph's images before the operator schedules anything
+        const images = mirror === undefined ? [] : nodes.map((node) => {
+            const mirrored = {
+                mirror, hostname: node.hostname, owner: "Rook", version: spec.rookVersion, versionKey: "storage.rookVersion and storage.cephImage",
+                consumer: "the Rook operator", images: rookImages(spec), stampPrefix: "rook-",
+            };
+            return remoteScript(`${name}-images-${node.hostname}`, {
+                target: node.ssh,
+                create: renderMirroredImagesImportScript(mirrored),
+                delete: renderMirroredImagesRemoveScript(mirrored),
+            }, { parent: this });
+        });
+
+        const operator = applyManifestBundle(`${name}-operator`, { target: args.adminNode, bundle, dependsOn: images }, { parent: this });
+
+        // between the operator and the cluster: deleted after the cluster and before the operator, it
+        // waits for the cleanup jobs the deletion starts, so the operator is not removed under them
+        const cleanup = spec.wipeDisksOnDestroy ? [remoteScript(`${name}-cleanup`, {
+            target: args.adminNode,
+            create: "true",
+            delete: renderCleanupWaitScript(),
+        }, { parent: this, dependsOn: [operator] })] : [];
 
         const cluster = new k8s.apiextensions.CustomResource(`${name}-cluster`, resources.cluster, {
             parent: this,
             provider,
             // the CRDs and the operator come with the bundle; deleted before it, so the operator can clean up
-            dependsOn: [operator],
+            dependsOn: [operator, ...cleanup],
         });
         // Rook refuses to delete a cluster that still has pools or filesystems: they go first
         const blockPool = new k8s.apiextensions.CustomResource(`${name}-block-pool`, resources.blockPool, { parent: this, provider, dependsOn: [cluster] });

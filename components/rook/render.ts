@@ -23,6 +23,10 @@ export interface RookSpec {
     allowLoopDevices: boolean;
     /** How pods mount CephFS, e.g. { cephfsMounter: "fuse" } where the kernel has no ceph module. */
     csi: { cephfsMounter: CephfsMounter };
+    /** On destroy Rook wipes the OSD disks and dataDirHostPath on every node, e.g. true in a lab. */
+    wipeDisksOnDestroy: boolean;
+    /** Ceph options by section, e.g. { global: { osd_memory_target: "1073741824" } }; Rook sets them in the monitors' config database. */
+    cephConfig?: Record<string, Record<string, string>>;
 }
 
 export interface StorageClassObject {
@@ -64,6 +68,9 @@ export function operatorSettings(spec: RookSpec): Record<string, string> {
         ROOK_USE_CSI_OPERATOR: "false",
         // the storage class picks the CephFS mounter; this keeps the kernel client from being forced
         CSI_FORCE_CEPHFS_KERNEL_CLIENT: String(spec.csi.cephfsMounter === "kernel"),
+        // the snapshot sidecars need the VolumeSnapshot CRDs and controller, which this program does not install
+        CSI_ENABLE_RBD_SNAPSHOTTER: "false",
+        CSI_ENABLE_CEPHFS_SNAPSHOTTER: "false",
     };
 }
 
@@ -116,8 +123,12 @@ export function renderRookResources(spec: RookSpec): RookResources {
                 // full paths are allowed (and /dev/disk/by-id/... survives a reordering of the disks)
                 nodes: osdNodes(spec).map((node) => ({ name: node.hostname, devices: node.osdDevices.map((device) => ({ name: device })) })),
             },
-            // no confirmation: deleting the cluster leaves the data on the disks
-            cleanupPolicy: { confirmation: "" },
+            ...(spec.cephConfig && Object.keys(spec.cephConfig).length > 0 ? { cephConfig: spec.cephConfig } : {}),
+            cleanupPolicy: spec.wipeDisksOnDestroy
+                // Rook's cleanup jobs remove dataDirHostPath and zero the start of each OSD disk
+                ? { confirmation: "yes-really-destroy-data", sanitizeDisks: { method: "quick", dataSource: "zero", iteration: 1 } }
+                // no confirmation: deleting the cluster leaves the data on the disks
+                : { confirmation: "" },
         },
     };
     const blockPool: KubernetesObject = {
@@ -182,6 +193,53 @@ export function renderRookResourcesYaml(resources: RookResources): string {
     return [resources.cluster, resources.blockPool, resources.filesystem, resources.blockStorageClass, resources.filesystemStorageClass]
         .map((resource) => YAML.stringify(resource))
         .join("---\n");
+}
+
+/** The images a mirror must hold for this spec (Rook's CSI images come with it, named as the operator's defaults). */
+export function rookImages(spec: Pick<RookSpec, "rookVersion" | "cephImage">): string[] {
+    return [spec.cephImage, `docker.io/rook/ceph:v${spec.rookVersion.replace(/^v/, "")}`];
+}
+
+const CLEANUP_JOB_PREFIX = "cluster-cleanup-job-";
+const CLEANUP_APPEAR_TRIES = 18;
+const CLEANUP_FINISH_TRIES = 60;
+
+/**
+ * Run on delete, after the CephCluster is gone and before the operator is: waits for Rook's
+ * cleanup jobs (one per node) to wipe the disks, so the operator is not removed under them.
+ */
+export function renderCleanupWaitScript(): string {
+    const jobs = `kc -n ${NAMESPACE} get jobs -o jsonpath='{range .items[*]}{.metadata.name} {.status.succeeded}{"\\n"}{end}' 2>/dev/null | grep '^${CLEANUP_JOB_PREFIX}' || true`;
+    return script(
+        `kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }`,
+        `if ! command -v kubectl >/dev/null 2>&1 || [ ! -f /etc/kubernetes/admin.conf ] || ! kc --request-timeout=10s get --raw /readyz >/dev/null 2>&1; then
+  echo "the cluster does not answer; no Rook cleanup to wait for"
+  exit 0
+fi`,
+        `# the operator starts the jobs once the CephCluster with its cleanup policy is deleted
+for attempt in $(seq 1 ${CLEANUP_APPEAR_TRIES}); do
+  jobs=$(${jobs})
+  [ -n "$jobs" ] && break
+  echo "[$attempt/${CLEANUP_APPEAR_TRIES}] waiting for Rook to start its cleanup jobs"
+  sleep ${WAIT_SECONDS}
+done
+if [ -z "$jobs" ]; then
+  echo "Rook started no cleanup jobs in ${(CLEANUP_APPEAR_TRIES * WAIT_SECONDS) / 60} minutes: the OSD disks and /var/lib/rook were NOT wiped; see kubectl -n ${NAMESPACE} logs deploy/rook-ceph-operator" >&2
+  exit 1
+fi
+for attempt in $(seq 1 ${CLEANUP_FINISH_TRIES}); do
+  jobs=$(${jobs})
+  pending=$(echo "$jobs" | awk '$2 != "1" { print $1 }')
+  if [ -z "$pending" ]; then
+    echo "Rook wiped the disks and /var/lib/rook: $(echo "$jobs" | awk '{ print $1 }' | paste -sd' ' -)"
+    exit 0
+  fi
+  echo "[$attempt/${CLEANUP_FINISH_TRIES}] cleanup jobs still running: $(echo "$pending" | paste -sd' ' -)"
+  sleep ${WAIT_SECONDS}
+done
+echo "Rook's cleanup jobs did not finish in ${(CLEANUP_FINISH_TRIES * WAIT_SECONDS) / 60} minutes: $pending" >&2
+exit 1`,
+    );
 }
 
 /** Waits on the admin node, bounded, until Ceph reports HEALTH_OK, printing progress. */

@@ -20,6 +20,10 @@ function stageOf(urn: string): string {
     return types.find((type) => type.startsWith("homelab:index:"))?.replace("homelab:index:", "") ?? types[types.length - 1];
 }
 
+function ownTypeOf(urn: string): string {
+    return (urn.split("::")[2] ?? "").split("$").pop() as string;
+}
+
 function nameOf(urn: string): string {
     return urn.split("::")[3] ?? urn;
 }
@@ -32,13 +36,18 @@ export class StepClock {
     readonly onEvent = (event: EngineEvent): void => {
         const urn = event.resourcePreEvent?.metadata.urn ?? event.resOutputsEvent?.metadata.urn;
         if (!urn || event.resourcePreEvent?.metadata.op === "same") return;
+        // the stack and the providers span the whole run or nothing
+        if (/::(pulumi:pulumi:Stack|pulumi:providers:[^:]+)::/.test(urn)) return;
         if (event.resourcePreEvent && !this.started.has(urn)) this.started.set(urn, event.timestamp);
         if (event.resOutputsEvent && this.started.has(urn)) this.resources.set(urn, { start: this.started.get(urn) as number, end: event.timestamp });
     };
 
-    /** Wall time of every resource that did something, longest first. */
-    resourceSpans(): Span[] {
-        return [...this.resources].map(([urn, { start, end }]) => ({ name: nameOf(urn), seconds: end - start }))
+    /** Wall time of every resource (not component) that did something, longest first; only those under `stage` if given. */
+    resourceSpans(stage?: string): Span[] {
+        return [...this.resources]
+            .filter(([urn]) => !ownTypeOf(urn).startsWith("homelab:index:"))
+            .filter(([urn]) => stage === undefined || stageOf(urn) === stage)
+            .map(([urn, { start, end }]) => ({ name: nameOf(urn), seconds: end - start }))
             .sort((a, b) => b.seconds - a.seconds);
     }
 
@@ -60,10 +69,10 @@ export function importSeconds(stdout: string): number {
     return [...stdout.matchAll(/^imported image archive \S+ from \S+ in (\d+) s$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
 }
 
-/** Memory of each machine that is on, as `lab status` prints it (cgroup usage with page cache, and rss). */
+/** Memory of each machine that is on, as `lab status` prints it (cgroup usage with page cache, working set, rss). */
 export function machineMemory(): { node: string; memory: string }[] {
     return lab("status").split("\n")
-        .map((line) => line.match(/^(\S+)\s+on\s.*?\s(\d+MiB \(rss \d+MiB\))$/))
+        .map((line) => line.match(/^(\S+)\s+on\s.*?\s(\d+MiB \(ws \d+MiB, rss \d+MiB\))$/))
         .filter((match): match is RegExpMatchArray => match !== null)
         .map((match) => ({ node: match[1], memory: match[2] }));
 }

@@ -74,6 +74,8 @@ beforeAll(async () => {
     lab("up");
     for (const node of ALL_MACHINES) expect(isOn(node.hostname)).toBe(false);
     project = await scratchProject("lab", { setKey: false });
+    // this suite is about Kubernetes and Calico; storage has its own (test/e2e/storage.test.ts)
+    editStackConfig(project, "homelab:storage", () => ({ enabled: false }));
     kubeconfigFile = path.join(project.dir, "kubeconfig");
 });
 
@@ -90,6 +92,7 @@ describe("Kubernetes and Calico on the simulated lab", () => {
         expect(result.summary.result).toBe("succeeded");
         log(`figures: stages ${formatSpans(clock.stageSpans())}`);
         log(`figures: longest steps ${formatSpans(clock.resourceSpans().slice(0, 12))}`);
+        log(`figures: kubeadm steps ${formatSpans(clock.resourceSpans("KubeadmCluster"))}`);
         await logImageImports();
         fs.writeFileSync(kubeconfigFile, result.outputs.kubeconfig.value, { mode: 0o600 });
         expect(result.outputs.kubeconfig.secret).toBe(true);

@@ -63,7 +63,7 @@ for archive in $(awk '$2 ~ /^images\/[^/]+\.tar$/ { print $2 }' "$work/SHA256SUM
   echo "imported image archive $name from $mirror in $((SECONDS - started)) s"
 done
 
-# the archives must hold the images calico-vxlan.yaml 3.31.0 runs
+# the archives must hold the images Calico 3.31.0 runs
 for image in quay.io/calico/cni:v3.31.0 quay.io/calico/node:v3.31.0 quay.io/calico/kube-controllers:v3.31.0; do
   if ! ctr -n k8s.io images ls -q | grep -Fx "$image" >/dev/null; then
     echo "$image is not in containerd on home-server-1 after importing $mirror/images/*.tar; does the mirror hold Calico 3.31.0 (calico.version)?" >&2

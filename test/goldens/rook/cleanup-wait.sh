@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+set -euo pipefail
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export DEBIAN_FRONTEND=noninteractive
+
+kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
+
+if ! command -v kubectl >/dev/null 2>&1 || [ ! -f /etc/kubernetes/admin.conf ] || ! kc --request-timeout=10s get --raw /readyz >/dev/null 2>&1; then
+  echo "the cluster does not answer; no Rook cleanup to wait for"
+  exit 0
+fi
+
+# the operator starts the jobs once the CephCluster with its cleanup policy is deleted
+for attempt in $(seq 1 18); do
+  jobs=$(kc -n rook-ceph get jobs -o jsonpath='{range .items[*]}{.metadata.name} {.status.succeeded}{"\n"}{end}' 2>/dev/null | grep '^cluster-cleanup-job-' || true)
+  [ -n "$jobs" ] && break
+  echo "[$attempt/18] waiting for Rook to start its cleanup jobs"
+  sleep 10
+done
+if [ -z "$jobs" ]; then
+  echo "Rook started no cleanup jobs in 3 minutes: the OSD disks and /var/lib/rook were NOT wiped; see kubectl -n rook-ceph logs deploy/rook-ceph-operator" >&2
+  exit 1
+fi
+for attempt in $(seq 1 60); do
+  jobs=$(kc -n rook-ceph get jobs -o jsonpath='{range .items[*]}{.metadata.name} {.status.succeeded}{"\n"}{end}' 2>/dev/null | grep '^cluster-cleanup-job-' || true)
+  pending=$(echo "$jobs" | awk '$2 != "1" { print $1 }')
+  if [ -z "$pending" ]; then
+    echo "Rook wiped the disks and /var/lib/rook: $(echo "$jobs" | awk '{ print $1 }' | paste -sd' ' -)"
+    exit 0
+  fi
+  echo "[$attempt/60] cleanup jobs still running: $(echo "$pending" | paste -sd' ' -)"
+  sleep 10
+done
+echo "Rook's cleanup jobs did not finish in 10 minutes: $pending" >&2
+exit 1
