@@ -11,7 +11,7 @@ import * as YAML from "yaml";
 import { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { ROOT, scratchProject, ScratchProject } from "../integration/project";
 import { formatSpans, machineMemory, StepClock } from "./figures";
-import { inside, isOn, lab, NODES, ssh, waitFor } from "./lab";
+import { importImage, inside, isOn, lab, NODES, ssh, waitFor } from "./lab";
 
 jest.setTimeout(90 * 60 * 1000);
 
@@ -121,7 +121,7 @@ describe("Rook Ceph on the simulated lab", () => {
     test("2. a CephFS claim is mounted by pods on two nodes (what one writes the other reads); an RBD claim is Bound", async () => {
         const archive = fs.readFileSync(PROBE_ARCHIVE);
         for (const node of NODES) {
-            execFileSync(path.join(ROOT, "lab", "lab"), ["console", node.hostname, "ctr", "-n", "k8s.io", "images", "import", "-"], { input: archive, stdio: ["pipe", "ignore", "pipe"] });
+            importImage(node.hostname, archive);
         }
         kubectl("create", "namespace", NAMESPACE);
         const manifest = path.join(project.dir, "claims.yaml");
