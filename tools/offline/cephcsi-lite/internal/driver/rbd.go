@@ -143,8 +143,47 @@ func (s *RBDController) ValidateVolumeCapabilities(ctx context.Context, req *csi
 	return validateResponse(req.GetVolumeCapabilities(), true), nil
 }
 
+// ControllerExpandVolume grows the image (rbd resize never shrinks without --allow-shrink). It is
+// advertised also because Rook always runs the csi-resizer sidecar, which exits when a driver can
+// expand nothing.
+func (s *RBDController) ControllerExpandVolume(ctx context.Context, req *csi.ControllerExpandVolumeRequest) (*csi.ControllerExpandVolumeResponse, error) {
+	vol, err := ParseRBDVolumeID(req.GetVolumeId())
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	size, err := requestedBytes(req.GetCapacityRange(), 0)
+	if err != nil {
+		return nil, err
+	}
+	if size <= 0 {
+		return nil, status.Error(codes.InvalidArgument, "no size to expand to")
+	}
+	sizeMiB := (size + mib - 1) / mib
+	_, mons, err := s.Clusters.Lookup(vol.ClusterID)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	cred, err := CredFrom(req.GetSecrets(), userCred, adminCred)
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	if err := s.locks.acquire(vol.Image); err != nil {
+		return nil, err
+	}
+	defer s.locks.release(vol.Image)
+	_, err = s.Ceph.Run(ctx, cred, mons, "rbd", "resize", vol.ImageSpec(), "--size", strconv.FormatInt(sizeMiB, 10), "--no-progress")
+	if IsNotFound(err) {
+		return nil, status.Errorf(codes.NotFound, "image %s does not exist", vol.ImageSpec())
+	}
+	if err != nil {
+		return nil, cephError("resizing image "+vol.ImageSpec(), err)
+	}
+	// a filesystem on the image would need growing on the node, as upstream says for mount volumes
+	return &csi.ControllerExpandVolumeResponse{CapacityBytes: sizeMiB * mib, NodeExpansionRequired: req.GetVolumeCapability().GetMount() != nil}, nil
+}
+
 func (s *RBDController) ControllerGetCapabilities(context.Context, *csi.ControllerGetCapabilitiesRequest) (*csi.ControllerGetCapabilitiesResponse, error) {
-	return controllerCaps(csi.ControllerServiceCapability_RPC_CREATE_DELETE_VOLUME), nil
+	return controllerCaps(csi.ControllerServiceCapability_RPC_CREATE_DELETE_VOLUME, csi.ControllerServiceCapability_RPC_EXPAND_VOLUME), nil
 }
 
 // RBDNode refuses to attach: the lab's kernels have no rbd module, and rbd-nbd is not here.

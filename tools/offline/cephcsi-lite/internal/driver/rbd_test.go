@@ -67,6 +67,12 @@ func TestRBDCreateIsIdempotent(t *testing.T) {
 	if len(images) != 0 || f.called("rbd rm ceph-blockpool/"+img+" --no-progress") != 2 {
 		t.Errorf("images %v, calls %v", images, f.calls)
 	}
+	r3, err := s.ControllerExpandVolume(ctx, &csi.ControllerExpandVolumeRequest{VolumeId: "rbd-lite1:rook-ceph:ceph-blockpool::" + img,
+		CapacityRange: &csi.CapacityRange{RequiredBytes: 3 << 30}, Secrets: secret, VolumeCapability: mountCap[0]})
+	if err != nil || r3.GetCapacityBytes() != 3<<30 || !r3.GetNodeExpansionRequired() ||
+		f.called("rbd resize ceph-blockpool/"+img+" --size 3072 --no-progress") != 1 {
+		t.Errorf("expand: %v %v %v", r3, err, f.calls)
+	}
 	// sizes round up to MiB
 	req.Name, req.CapacityRange = "pvc-10", &csi.CapacityRange{RequiredBytes: 1<<20 + 1}
 	if r, err := s.CreateVolume(ctx, req); err != nil || r.GetVolume().GetCapacityBytes() != 2<<20 {
