@@ -103,6 +103,7 @@ export function composeHomelab(config: HomelabConfig): Homelab {
         scheduleOnControlPlanes: k8s.scheduleOnControlPlanes,
         allowCgroupV1: k8s.allowCgroupV1,
         kubeProxySetsConntrackLimit: k8s.kubeProxySetsConntrackLimit,
+        kubelet: k8s.kubelet,
         packages: k8s.mirror ? { source: "mirror", url: k8s.mirror } : { source: "upstream" },
     }, {
         // kubeadm init goes through the VIP, and workers join over the internal network.

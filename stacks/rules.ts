@@ -101,6 +101,11 @@ export function crossFieldProblems(config: ParsedConfig): ConfigProblem[] {
         }
     }
 
+    const gc = k8s.kubelet;
+    if (gc?.imageGCHighThresholdPercent !== undefined && gc.imageGCLowThresholdPercent !== undefined && gc.imageGCLowThresholdPercent >= gc.imageGCHighThresholdPercent) {
+        problems.push({ key: "kubernetes.kubelet.imageGCLowThresholdPercent", value: gc.imageGCLowThresholdPercent, message: `must be below kubernetes.kubelet.imageGCHighThresholdPercent (${gc.imageGCHighThresholdPercent})` });
+    }
+
     if (config.storage.enabled) {
         if (!k8s.enabled) {
             problems.push({ key: "storage.enabled", value: true, message: "needs kubernetes.enabled=true; Rook Ceph runs on Kubernetes" });

@@ -100,6 +100,16 @@ export const configSchema = z.strictObject({
         allowCgroupV1: z.boolean().default(false),
         /** Let kube-proxy raise nf_conntrack_max; false for nodes in containers, where it is read-only. */
         kubeProxySetsConntrackLimit: z.boolean().default(true),
+        /** Kubelet settings beyond kubeadm's defaults (only these keys). */
+        kubelet: z.strictObject({
+            evictionHard: z.record(
+                z.string().regex(/^(memory\.available|nodefs\.available|nodefs\.inodesFree|imagefs\.available|imagefs\.inodesFree|pid\.available)$/,
+                    "is not a kubelet eviction signal; expected memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree or pid.available"),
+                z.string().regex(/^(\d+(\.\d+)?%|\d+(Ki|Mi|Gi)?)$/, "is not an eviction threshold; expected a percentage like 5% or a quantity like 100Mi"),
+            ).optional(),
+            imageGCHighThresholdPercent: z.number().int().min(1, "is not a percentage; expected 1-100").max(100, "is not a percentage; expected 1-100").optional(),
+            imageGCLowThresholdPercent: z.number().int().min(0, "is not a percentage; expected 0-99").max(99, "is not a percentage; expected 0-99").optional(),
+        }).optional(),
     }).prefault({}),
     calico: z.strictObject({
         enabled: z.boolean().default(true),

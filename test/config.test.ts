@@ -160,6 +160,17 @@ describe("each rule names the key, the value and what is valid", () => {
         expect(parseConfig(homeRaw()).config!.storage.wipeDisksOnDestroy).toBe(false);
     });
 
+    test("kubelet settings: unknown eviction signals, bad thresholds and GC percentages all reported", () => {
+        const raw = homeRaw();
+        raw.kubernetes.kubelet = { evictionHard: { "disk.available": "5%", "nodefs.available": "five" }, imageGCHighThresholdPercent: 80, imageGCLowThresholdPercent: 90 };
+        expect(messages(raw)).toEqual([
+            'homelab:kubernetes.kubelet.evictionHard: "disk.available" is not a kubelet eviction signal; expected memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree or pid.available',
+            'homelab:kubernetes.kubelet.evictionHard.nodefs.available: "five" is not an eviction threshold; expected a percentage like 5% or a quantity like 100Mi',
+        ]);
+        raw.kubernetes.kubelet.evictionHard = { "nodefs.available": "5%" };
+        expect(messages(raw)).toEqual(["homelab:kubernetes.kubelet.imageGCLowThresholdPercent: 90 must be below kubernetes.kubelet.imageGCHighThresholdPercent (80)"]);
+    });
+
     test("air-gap mirror that is not an http(s) URL", () => {
         const raw = homeRaw();
         raw.kubernetes = { mirror: "ftp://10.0.0.1/kubernetes" };

@@ -128,6 +128,10 @@ describe("kubeadm renderers", () => {
         expect(plainInit.nodeRegistration.imagePullPolicy).toBeUndefined();
         expect(plainInit.nodeRegistration.ignorePreflightErrors).toBeUndefined();
         expect(plainKubelet.failCgroupV1).toBeUndefined();
+        expect(plainKubelet).not.toHaveProperty("evictionHard");
+        const kubelet_ = { evictionHard: { "nodefs.available": "3%", "imagefs.available": "3%" }, imageGCHighThresholdPercent: 100 };
+        const [, , tunedKubelet] = YAML.parseAllDocuments(renderInitConfig({ ...spec, kubelet: kubelet_ }, cp1)).map((doc) => doc.toJS());
+        expect(tunedKubelet).toMatchObject({ kind: "KubeletConfiguration", cgroupDriver: "systemd", ...kubelet_ });
     });
 
     test("both sources set containerd's sandbox image to kubeadm's pause image", () => {

@@ -42,6 +42,20 @@ export interface ClusterSpec {
      * (the simulated lab) cannot: nf_conntrack_max is read-only outside the host's network namespace.
      */
     kubeProxySetsConntrackLimit: boolean;
+    /**
+     * Kubelet settings beyond kubeadm's defaults, e.g. for machines that share one disk (the lab):
+     * { evictionHard: { "nodefs.available": "5%" }, imageGCHighThresholdPercent: 100 }.
+     */
+    kubelet?: KubeletSettings;
+}
+
+export interface KubeletSettings {
+    /** Replaces the kubelet's whole evictionHard map (signals left out are then not enforced). */
+    evictionHard?: Record<string, string>;
+    /** Disk usage at which image garbage collection starts; 100 turns it off. */
+    imageGCHighThresholdPercent?: number;
+    /** Disk usage image garbage collection frees down to. */
+    imageGCLowThresholdPercent?: number;
 }
 
 export const TOKEN_PLACEHOLDER = "__HOMELAB_BOOTSTRAP_TOKEN__";
@@ -99,12 +113,13 @@ export function clusterConfiguration(spec: ClusterSpec): Record<string, unknown>
     };
 }
 
-export function kubeletConfiguration(spec: Pick<ClusterSpec, "allowCgroupV1">): Record<string, unknown> {
+export function kubeletConfiguration(spec: Pick<ClusterSpec, "allowCgroupV1" | "kubelet">): Record<string, unknown> {
     return {
         apiVersion: "kubelet.config.k8s.io/v1beta1",
         kind: "KubeletConfiguration",
         cgroupDriver: "systemd",
         ...(spec.allowCgroupV1 ? { failCgroupV1: false } : {}),
+        ...spec.kubelet,
     };
 }
 
