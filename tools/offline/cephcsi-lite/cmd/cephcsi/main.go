@@ -44,6 +44,8 @@ func main() {
 	defer stop()
 	switch o.Type {
 	case "cephfs", "rbd":
+		// the Ceph CLIs' admin sockets; the image has it, but a runtime may mount a tmpfs on /run
+		_ = os.MkdirAll("/run/ceph", 0o770)
 		err = driver.ServeCSI(ctx, o, version)
 	case "liveness":
 		err = driver.ServeLiveness(ctx, o)
