@@ -138,6 +138,7 @@ export function composeHomelab(config: HomelabConfig): Homelab {
             allowLoopDevices: storage.allowLoopDevices,
             wipeDisksOnDestroy: storage.wipeDisksOnDestroy,
             cephConfig: storage.cephConfig,
+            metrics: storage.metrics,
             mirror: storage.mirror,
             manifests: storage.manifests,
             kubeconfig: cluster.kubeconfig,

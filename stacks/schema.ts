@@ -139,6 +139,8 @@ export const configSchema = z.strictObject({
         cephfsMounter: z.enum(["kernel", "fuse"], "is not a CephFS mounter; expected kernel or fuse").default("kernel"),
         /** Allow loop devices as OSDs (test clusters only). */
         allowLoopDevices: z.boolean().default(false),
+        /** Ceph's Prometheus metrics (the mgr module and ceph-exporter); off for a Ceph image without ceph-exporter (Debian's). */
+        metrics: z.boolean().default(true),
         /** On destroy, Rook wipes the OSD disks and /var/lib/rook on every node (a lab); otherwise the data stays on the disks. */
         wipeDisksOnDestroy: z.boolean().default(false),
         /** Ceph options by section, as in ceph.conf, e.g. { global: { mon_data_avail_warn: "10" } }; values are strings. */

@@ -64,6 +64,11 @@ describe("rook renderers", () => {
         expect(renderRookResources(spec).cluster.spec.cleanupPolicy).toEqual({ confirmation: "" });
     });
 
+    test("metrics off disables Rook's exporter; on (the default) leaves Rook's monitoring settings alone", () => {
+        expect(renderRookResources({ ...spec, metrics: false }).cluster.spec.monitoring).toEqual({ metricsDisabled: true });
+        expect(renderRookResources(spec).cluster.spec).not.toHaveProperty("monitoring");
+    });
+
     test("Ceph options go into the cluster's cephConfig, and none leaves it out", () => {
         const cephConfig = { global: { mon_data_avail_warn: "10" }, osd: { osd_memory_target: "1073741824" } };
         expect(renderRookResources({ ...spec, cephConfig }).cluster.spec.cephConfig).toEqual(cephConfig);

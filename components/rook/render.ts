@@ -25,6 +25,8 @@ export interface RookSpec {
     csi: { cephfsMounter: CephfsMounter };
     /** On destroy Rook wipes the OSD disks and dataDirHostPath on every node, e.g. true in a lab. */
     wipeDisksOnDestroy: boolean;
+    /** Ceph's Prometheus metrics; false where the Ceph image has no ceph-exporter (Debian's packages build none). */
+    metrics?: boolean;
     /** Ceph options by section, e.g. { global: { osd_memory_target: "1073741824" } }; Rook sets them in the monitors' config database. */
     cephConfig?: Record<string, Record<string, string>>;
 }
@@ -123,6 +125,7 @@ export function renderRookResources(spec: RookSpec): RookResources {
                 // full paths are allowed (and /dev/disk/by-id/... survives a reordering of the disks)
                 nodes: osdNodes(spec).map((node) => ({ name: node.hostname, devices: node.osdDevices.map((device) => ({ name: device })) })),
             },
+            ...(spec.metrics === false ? { monitoring: { metricsDisabled: true } } : {}),
             ...(spec.cephConfig && Object.keys(spec.cephConfig).length > 0 ? { cephConfig: spec.cephConfig } : {}),
             cleanupPolicy: spec.wipeDisksOnDestroy
                 // Rook's cleanup jobs remove dataDirHostPath and zero the start of each OSD disk
