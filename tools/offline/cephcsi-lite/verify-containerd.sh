@@ -47,7 +47,7 @@ run "$C" /usr/local/bin/cephcsi --version
 run "$C" ceph --version
 run "$C" rbd --version
 run "$C" ceph-fuse --version
-LINES_SHOWN=12 run "$C" sh -c 'fusermount3 -V; mount --version; mkfs.ext4 -V 2>&1 | head -1; id ceph; ls -ld /run/ceph /tmp/csi/keys; cat /etc/ceph/ceph.conf'
+LINES_SHOWN=12 run "$C" sh -c 'fusermount3 -V; mount --version; mkfs.ext4 -V 2>&1 | head -1; id ceph; ls -ld /tmp/csi/keys /var/log/ceph; cat /etc/ceph/ceph.conf'
 run "$R" /csi-node-driver-registrar --version
 LINES_SHOWN=3 run "$R" /csi-node-driver-registrar --help
 for ref in "$C" "$R"; do # the image config's labels
