@@ -218,7 +218,10 @@ describe("Kubernetes and Calico on the simulated lab", () => {
 
 /**
  * What would change if a node were reset, rejoined or restarted: when kubelet and containerd
- * started on each of the first three machines, and the system pods on them with their restarts.
+ * started on each of the first three machines, every system pod on them (a re-created pod has a
+ * new uid), and the restarts of the control-plane pods (a kubeadm re-run restarts them). Other
+ * pods' restart counts are left out: calico-node's liveness probe restarted it once on a loaded
+ * machine during a join (seen in the lab), which no step of the program causes.
  */
 function untouchedEvidence(): Record<string, string> {
     const evidence: Record<string, string> = {};
@@ -228,7 +231,8 @@ function untouchedEvidence(): Record<string, string> {
     for (const pod of kubectlJson("-n", "kube-system", "get", "pods").items as any[]) {
         if (pod.spec.nodeName === WORKER.hostname) continue;
         const restarts = (pod.status.containerStatuses ?? []).reduce((sum: number, c: any) => sum + c.restartCount, 0);
-        evidence[`${pod.spec.nodeName} ${pod.metadata.name}`] = `${pod.metadata.uid} restarts ${restarts}`;
+        const controlPlane = pod.metadata.labels?.tier === "control-plane";
+        evidence[`${pod.spec.nodeName} ${pod.metadata.name}`] = controlPlane ? `${pod.metadata.uid} restarts ${restarts}` : pod.metadata.uid;
     }
     return evidence;
 }
