@@ -220,8 +220,9 @@ describe("Kubernetes and Calico on the simulated lab", () => {
  * What would change if a node were reset, rejoined or restarted: when kubelet and containerd
  * started on each of the first three machines, every system pod on them (a re-created pod has a
  * new uid), and the restarts of the control-plane pods (a kubeadm re-run restarts them). Other
- * pods' restart counts are left out: calico-node's liveness probe restarted it once on a loaded
- * machine during a join (seen in the lab), which no step of the program causes.
+ * pods' restart counts are left out: calico-node restarted once on lab-1, the machine test 3 had
+ * just power-cycled, during a join on a loaded host (cause not established); the join's steps run
+ * nothing on the existing nodes but the /etc/hosts update, which the test checks by name.
  */
 function untouchedEvidence(): Record<string, string> {
     const evidence: Record<string, string> = {};
