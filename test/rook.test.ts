@@ -7,7 +7,7 @@ import { expectGolden } from "./helpers/golden";
 import { expectShellcheckClean } from "./helpers/shellcheck";
 import { bundleFiles, renderApplyBundleScript, renderDeleteBundleScript } from "../components/manifests";
 import {
-    MANIFEST_FILES, operatorSettings, renderCleanupWaitScript, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle,
+    MANIFEST_FILES, operatorSettings, renderCleanupArmScript, renderCleanupWaitScript, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle,
     rookImages, RookSpec, upstreamManifestBase, validateRookSpec,
 } from "../components/rook/render";
 
@@ -42,6 +42,7 @@ describe("rook renderers", () => {
         "operator-delete.sh": renderDeleteBundleScript(upstream),
         "wait.sh": renderWaitScript(spec),
         "cleanup-wait.sh": renderCleanupWaitScript(),
+        "cleanup-arm.sh": renderCleanupArmScript(),
     };
     test.each(Object.keys(scripts))("%s matches its golden and passes shellcheck", (file) => {
         expectGolden(`rook/${file}`, scripts[file]);
@@ -58,10 +59,10 @@ describe("rook renderers", () => {
         })));
     });
 
-    test("a lab's cluster asks Rook to wipe its disks on delete; a home cluster keeps the data", () => {
-        expect(renderRookResources({ ...spec, wipeDisksOnDestroy: true }).cluster.spec.cleanupPolicy)
-            .toEqual({ confirmation: "yes-really-destroy-data", sanitizeDisks: { method: "quick", dataSource: "zero", iteration: 1 } });
+    test("the cluster is created without the wipe confirmation, which would stop Rook managing it; the arm script sets it", () => {
+        expect(renderRookResources({ ...spec, wipeDisksOnDestroy: true }).cluster.spec.cleanupPolicy).toEqual({ confirmation: "" });
         expect(renderRookResources(spec).cluster.spec.cleanupPolicy).toEqual({ confirmation: "" });
+        expect(renderCleanupArmScript()).toContain(`patch cephcluster rook-ceph --type merge -p '{"spec":{"cleanupPolicy":{"confirmation":"yes-really-destroy-data","sanitizeDisks":{"method":"quick","dataSource":"zero","iteration":1}}}}'`);
     });
 
     test("metrics off disables Rook's exporter; on (the default) leaves Rook's monitoring settings alone", () => {
@@ -184,10 +185,13 @@ describe("RookCeph, air-gapped, wiping its disks on destroy", () => {
         expect(named("lab-rook-operator")?.inputs.create).toContain(`${MIRROR}/manifests/operator.yaml`);
     });
 
-    test("the cleanup wait sits between the operator and the cluster, so a destroy waits for the wipe before removing the operator", () => {
+    test("destroy order: pools, arm the wipe, cluster, wait for the wipe, operator", () => {
         expect(dependencyNamesOf("lab-rook-cleanup")).toContain("lab-rook-operator");
         expect(dependencyNamesOf("lab-rook-cluster")).toEqual(expect.arrayContaining(["lab-rook-operator", "lab-rook-cleanup"]));
+        expect(dependencyNamesOf("lab-rook-cleanup-arm")).toContain("lab-rook-cluster");
+        for (const pool of ["lab-rook-block-pool", "lab-rook-filesystem"]) expect(dependencyNamesOf(pool)).toContain("lab-rook-cleanup-arm");
         expect(named("lab-rook-cleanup")?.inputs.delete).toContain("cluster-cleanup-job-");
-        expect(named("lab-rook-cluster")?.inputs.spec.cleanupPolicy.confirmation).toBe("yes-really-destroy-data");
+        expect(named("lab-rook-cleanup-arm")?.inputs.delete).toContain("yes-really-destroy-data");
+        expect(named("lab-rook-cluster")?.inputs.spec.cleanupPolicy.confirmation).toBe("");
     });
 });

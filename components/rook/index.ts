@@ -5,7 +5,7 @@ import { applyManifestBundle, bundleFiles, ManifestSource } from "../manifests";
 import { remoteScript, SshTarget } from "../remote";
 import { renderMirroredImagesImportScript, renderMirroredImagesRemoveScript } from "../airgap";
 import {
-    CephfsMounter, MANIFEST_FILES, renderCleanupWaitScript, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle,
+    CephfsMounter, MANIFEST_FILES, renderCleanupArmScript, renderCleanupWaitScript, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle,
     rookImages, RookSpec, upstreamManifestBase, validateRookSpec,
 } from "./render";
 
@@ -97,9 +97,17 @@ export class RookCeph extends pulumi.ComponentResource {
             // the CRDs and the operator come with the bundle; deleted before it, so the operator can clean up
             dependsOn: [operator, ...cleanup],
         });
+        // after the cluster and before the pools: deleted after them and before the cluster, it sets
+        // the cleanup policy that makes Rook wipe the disks once the cluster is deleted
+        const arm = spec.wipeDisksOnDestroy ? [remoteScript(`${name}-cleanup-arm`, {
+            target: args.adminNode,
+            create: "true",
+            delete: renderCleanupArmScript(),
+        }, { parent: this, dependsOn: [cluster] })] : [];
+
         // Rook refuses to delete a cluster that still has pools or filesystems: they go first
-        const blockPool = new k8s.apiextensions.CustomResource(`${name}-block-pool`, resources.blockPool, { parent: this, provider, dependsOn: [cluster] });
-        const filesystem = new k8s.apiextensions.CustomResource(`${name}-filesystem`, resources.filesystem, { parent: this, provider, dependsOn: [cluster] });
+        const blockPool = new k8s.apiextensions.CustomResource(`${name}-block-pool`, resources.blockPool, { parent: this, provider, dependsOn: [cluster, ...arm] });
+        const filesystem = new k8s.apiextensions.CustomResource(`${name}-filesystem`, resources.filesystem, { parent: this, provider, dependsOn: [cluster, ...arm] });
 
         const healthy = remoteScript(`${name}-wait`, {
             target: args.adminNode,

@@ -127,11 +127,10 @@ export function renderRookResources(spec: RookSpec): RookResources {
             },
             ...(spec.metrics === false ? { monitoring: { metricsDisabled: true } } : {}),
             ...(spec.cephConfig && Object.keys(spec.cephConfig).length > 0 ? { cephConfig: spec.cephConfig } : {}),
-            cleanupPolicy: spec.wipeDisksOnDestroy
-                // Rook's cleanup jobs remove dataDirHostPath and zero the start of each OSD disk
-                ? { confirmation: "yes-really-destroy-data", sanitizeDisks: { method: "quick", dataSource: "zero", iteration: 1 } }
-                // no confirmation: deleting the cluster leaves the data on the disks
-                : { confirmation: "" },
+            // no confirmation: deleting the cluster leaves the data on the disks. Rook stops managing a
+            // cluster whose confirmation is set, so a lab that wipes on destroy sets it only then
+            // (renderCleanupArmScript).
+            cleanupPolicy: { confirmation: "" },
         },
     };
     const blockPool: KubernetesObject = {
@@ -201,6 +200,31 @@ export function renderRookResourcesYaml(resources: RookResources): string {
 /** The images a mirror must hold for this spec (Rook's CSI images come with it, named as the operator's defaults). */
 export function rookImages(spec: Pick<RookSpec, "rookVersion" | "cephImage">): string[] {
     return [spec.cephImage, `docker.io/rook/ceph:v${spec.rookVersion.replace(/^v/, "")}`];
+}
+
+/** Rook's cleanup policy that wipes dataDirHostPath and zeroes the start of each OSD disk once the cluster is deleted. */
+export const WIPE_POLICY = { confirmation: "yes-really-destroy-data", sanitizeDisks: { method: "quick", dataSource: "zero", iteration: 1 } };
+
+/**
+ * Run on delete, after the pools and the filesystem are gone and before the CephCluster is deleted:
+ * sets the cleanup policy, which Rook acts on when the cluster is deleted (and which would stop it
+ * managing a live cluster, so it is never set before).
+ */
+export function renderCleanupArmScript(): string {
+    const patch = JSON.stringify({ spec: { cleanupPolicy: WIPE_POLICY } });
+    return script(
+        `kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }`,
+        `if ! command -v kubectl >/dev/null 2>&1 || [ ! -f /etc/kubernetes/admin.conf ] || ! kc --request-timeout=10s get --raw /readyz >/dev/null 2>&1; then
+  echo "the cluster does not answer; nothing to arm"
+  exit 0
+fi
+if ! kc -n ${NAMESPACE} get cephcluster ${CLUSTER_NAME} >/dev/null 2>&1; then
+  echo "no CephCluster ${CLUSTER_NAME}; nothing to arm"
+  exit 0
+fi
+kc -n ${NAMESPACE} patch cephcluster ${CLUSTER_NAME} --type merge -p ${shellQuote(patch)} >/dev/null
+echo "cleanup policy set: deleting the CephCluster now wipes the OSD disks and /var/lib/rook on every node"`,
+    );
 }
 
 const CLEANUP_JOB_PREFIX = "cluster-cleanup-job-";

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+set -euo pipefail
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export DEBIAN_FRONTEND=noninteractive
+
+kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
+
+if ! command -v kubectl >/dev/null 2>&1 || [ ! -f /etc/kubernetes/admin.conf ] || ! kc --request-timeout=10s get --raw /readyz >/dev/null 2>&1; then
+  echo "the cluster does not answer; nothing to arm"
+  exit 0
+fi
+if ! kc -n rook-ceph get cephcluster rook-ceph >/dev/null 2>&1; then
+  echo "no CephCluster rook-ceph; nothing to arm"
+  exit 0
+fi
+kc -n rook-ceph patch cephcluster rook-ceph --type merge -p '{"spec":{"cleanupPolicy":{"confirmation":"yes-really-destroy-data","sanitizeDisks":{"method":"quick","dataSource":"zero","iteration":1}}}}' >/dev/null
+echo "cleanup policy set: deleting the CephCluster now wipes the OSD disks and /var/lib/rook on every node"
