@@ -45,7 +45,7 @@ export interface ManifestBundle {
 export interface KubernetesObject {
     apiVersion: string;
     kind: string;
-    metadata: { name: string; namespace?: string };
+    metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
     spec: Record<string, unknown>;
 }
 

@@ -108,7 +108,9 @@ function replicated(spec: RookSpec): Record<string, unknown> {
 }
 
 export function renderRookResources(spec: RookSpec): RookResources {
-    const metadata = (name: string) => ({ name, namespace: NAMESPACE });
+    // Rook writes into the specs of its resources too (e.g. the cluster's storage.nodes): the
+    // program's values win those server-side apply conflicts instead of failing the update
+    const metadata = (name: string) => ({ name, namespace: NAMESPACE, annotations: { "pulumi.com/patchForce": "true" } });
     const cluster: KubernetesObject = {
         apiVersion: "ceph.rook.io/v1",
         kind: "CephCluster",
