@@ -240,6 +240,12 @@ spec() { # spec <name> <ref> <layers json> <config json>
 }
 CEPH_LAYER="{\"comment\": \"debootstrap --variant=minbase $CEPH_DEBIAN_SUITE; ceph uid/gid $CEPH_UID; $CEPH_PACKAGES (Ceph $CEPH_DEBIAN_VERSION)\",
      \"rootfs\": \"$ROOTFS\", \"exclude\": $EXCLUDE}"
+# Rook's `dmsetup version` before each OSD provisioning fails on a kernel without device-mapper
+# (the lab's host): tools/offline/rook/dmsetup answers just that call there (see the file).
+DMSETUP_WRAPPER=$RK/dmsetup
+CEPH_LAYER="$CEPH_LAYER,
+    {\"comment\": \"homelab: /usr/local/sbin/dmsetup in front of Debian's, for kernels without device-mapper\",
+     \"files\": [{\"src\": \"$DMSETUP_WRAPPER\", \"dst\": \"/usr/local/sbin/dmsetup\", \"mode\": 493}]}"
 CEPH_ENV="\"PATH=$PATH_DEFAULT\", \"CEPH_VERSION=reef\", \"CEPH_POINT_RELEASE=-${CEPH_VERSION#v}\""
 spec ceph "$CEPH_IMAGE" "    $CEPH_LAYER" \
   "{\"cmd\": [\"/bin/bash\"], \"env\": [$CEPH_ENV], \"workingDir\": \"/\",
@@ -268,8 +274,8 @@ for e in "${SIDECARS[@]}"; do
 done
 image_inputs() {
   case $1 in
-    ceph) echo "$STAMPS/rootfs" ;;
-    rook-ceph) echo "$STAMPS/rootfs $STAMPS/rookfs $STAMPS/bin-rook" ;;
+    ceph) echo "$STAMPS/rootfs $DMSETUP_WRAPPER" ;;
+    rook-ceph) echo "$STAMPS/rootfs $DMSETUP_WRAPPER $STAMPS/rookfs $STAMPS/bin-rook" ;;
     *) echo "$CA_BUNDLE $STAMPS/bin-$1" ;;
   esac
 }
