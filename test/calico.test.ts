@@ -308,6 +308,8 @@ describe("CalicoNetwork from calico-vxlan.yaml", () => {
             expect((secretValue(images.inputs.connection) as { host: string }).host).toBe(node.ssh.host);
             expect(images.inputs.create).toContain(`echo "Calico 3.31.0 images are in containerd on ${node.hostname}"`);
             expect(images.inputs.delete).toContain("ctr -n k8s.io images rm");
+            // a replaced import's delete removes the images by name: it must run before the new import
+            expect(images.deleteBeforeReplace).toBe(true);
         }
         expect(dependencyNamesOf("vx-manifest").sort()).toEqual(nodes.map((node) => `vx-images-${node.hostname}`));
         expect(dependencyNamesOf("vx-wait")).toEqual(["vx-manifest"]);

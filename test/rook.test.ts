@@ -183,6 +183,8 @@ describe("RookCeph, air-gapped, wiping its disks on destroy", () => {
         }
         expect(dependencyNamesOf("lab-rook-operator")).toEqual(expect.arrayContaining(spec.nodes.map((node) => `lab-rook-images-${node.hostname}`)));
         expect(named("lab-rook-operator")?.inputs.create).toContain(`${MIRROR}/manifests/operator.yaml`);
+        // a replaced import's delete (which removes the images by name) must not run after the new import
+        for (const node of spec.nodes) expect(named(`lab-rook-images-${node.hostname}`)?.deleteBeforeReplace).toBe(true);
     });
 
     test("destroy order: pools, arm the wipe, cluster, wait for the wipe, operator", () => {

@@ -108,7 +108,11 @@ export class CalicoNetwork extends pulumi.ComponentResource {
             target: node.ssh,
             create: renderImageImportScript({ version: spec.version, mirror }, node.hostname),
             delete: renderImageRemoveScript(spec, node.hostname),
-        }, { parent: this }));
+        }, {
+            parent: this,
+            // the old step's delete removes the images by name: it must run before the new import, not after
+            deleteBeforeReplace: true,
+        }));
         const copies = install.source.kind === "path" ? [new command.remote.CopyToRemote(`${name}-manifest-copy`, {
             connection: connectionOf(args.adminNode),
             source: new pulumi.asset.FileAsset(install.source.localPath),

@@ -78,7 +78,11 @@ export class RookCeph extends pulumi.ComponentResource {
                 target: node.ssh,
                 create: renderMirroredImagesImportScript(mirrored),
                 delete: renderMirroredImagesRemoveScript(mirrored),
-            }, { parent: this });
+            }, {
+                parent: this,
+                // the old step's delete removes the images by name: it must run before the new import, not after
+                deleteBeforeReplace: true,
+            });
         });
 
         const operator = applyManifestBundle(`${name}-operator`, { target: args.adminNode, bundle, dependsOn: images }, { parent: this });

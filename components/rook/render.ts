@@ -271,23 +271,36 @@ exit 1`,
     );
 }
 
-/** Waits on the admin node, bounded, until Ceph reports HEALTH_OK, printing progress. */
+/** The ceph CLI with the admin key, in the operator's pod (as Rook itself runs it), as bash. */
+export const CEPH_FUNCTION = `ceph_() { kc -n ${NAMESPACE} exec deploy/rook-ceph-operator -- ceph --conf=/var/lib/rook/${NAMESPACE}/${NAMESPACE}.config --keyring=/var/lib/rook/${NAMESPACE}/client.admin.keyring --connect-timeout=10 "$@" 2>/dev/null; }`;
+
+/**
+ * Waits on the admin node, bounded, printing progress, until Ceph is HEALTH_OK with every OSD the
+ * spec asks for up and in, and the pool and filesystem Ready: a cluster of monitors alone reports
+ * HEALTH_OK too (seen in the lab, before any OSD existed).
+ */
 export function renderWaitScript(spec: RookSpec): string {
-    const get = (path: string) => `kc -n ${NAMESPACE} get cephcluster ${CLUSTER_NAME} -o jsonpath='${path}' 2>/dev/null || true`;
+    const get = (kind: string, name: string, path: string) => `kc -n ${NAMESPACE} get ${kind} ${name} -o jsonpath='${path}' 2>/dev/null || true`;
+    const osds = osdNodes(spec).reduce((sum, node) => sum + node.osdDevices.length, 0);
     return script(
         `kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }`,
+        CEPH_FUNCTION,
         `# mons, the mgr and one OSD per device come up one after another: minutes, not seconds
+want_osds="${osds} ${osds} ${osds}"
 for attempt in $(seq 1 ${WAIT_TRIES}); do
-  health=$(${get("{.status.ceph.health}")})
-  if [ "$health" = HEALTH_OK ]; then
-    echo "Ceph (${spec.cephImage}, Rook ${spec.rookVersion}) is HEALTH_OK"
+  health=$(${get("cephcluster", CLUSTER_NAME, "{.status.ceph.health}")})
+  # "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20" -> "3 3 3"
+  osds=$(ceph_ osd stat | tr -d ',;()' | awk '{ for (i = 2; i <= NF; i++) { if ($i == "osds:") t = $(i - 1); if ($i == "up") u = $(i - 1); if ($i == "in") n = $(i - 1) } } END { if (t != "") print t, u, n }' || true)
+  pool=$(${get("cephblockpool", BLOCK_POOL, "{.status.phase}")})
+  filesystem=$(${get("cephfilesystem", FILESYSTEM, "{.status.phase}")})
+  if [ "$health" = HEALTH_OK ] && [ "$osds" = "$want_osds" ] && [ "$pool" = Ready ] && [ "$filesystem" = Ready ]; then
+    echo "Ceph (${spec.cephImage}, Rook ${spec.rookVersion}) is HEALTH_OK: ${osds} OSDs up and in, pool ${BLOCK_POOL} and filesystem ${FILESYSTEM} Ready"
     exit 0
   fi
-  phase=$(${get("{.status.phase}")})
-  echo "[$attempt/${WAIT_TRIES}] Ceph health \${health:-unknown}, cluster phase \${phase:-unknown}"
+  echo "[$attempt/${WAIT_TRIES}] Ceph health \${health:-unknown}; OSDs (total up in) \${osds:-unknown} of ${osds}; pool \${pool:-pending}; filesystem \${filesystem:-pending}"
   sleep ${WAIT_SECONDS}
 done`,
-        `echo "Ceph did not reach HEALTH_OK in ${(WAIT_TRIES * WAIT_SECONDS) / 60} minutes; see kubectl -n ${NAMESPACE} describe cephcluster ${CLUSTER_NAME}" >&2
+        `echo "Ceph did not become healthy with ${osds} OSDs in ${(WAIT_TRIES * WAIT_SECONDS) / 60} minutes; see kubectl -n ${NAMESPACE} describe cephcluster ${CLUSTER_NAME} and the rook-ceph-osd-prepare pods' logs" >&2
 kc -n ${NAMESPACE} get cephcluster ${CLUSTER_NAME} -o jsonpath='{.status.ceph.details}' >&2 2>/dev/null || true
 exit 1`,
     );

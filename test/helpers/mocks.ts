@@ -10,10 +10,12 @@ export interface Registered {
     dependsOn: string[];
     /** Name of its parent resource. */
     parent?: string;
+    /** Replacement order: true when the old resource is deleted before its replacement is created. */
+    deleteBeforeReplace?: boolean;
 }
 
 /** What each resource was constructed with, recorded by a stack transformation (the mocks do not see options). */
-const options = new Map<string, { dependsOn: string[]; parent?: string }>();
+const options = new Map<string, { dependsOn: string[]; parent?: string; deleteBeforeReplace?: boolean }>();
 
 function namesOf(dependsOn: unknown): string[] {
     const list = Array.isArray(dependsOn) ? dependsOn : dependsOn ? [dependsOn] : [];
@@ -45,7 +47,7 @@ export function installMocks(): void {
     const register = runtimeResource.registerResource;
     runtimeResource.registerResource = function (res: unknown, parent: { __name?: string } | undefined, type: string, name: string, ...rest: any[]) {
         const opts = rest[4] as pulumi.ResourceOptions; // after custom, remote, newDependency, props
-        options.set(name, { dependsOn: namesOf(opts.dependsOn), parent: parent?.__name });
+        options.set(name, { dependsOn: namesOf(opts.dependsOn), parent: parent?.__name, deleteBeforeReplace: (opts as pulumi.CustomResourceOptions).deleteBeforeReplace });
         return register.call(this, res, parent, type, name, ...rest);
     };
 }
