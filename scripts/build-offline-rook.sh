@@ -62,7 +62,7 @@ SIDECARS=()
 while IFS=: read -r name mod ver tag; do SIDECARS+=("$name:$mod:$ver:$tag"); done <<<"$CSI_SIDECARS"
 IMAGE_NAMES=(ceph rook-ceph)
 for e in "${SIDECARS[@]}"; do IMAGE_NAMES+=("${e%%:*}"); done
-NSTEPS=$((1 + 1 + ${#SIDECARS[@]} + 1 + 1 + 1 + 1 + ${#IMAGE_NAMES[@]}))
+NSTEPS=$((1 + 1 + ${#SIDECARS[@]} + 1 + 1 + 1 + 1 + 1 + ${#IMAGE_NAMES[@]}))
 
 mod_dir() { # mod_dir <wrapper dir> <module@version>: "<dir> <RFC 3339 time>" from the module cache
   local j dir info
@@ -205,6 +205,28 @@ build_rootfs() {
 step rootfs "$(key_of "$CEPH_DEBIAN_SUITE $CEPH_DEBIAN_MIRROR $CEPH_DEBIAN_VERSION $CEPH_UID $CEPH_PACKAGES" "$(declare -f build_rootfs)")" \
   "debootstrap $CEPH_DEBIAN_SUITE rootfs with Ceph $CEPH_DEBIAN_VERSION" build_rootfs
 
+# Ceph 18's mgr modules all import mgr_util, whose top-level `import bcrypt` fails inside the mgr's
+# Python subinterpreters with Debian's PyO3-built bcrypt ("PyO3 modules do not yet support
+# subinterpreters"): every always-on module is then disabled (seen in the lab: MGR_MODULE_DEPENDENCY,
+# no `volumes` module, so no CephFS subvolumes). bcrypt is only used to hash dashboard passwords; the
+# image gets a mgr_util.py that imports it in that one function, as later Ceph releases stopped
+# importing it at load time.
+MGR_UTIL=$WORK/mgr_util.py
+patch_mgr_util() {
+  python3 - "$ROOTFS/usr/share/ceph/mgr/mgr_util.py" "$MGR_UTIL" <<'PY'
+import sys
+source, target = sys.argv[1], sys.argv[2]
+lines = open(source).read().split("\n")
+assert lines.count("import bcrypt") == 1, "mgr_util.py has no single top-level 'import bcrypt'"
+lines.remove("import bcrypt")
+at = next(i for i, line in enumerate(lines) if line.startswith("def password_hash("))
+lines.insert(at + 1, "    import bcrypt  # homelab: not at load time, which fails in the mgr's subinterpreters")
+open(target, "w").write("\n".join(lines))
+PY
+  diff -u "$ROOTFS/usr/share/ceph/mgr/mgr_util.py" "$MGR_UTIL" || true
+}
+step mgr-util "$(key_of "$STAMPS/rootfs" "$(declare -f patch_mgr_util)")" "patching the mgr's mgr_util.py (bcrypt imported where it is used)" patch_mgr_util
+
 # The Rook image's additions, as images/ceph/Dockerfile and Makefile make them: /usr/local/bin/{toolbox.sh,
 # set-ceph-debug-level}, /etc/ceph-monitoring (deploy/examples/monitoring), /etc/rook-external
 # (create-external-cluster-resources.*), and the rook user 2016 in passwd/group.
@@ -244,8 +266,9 @@ CEPH_LAYER="{\"comment\": \"debootstrap --variant=minbase $CEPH_DEBIAN_SUITE; ce
 # (the lab's host): tools/offline/rook/dmsetup answers just that call there (see the file).
 DMSETUP_WRAPPER=$RK/dmsetup
 CEPH_LAYER="$CEPH_LAYER,
-    {\"comment\": \"homelab: /usr/local/sbin/dmsetup in front of Debian's, for kernels without device-mapper\",
-     \"files\": [{\"src\": \"$DMSETUP_WRAPPER\", \"dst\": \"/usr/local/sbin/dmsetup\", \"mode\": 493}]}"
+    {\"comment\": \"homelab: /usr/local/sbin/dmsetup in front of Debian's, for kernels without device-mapper; mgr_util.py importing bcrypt where it is used\",
+     \"files\": [{\"src\": \"$DMSETUP_WRAPPER\", \"dst\": \"/usr/local/sbin/dmsetup\", \"mode\": 493},
+               {\"src\": \"$MGR_UTIL\", \"dst\": \"/usr/share/ceph/mgr/mgr_util.py\", \"mode\": 420}]}"
 CEPH_ENV="\"PATH=$PATH_DEFAULT\", \"CEPH_VERSION=reef\", \"CEPH_POINT_RELEASE=-${CEPH_VERSION#v}\""
 spec ceph "$CEPH_IMAGE" "    $CEPH_LAYER" \
   "{\"cmd\": [\"/bin/bash\"], \"env\": [$CEPH_ENV], \"workingDir\": \"/\",
@@ -274,8 +297,8 @@ for e in "${SIDECARS[@]}"; do
 done
 image_inputs() {
   case $1 in
-    ceph) echo "$STAMPS/rootfs $DMSETUP_WRAPPER" ;;
-    rook-ceph) echo "$STAMPS/rootfs $DMSETUP_WRAPPER $STAMPS/rookfs $STAMPS/bin-rook" ;;
+    ceph) echo "$STAMPS/rootfs $DMSETUP_WRAPPER $STAMPS/mgr-util" ;;
+    rook-ceph) echo "$STAMPS/rootfs $DMSETUP_WRAPPER $STAMPS/mgr-util $STAMPS/rookfs $STAMPS/bin-rook" ;;
     *) echo "$CA_BUNDLE $STAMPS/bin-$1" ;;
   esac
 }
