@@ -183,7 +183,7 @@ build_rootfs() {
     { echo "the ceph user is $(chroot "$r" id ceph), not $CEPH_UID"; return 1; }
   # what Rook and ceph-volume run in this image
   for c in ceph ceph-mon ceph-mgr ceph-osd ceph-mds ceph-volume ceph-fuse ceph-authtool ceph-bluestore-tool ceph-crash \
-    rados rbd radosgw-admin lvm cryptsetup dmsetup sgdisk lsblk blkid udevadm nsenter stdbuf ip modprobe bash python3 ps; do
+    rados rbd radosgw-admin lvm cryptsetup dmsetup sgdisk lsblk blkid udevadm nsenter stdbuf ip modprobe bash python3 ps jq; do
     chroot "$r" sh -c "command -v $c" >/dev/null || { echo "missing in the ceph rootfs: $c"; return 1; }
   done
   # the directories of upstream's image (ceph's container/Containerfile), owned by ceph

@@ -120,7 +120,9 @@ export function renderRookResources(spec: RookSpec): RookResources {
             dataDirHostPath: "/var/lib/rook",
             // mons need a node each; fewer than three nodes can only hold one
             mon: { count: spec.nodes.length >= 3 ? 3 : 1, allowMultiplePerNode: false },
-            mgr: { count: 1 },
+            // restful, on by default in Reef, is not used by Rook; in an image whose cryptography is
+            // built with PyO3 (Debian's) it cannot load in the mgr's subinterpreters and keeps Ceph in HEALTH_WARN
+            mgr: { count: 1, modules: [{ name: "restful", enabled: false }] },
             storage: {
                 useAllNodes: false,
                 useAllDevices: false,
