@@ -145,7 +145,7 @@ export const configSchema = z.strictObject({
         wipeDisksOnDestroy: z.boolean().default(false),
         /** Ceph options by section, as in ceph.conf, e.g. { global: { mon_data_avail_warn: "10" } }; values are strings. */
         cephConfig: z.record(z.string().regex(/^[a-z0-9_.]+$/, "is not a Ceph config section; expected global, mon, osd, mds, mgr or a daemon name like osd.0"),
-            z.record(z.string().regex(/^[a-z0-9_]+$/, "is not a Ceph option name; expected lowercase words joined by _, like osd_memory_target"),
+            z.record(z.string().regex(/^[a-z0-9_]+(\/[a-z0-9_]+)*$/, "is not a Ceph option name; expected lowercase words joined by _, like osd_memory_target, or a module's option like mgr/crash/warn_recent_interval"),
                 z.string("is not a string; Ceph option values are strings in the stack file, like \"1073741824\""))).default({}),
         /** Air-gapped: SHA256SUMS, manifests/{crds,common,operator}.yaml and images/*.tar from this file server (scripts/build-offline-rook.sh). */
         mirror: url.optional(),
