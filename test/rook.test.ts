@@ -76,6 +76,13 @@ describe("rook renderers", () => {
         expect(renderRookResources({ ...spec, cephConfig: {} }).cluster.spec).not.toHaveProperty("cephConfig");
     });
 
+    test("Rook's resources are deleted in the background (as kubectl does), so their daemons outlive Rook's finalizers", () => {
+        const resources = renderRookResources(spec);
+        for (const resource of [resources.cluster, resources.blockPool, resources.filesystem]) {
+            expect(resource.metadata.annotations).toMatchObject({ "pulumi.com/deletionPropagationPolicy": "background", "pulumi.com/patchForce": "true" });
+        }
+    });
+
     test("a mirror must hold the Ceph image and the operator image of the pinned release", () => {
         expect(rookImages(spec)).toEqual(["quay.io/ceph/ceph:v19.2.3", "docker.io/rook/ceph:v1.17.8"]);
     });

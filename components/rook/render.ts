@@ -108,9 +108,19 @@ function replicated(spec: RookSpec): Record<string, unknown> {
 }
 
 export function renderRookResources(spec: RookSpec): RookResources {
-    // Rook writes into the specs of its resources too (e.g. the cluster's storage.nodes): the
-    // program's values win those server-side apply conflicts instead of failing the update
-    const metadata = (name: string) => ({ name, namespace: NAMESPACE, annotations: { "pulumi.com/patchForce": "true" } });
+    const metadata = (name: string) => ({
+        name,
+        namespace: NAMESPACE,
+        annotations: {
+            // Rook writes into the specs of its resources too (e.g. the cluster's storage.nodes): the
+            // program's values win those server-side apply conflicts instead of failing the update
+            "pulumi.com/patchForce": "true",
+            // deleted as kubectl deletes them: the provider's default (foreground) removes the MDS and
+            // other daemons a resource owns before Rook's finalizer runs, which then waits on them for
+            // ever (seen in the lab: a filesystem's deletion hung with its MDS gone)
+            "pulumi.com/deletionPropagationPolicy": "background",
+        },
+    });
     const cluster: KubernetesObject = {
         apiVersion: "ceph.rook.io/v1",
         kind: "CephCluster",
