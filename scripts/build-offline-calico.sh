@@ -313,26 +313,9 @@ if [ "$BUILT" -gt 0 ] || [ ! -s "$OUT/SHA256SUMS" ] || [ ! -s "$OUT/artifacts.js
     printf '  "nodeBase": {"debianSuite": "%s", "packages": "%s", "iptables": "%s", "runit": "%s", "iproute2": "%s"},\n' \
       "$DEBIAN_SUITE" "$CALICO_NODE_PACKAGES" "$(pkgver iptables)" "$(pkgver runit)" "$(pkgver iproute2)"
     printf '  "images": [\n'
-    n=0
-    for i in "${IMAGE_NAMES[@]}"; do
-      read -r ref _ cfg dig <"$SPECS/$i.digest"
-      n=$((n + 1)); sep=,; [ "$n" = "${#IMAGE_NAMES[@]}" ] && sep=
-      printf '    {"ref": "%s", "file": "images/%s.tar", "size": %s, "imageId": "%s", "manifestDigest": "%s"}%s\n' \
-        "$ref" "$i" "$(stat -c %s "$IMAGES/$i.tar")" "$cfg" "$dig" "$sep"
-    done
+    images_json "$SPECS" "$IMAGES" "${IMAGE_NAMES[@]}"
     printf '  ]\n}\n'
   } >"$OUT/artifacts.json.tmp"
   mv "$OUT/artifacts.json.tmp" "$OUT/artifacts.json"
 fi
-mv -f "$TIMES" "$OUT/build-times.txt"
-
-TOTAL=$(($(date +%s) - T0))
-if [ "$BUILT" = 0 ]; then
-  say "everything cached: $OUT ($(du -sh "$OUT" | cut -f1)) in ${TOTAL} s"
-else
-  say "built $BUILT step(s) in ${TOTAL} s: $OUT ($(du -sh "$OUT" | cut -f1); work $(du -sh "$WORK" | cut -f1))"
-fi
-(cd "$OUT" && ls -l images/*.tar manifests/*)
-if [ "$VERIFY" = 1 ]; then
-  bash "$CAL/verify-containerd.sh" "$OUT"
-fi
+finish_build "$CAL/verify-containerd.sh"

@@ -51,6 +51,8 @@ TIMES=$WORK/build-times.new
 : >"$TIMES"
 # shellcheck source=../tools/offline/lib.sh
 . "$OFF/lib.sh"
+# shellcheck source=../tools/offline/ceph-rootfs.sh
+. "$OFF/ceph-rootfs.sh"
 
 # Rook's own pins must name the images this build makes
 [ -z "${CEPHCSI_IMAGE:-}" ] || [ "$CEPHCSI_IMAGE" = "$LITE_CEPHCSI_IMAGE" ] ||
@@ -105,56 +107,21 @@ build_imgbuild() { (cd "$OFF/imgbuild" && "$GO" build -trimpath -o "$IMGBUILD.tm
 [ -x "$IMGBUILD" ] || rm -f "$STAMPS/imgbuild"
 step imgbuild "$(key_of "$OFF"/imgbuild/{go.mod,go.sum,main.go})" "building imgbuild (go-containerregistry)" build_imgbuild
 
-# debootstrap minbase; the ceph user and group with uid/gid CEPH_UID before the packages (Debian's
-# ceph-common would otherwise make a system user with another id); then the packages without
-# recommends. Services never start (policy-rc.d). The .debs are kept in the work dir.
+# The stand-in's rootfs (tools/offline/ceph-rootfs.sh): the Ceph client, ceph-fuse and mkfs, with the
+# ceph user at uid/gid CEPH_UID like the Ceph image.
 ROOTFS=$WORK/rootfs-$CEPH_DEBIAN_SUITE-cephcsi
 build_rootfs() {
-  local r=$ROOTFS.tmp debs=$WORK/debcache-$CEPH_DEBIAN_SUITE rc=0 c
-  if [ -d "$r" ]; then grep " $r/" /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l; rm -rf "$r"; fi
-  mkdir -p "$debs"
-  nice -n "$NICE" debootstrap --variant=minbase --include=ca-certificates --cache-dir="$debs" \
-    "$CEPH_DEBIAN_SUITE" "$r" "$CEPH_DEBIAN_MIRROR"
-  chroot "$r" groupadd --system --gid "$CEPH_UID" ceph
-  chroot "$r" useradd --system --uid "$CEPH_UID" --gid ceph --home-dir /var/lib/ceph --no-create-home \
-    --shell /usr/sbin/nologin --comment "Ceph storage service" ceph
-  printf '#!/bin/sh\nexit 101\n' >"$r/usr/sbin/policy-rc.d"; chmod 0755 "$r/usr/sbin/policy-rc.d"
-  echo "deb $CEPH_DEBIAN_MIRROR $CEPH_DEBIAN_SUITE main" >"$r/etc/apt/sources.list"
-  cp /etc/resolv.conf "$r/etc/resolv.conf"
-  mount -t proc proc "$r/proc"; mount --bind "$debs" "$r/var/cache/apt/archives"
-  (set -e
-   chroot "$r" apt-get update -qq
-   # shellcheck disable=SC2086 # a list of packages
-   DEBIAN_FRONTEND=noninteractive nice -n "$NICE" chroot "$r" apt-get install -y -q --no-install-recommends $LITE_PACKAGES
-  ) || rc=$?
-  umount "$r/var/cache/apt/archives"; umount "$r/proc"
-  [ "$rc" = 0 ] || return "$rc"
-  rm -f "$r/usr/sbin/policy-rc.d" "$r/etc/resolv.conf"
-  rm -rf "$r"/var/lib/apt/lists/* "$r"/var/cache/apt/*.bin
-  # shellcheck disable=SC2016 # dpkg-query's own ${...} fields
-  chroot "$r" dpkg-query -W -f '${Package} ${Version}\n' >"$r.packages"
-  grep -qx "ceph-common $CEPH_DEBIAN_VERSION" "$r.packages" ||
-    { echo "trixie's Ceph is now $(grep '^ceph-common ' "$r.packages"), not $CEPH_DEBIAN_VERSION (tools/offline/rook/versions.env)"; return 1; }
-  [ "$(chroot "$r" id -u ceph):$(chroot "$r" id -g ceph)" = "$CEPH_UID:$CEPH_UID" ] ||
-    { echo "the ceph user is $(chroot "$r" id ceph), not $CEPH_UID"; return 1; }
-  for c in ceph rbd ceph-fuse fusermount3 mount umount mkfs.ext4 sh; do
-    chroot "$r" sh -c "command -v $c" >/dev/null || { echo "missing in the cephcsi rootfs: $c"; return 1; }
-  done
-  for c in /etc/ceph /var/lib/ceph /var/log/ceph /run/ceph; do
-    mkdir -p "$r$c"; chown "$CEPH_UID:$CEPH_UID" "$r$c"
-  done
-  # shadow's "last change" day: a fixed one (LITE_ROOTFS_DAY), so rebuilds give the same layer
-  local day=$(($(date -u -d "$LITE_ROOTFS_DAY" +%s) / 86400)) f
-  for f in "$r/etc/shadow" "$r/etc/shadow-"; do
-    [ -f "$f" ] || continue
-    awk -F: -v OFS=: -v d="$day" '$3 != "" { $3 = d } { print }' "$f" >"$f.new" && cat "$f.new" >"$f" && rm "$f.new"
-  done
+  local r=$ROOTFS.tmp
+  ceph_rootfs_bootstrap "$r" "$WORK/debcache-$CEPH_DEBIAN_SUITE" "$LITE_PACKAGES"
+  ceph_rootfs_require "$r" cephcsi ceph rbd ceph-fuse fusermount3 mount umount mkfs.ext4 sh
+  ceph_rootfs_dirs "$r" /etc/ceph /var/lib/ceph /var/log/ceph /run/ceph
+  pin_shadow_day "$r" "$LITE_ROOTFS_DAY"
   rm -rf "$ROOTFS"; mv "$r" "$ROOTFS"; mv "$r.packages" "$ROOTFS.packages"
   grep -E '^(ceph-common|ceph-fuse|fuse3|util-linux|e2fsprogs) ' "$ROOTFS.packages"
   du -sh "$ROOTFS"
 }
 [ -d "$ROOTFS" ] || rm -f "$STAMPS/rootfs"
-step rootfs "$(key_of "$CEPH_DEBIAN_SUITE $CEPH_DEBIAN_MIRROR $CEPH_DEBIAN_VERSION $CEPH_UID $LITE_PACKAGES $LITE_ROOTFS_DAY" "$(declare -f build_rootfs)")" \
+step rootfs "$(key_of "$CEPH_DEBIAN_SUITE $CEPH_DEBIAN_MIRROR $CEPH_DEBIAN_VERSION $CEPH_UID $LITE_PACKAGES $LITE_ROOTFS_DAY" "$(declare -f build_rootfs ceph_rootfs_bootstrap ceph_rootfs_require ceph_rootfs_dirs pin_shadow_day)")" \
   "debootstrap $CEPH_DEBIAN_SUITE rootfs with $LITE_PACKAGES" build_rootfs
 
 # --- images ----------------------------------------------------------------------------------------------

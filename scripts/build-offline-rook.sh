@@ -47,6 +47,8 @@ TIMES=$WORK/build-times.new
 : >"$TIMES"
 # shellcheck source=../tools/offline/lib.sh
 . "$OFF/lib.sh"
+# shellcheck source=../tools/offline/ceph-rootfs.sh
+. "$OFF/ceph-rootfs.sh"
 
 # --- prerequisites --------------------------------------------------------------------------------
 need_pkg command -v debootstrap -- debootstrap
@@ -147,62 +149,25 @@ build_imgbuild() { (cd "$OFF/imgbuild" && "$GO" build -trimpath -o "$IMGBUILD.tm
 [ -x "$IMGBUILD" ] || rm -f "$STAMPS/imgbuild"
 step imgbuild "$(key_of "$OFF"/imgbuild/{go.mod,go.sum,main.go})" "building imgbuild (go-containerregistry)" build_imgbuild
 
-# The Ceph image's rootfs: debootstrap minbase trixie; the ceph user and group created with uid/gid 167
-# first (Debian's ceph-common would make a system user with another id; Rook runs containers as 167 and
-# chowns to ceph:ceph), then Debian's Ceph packages without recommends. Services never start
-# (policy-rc.d). The .debs are kept in the work dir.
+# The Ceph image's rootfs (tools/offline/ceph-rootfs.sh): Debian's Ceph packages with the ceph user at
+# uid/gid 167, plus the commands Rook and ceph-volume run and the directories of upstream's image.
 ROOTFS=$WORK/rootfs-$CEPH_DEBIAN_SUITE-ceph
 build_rootfs() {
-  local r=$ROOTFS.tmp debs=$WORK/debcache-$CEPH_DEBIAN_SUITE rc=0 c
-  if [ -d "$r" ]; then grep " $r/" /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l; rm -rf "$r"; fi
-  mkdir -p "$debs"
-  nice -n "$NICE" debootstrap --variant=minbase --include=ca-certificates --cache-dir="$debs" \
-    "$CEPH_DEBIAN_SUITE" "$r" "$CEPH_DEBIAN_MIRROR"
-  chroot "$r" groupadd --system --gid "$CEPH_UID" ceph
-  chroot "$r" useradd --system --uid "$CEPH_UID" --gid ceph --home-dir /var/lib/ceph --no-create-home \
-    --shell /usr/sbin/nologin --comment "Ceph storage service" ceph
-  printf '#!/bin/sh\nexit 101\n' >"$r/usr/sbin/policy-rc.d"; chmod 0755 "$r/usr/sbin/policy-rc.d"
-  echo "deb $CEPH_DEBIAN_MIRROR $CEPH_DEBIAN_SUITE main" >"$r/etc/apt/sources.list"
-  cp /etc/resolv.conf "$r/etc/resolv.conf"
-  mount -t proc proc "$r/proc"; mount --bind "$debs" "$r/var/cache/apt/archives"
-  (set -e
-   chroot "$r" apt-get update -qq
-   # shellcheck disable=SC2086 # a list of packages
-   DEBIAN_FRONTEND=noninteractive nice -n "$NICE" chroot "$r" apt-get install -y -q --no-install-recommends $CEPH_PACKAGES
-  ) || rc=$?
-  umount "$r/var/cache/apt/archives"; umount "$r/proc"
-  [ "$rc" = 0 ] || return "$rc"
-  rm -f "$r/usr/sbin/policy-rc.d" "$r/etc/resolv.conf"
-  rm -rf "$r"/var/lib/apt/lists/* "$r"/var/cache/apt/*.bin
-  # the version must be the pinned one (trixie's point releases replace it)
-  # shellcheck disable=SC2016 # dpkg-query's own ${...} fields
-  chroot "$r" dpkg-query -W -f '${Package} ${Version}\n' >"$r.packages"
-  grep -qx "ceph-common $CEPH_DEBIAN_VERSION" "$r.packages" ||
-    { echo "trixie's Ceph is now $(grep '^ceph-common ' "$r.packages"), not $CEPH_DEBIAN_VERSION: update versions.env"; return 1; }
-  [ "$(chroot "$r" id -u ceph):$(chroot "$r" id -g ceph)" = "$CEPH_UID:$CEPH_UID" ] ||
-    { echo "the ceph user is $(chroot "$r" id ceph), not $CEPH_UID"; return 1; }
-  # what Rook and ceph-volume run in this image
-  for c in ceph ceph-mon ceph-mgr ceph-osd ceph-mds ceph-volume ceph-fuse ceph-authtool ceph-bluestore-tool ceph-crash \
-    rados rbd radosgw-admin lvm cryptsetup dmsetup sgdisk lsblk blkid udevadm nsenter stdbuf ip modprobe bash python3 ps jq; do
-    chroot "$r" sh -c "command -v $c" >/dev/null || { echo "missing in the ceph rootfs: $c"; return 1; }
-  done
-  # the directories of upstream's image (ceph's container/Containerfile), owned by ceph
-  for c in /etc/ceph /var/lib/ceph /var/lib/ceph/tmp /var/lib/ceph/crash /var/lib/ceph/crash/posted /var/log/ceph /run/ceph \
-    /var/lib/ceph/mon /var/lib/ceph/mgr /var/lib/ceph/osd /var/lib/ceph/mds /var/lib/ceph/bootstrap-osd; do
-    mkdir -p "$r$c"; chown ceph:ceph "$r$c" 2>/dev/null || chown "$CEPH_UID:$CEPH_UID" "$r$c"
-  done
-  # shadow's "last change" day: the Rook release's, so rebuilds give the same layer
-  local day=$(($(date -u -d "$RTIME" +%s) / 86400)) f
-  for f in "$r/etc/shadow" "$r/etc/shadow-"; do
-    [ -f "$f" ] || continue
-    awk -F: -v OFS=: -v d="$day" '$3 != "" { $3 = d } { print }' "$f" >"$f.new" && cat "$f.new" >"$f" && rm "$f.new"
-  done
+  local r=$ROOTFS.tmp
+  ceph_rootfs_bootstrap "$r" "$WORK/debcache-$CEPH_DEBIAN_SUITE" "$CEPH_PACKAGES"
+  ceph_rootfs_require "$r" ceph ceph ceph-mon ceph-mgr ceph-osd ceph-mds ceph-volume ceph-fuse ceph-authtool \
+    ceph-bluestore-tool ceph-crash rados rbd radosgw-admin lvm cryptsetup dmsetup sgdisk lsblk blkid udevadm nsenter \
+    stdbuf ip modprobe bash python3 ps jq
+  # ceph's container/Containerfile
+  ceph_rootfs_dirs "$r" /etc/ceph /var/lib/ceph /var/lib/ceph/tmp /var/lib/ceph/crash /var/lib/ceph/crash/posted \
+    /var/log/ceph /run/ceph /var/lib/ceph/mon /var/lib/ceph/mgr /var/lib/ceph/osd /var/lib/ceph/mds /var/lib/ceph/bootstrap-osd
+  pin_shadow_day "$r" "$RTIME" # the Rook release's day
   rm -rf "$ROOTFS"; mv "$r" "$ROOTFS"; mv "$r.packages" "$ROOTFS.packages"
   grep -E '^(ceph-common|ceph-mon|ceph-osd|ceph-volume|lvm2|python3|util-linux|udev) ' "$ROOTFS.packages"
   du -sh "$ROOTFS"
 }
 [ -d "$ROOTFS" ] || rm -f "$STAMPS/rootfs"
-step rootfs "$(key_of "$CEPH_DEBIAN_SUITE $CEPH_DEBIAN_MIRROR $CEPH_DEBIAN_VERSION $CEPH_UID $CEPH_PACKAGES" "$(declare -f build_rootfs)")" \
+step rootfs "$(key_of "$CEPH_DEBIAN_SUITE $CEPH_DEBIAN_MIRROR $CEPH_DEBIAN_VERSION $CEPH_UID $CEPH_PACKAGES" "$(declare -f build_rootfs ceph_rootfs_bootstrap ceph_rootfs_require ceph_rootfs_dirs pin_shadow_day)")" \
   "debootstrap $CEPH_DEBIAN_SUITE rootfs with Ceph $CEPH_DEBIAN_VERSION" build_rootfs
 
 # Ceph 18's mgr modules all import mgr_util, whose top-level `import bcrypt` fails inside the mgr's
@@ -341,26 +306,9 @@ if [ "$BUILT" -gt 0 ] || [ ! -s "$OUT/SHA256SUMS" ] || [ ! -s "$OUT/artifacts.js
       printf '{"file": "manifests/%s", "sha256": "%s"}%s' "$m" "$(sha256sum "$OUT/manifests/$m" | cut -d' ' -f1)" "$sep"
     done
     printf '],\n  "images": [\n'
-    n=0
-    for i in "${IMAGE_NAMES[@]}"; do
-      read -r ref _ cfg dig <"$SPECS/$i.digest"
-      n=$((n + 1)); sep=,; [ "$n" = "${#IMAGE_NAMES[@]}" ] && sep=
-      printf '    {"ref": "%s", "file": "images/%s.tar", "size": %s, "imageId": "%s", "manifestDigest": "%s"}%s\n' \
-        "$ref" "$i" "$(stat -c %s "$IMAGES/$i.tar")" "$cfg" "$dig" "$sep"
-    done
+    images_json "$SPECS" "$IMAGES" "${IMAGE_NAMES[@]}"
     printf '  ]\n}\n'
   } >"$OUT/artifacts.json.tmp"
   mv "$OUT/artifacts.json.tmp" "$OUT/artifacts.json"
 fi
-mv -f "$TIMES" "$OUT/build-times.txt"
-
-TOTAL=$(($(date +%s) - T0))
-if [ "$BUILT" = 0 ]; then
-  say "everything cached: $OUT ($(du -sh "$OUT" | cut -f1)) in ${TOTAL} s"
-else
-  say "built $BUILT step(s) in ${TOTAL} s: $OUT ($(du -sh "$OUT" | cut -f1); work $(du -sh "$WORK" | cut -f1))"
-fi
-(cd "$OUT" && ls -l images/*.tar manifests/*)
-if [ "$VERIFY" = 1 ]; then
-  bash "$RK/verify-containerd.sh" "$OUT"
-fi
+finish_build "$RK/verify-containerd.sh"

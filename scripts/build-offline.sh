@@ -266,12 +266,7 @@ if [ "$BUILT" -gt 0 ] || [ ! -s "$OUT/SHA256SUMS" ] || [ ! -s "$OUT/artifacts.js
     printf '  "kubeProxyBase": {"debianSuite": "%s", "packages": "%s"},\n' "$DEBIAN_SUITE" "$KUBE_PROXY_PACKAGES"
     printf '  "binaries": [%s],\n' "$(printf '"%s", ' "${ALL_BINS[@]}" | sed 's/, $//')"
     printf '  "images": [\n'
-    n=0
-    for i in "${IMAGE_NAMES[@]}"; do
-      read -r ref _ cfg dig <"$WORK/specs/$i.digest"
-      n=$((n + 1)); sep=,; [ "$n" = "${#IMAGE_NAMES[@]}" ] && sep=
-      printf '    {"ref": "%s", "file": "images/%s.tar", "imageId": "%s", "manifestDigest": "%s"}%s\n' "$ref" "$i" "$cfg" "$dig" "$sep"
-    done
+    images_json "$WORK/specs" "$IMAGES" "${IMAGE_NAMES[@]}"
     printf '  ]\n}\n'
   } >"$OUT/artifacts.json.tmp"
   mv "$OUT/artifacts.json.tmp" "$OUT/artifacts.json"

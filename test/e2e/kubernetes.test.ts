@@ -4,23 +4,18 @@
 // used for real: nodes Ready, system pods Running, pod-to-pod across nodes, DNS,
 // the API through the VIP while its holder is off, a fourth machine joining as a
 // worker, and destroy. Figures (stage times, image import, memory) are printed.
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { editStackConfig, ROOT, scratchProject, ScratchProject } from "../integration/project";
+import { changes, kubectlClient, offlineKubectl, PROBE_ARCHIVE, PROBE_IMAGE, timedUp } from "./cluster";
 import { formatSpans, importSeconds, machineMemory, StepClock } from "./figures";
 import { importImage, inside, isOn, lab, LabNode, NODES, ssh, VIP, waitFor } from "./lab";
 
 jest.setTimeout(60 * 60 * 1000);
 
-const OFFLINE = process.env.HOMELAB_OFFLINE_CACHE ?? path.join(os.homedir(), ".cache", "homelab", "offline");
-const KUBERNETES_VERSION = "1.37.2";
-const KUBECTL = path.join(OFFLINE, `kubernetes-v${KUBERNETES_VERSION}`, "bin", "kubectl");
-const PROBE_ARCHIVE = path.join(ROOT, ".lab", "probe", "probe.tar");
-const PROBE_IMAGE = "homelab.test/probe:1";
 const NAMESPACE = "homelab-e2e";
 /** Powered off in the lab from the start, added to the stack by test 4. */
 const WORKER: LabNode & { role: "worker" } = { hostname: "lab-4", mac: "52:54:00:77:00:14", sshAddress: "192.168.77.14", internalAddress: "10.77.0.14", role: "worker" };
@@ -37,32 +32,8 @@ let project: ScratchProject;
 let kubeconfigFile: string;
 const log = (line: string) => process.stdout.write(`[e2e-k8s] ${line}\n`);
 
-function changes(summary: Record<string, number> | undefined): Record<string, number> {
-    return Object.fromEntries(Object.entries(summary ?? {}).filter(([op, count]) => op !== "same" && count > 0));
-}
-
-async function up(onEvent?: (event: EngineEvent) => void): Promise<UpResult> {
-    const started = Date.now();
-    const result = await project.stack.up({ onOutput: () => undefined, onEvent, color: "never" });
-    log(`pulumi up: ${JSON.stringify(result.summary.resourceChanges)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return result;
-}
-
-function kubectl(...args: string[]): string {
-    return execFileSync(KUBECTL, ["--kubeconfig", kubeconfigFile, "--request-timeout=20s", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
-}
-
-function kubectlJson(...args: string[]): any {
-    return JSON.parse(kubectl(...args, "-o", "json"));
-}
-
-function tryKubectl(...args: string[]): string | undefined {
-    try {
-        return kubectl(...args);
-    } catch {
-        return undefined;
-    }
-}
+const up = (onEvent?: (event: EngineEvent) => void): Promise<UpResult> => timedUp(project.stack, log, onEvent);
+const { kubectl, tryKubectl, kubectlJson } = kubectlClient(offlineKubectl(labStack.config["homelab:kubernetes"].version), () => kubeconfigFile, "20s");
 
 const readyNodes = () => (kubectlJson("get", "nodes").items as any[])
     .filter((node) => node.status.conditions.some((c: any) => c.type === "Ready" && c.status === "True"))

@@ -3,24 +3,19 @@
 // Calico and Rook Ceph, air-gapped from the lab's mirror — ends with Ceph healthy;
 // then the storage classes are used for real, a machine loses power, and destroy
 // wipes the lab's disks. Figures (stage times, Ceph memory) are printed.
-import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { ROOT, scratchProject, ScratchProject } from "../integration/project";
+import { changes, kubectlClient, offlineKubectl, PROBE_ARCHIVE, PROBE_IMAGE, timedUp } from "./cluster";
 import { formatSpans, machineMemory, StepClock } from "./figures";
 import { importImage, inside, isOn, lab, NODES, ssh, waitFor } from "./lab";
 
 jest.setTimeout(90 * 60 * 1000);
 
-const OFFLINE = process.env.HOMELAB_OFFLINE_CACHE ?? path.join(os.homedir(), ".cache", "homelab", "offline");
 const stackConfig = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.lab.yaml"), "utf8")).config;
-const KUBECTL = path.join(OFFLINE, `kubernetes-v${stackConfig["homelab:kubernetes"].version}`, "bin", "kubectl");
 const STORAGE = stackConfig["homelab:storage"];
-const PROBE_ARCHIVE = path.join(ROOT, ".lab", "probe", "probe.tar");
-const PROBE_IMAGE = "homelab.test/probe:1";
 const NAMESPACE = "homelab-storage-e2e";
 const OSD_DEVICES: Record<string, string[]> = Object.fromEntries((stackConfig["homelab:nodes"] as any[]).map((node) => [node.hostname, node.osdDevices ?? []]));
 
@@ -30,24 +25,8 @@ let kubeconfigFile: string;
 let victim: string;
 const log = (line: string) => process.stdout.write(`[e2e-storage] ${line}\n`);
 
-async function up(onEvent?: (event: EngineEvent) => void): Promise<UpResult> {
-    const started = Date.now();
-    const result = await project.stack.up({ onOutput: () => undefined, onEvent, color: "never" });
-    log(`pulumi up: ${JSON.stringify(result.summary.resourceChanges)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return result;
-}
-
-function kubectl(...args: string[]): string {
-    return execFileSync(KUBECTL, ["--kubeconfig", kubeconfigFile, "--request-timeout=30s", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
-}
-
-function tryKubectl(...args: string[]): string | undefined {
-    try {
-        return kubectl(...args);
-    } catch {
-        return undefined;
-    }
-}
+const up = (onEvent?: (event: EngineEvent) => void): Promise<UpResult> => timedUp(project.stack, log, onEvent);
+const { kubectl, tryKubectl } = kubectlClient(offlineKubectl(stackConfig["homelab:kubernetes"].version), () => kubeconfigFile, "30s");
 
 /** The ceph CLI with the admin key, in the operator's pod (as Rook itself runs it). */
 function ceph(...args: string[]): string {
@@ -167,7 +146,7 @@ describe("Rook Ceph on the simulated lab", () => {
 
     test("4. a second up changes nothing; destroy removes Ceph, wipes the disks, resets the nodes and powers them off", async () => {
         const again = await up();
-        expect(Object.entries(again.summary.resourceChanges ?? {}).filter(([op, count]) => op !== "same" && count > 0)).toEqual([]);
+        expect(changes(again.summary.resourceChanges)).toEqual({});
         log(`figures: at rest: ${cephMemory()}`);
 
         // Rook keeps a cluster whose pools still hold volumes: the claims go first, as a user's would

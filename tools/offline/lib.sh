@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by scripts/build-offline.sh and scripts/build-offline-calico.sh: messages, Debian
+# Shared by the scripts/build-offline*.sh builds: messages, Debian
 # prerequisites, the Go toolchain settings and the cached steps. Sourced after the caller has set
 # FORCE, STAMPS, LOGS and TIMES.
 say() { echo "==> $*"; }
@@ -28,7 +28,9 @@ use_go() {
 # --- stamps ---------------------------------------------------------------------------------------
 # Bump RECIPE when the build flags or steps change, so everything built the old way is redone.
 RECIPE=${RECIPE:-1}
-key_of() { { echo "recipe=$RECIPE $GOVER"; for x in "$@"; do if [ -f "$x" ]; then sha256sum "$x"; else echo "$x"; fi; done; } | sha256sum | cut -c1-20; }
+# A key is made of the files' contents (not their paths, so a checkout elsewhere or a worktree shares
+# the cache) and of the other arguments as text, in argument order.
+key_of() { { echo "recipe=$RECIPE $GOVER"; for x in "$@"; do if [ -f "$x" ]; then sha256sum <"$x"; else echo "$x"; fi; done; } | sha256sum | cut -c1-20; }
 fresh() { [ "$FORCE" = 0 ] && [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
 stamp() { echo "$2" >"$STAMPS/$1"; }
 STEP=0 NSTEPS=0 BUILT=0
@@ -53,4 +55,32 @@ step() {
   BUILT=$((BUILT + 1))
   printf '%s\tbuilt\t%s\n' "$n" "$(($(date +%s) - t))" >>"$TIMES"
   echo "    done in $(($(date +%s) - t)) s"
+}
+
+# --- results ----------------------------------------------------------------------------------------
+# images_json <specs dir> <images dir> <names...>: the entries of artifacts.json's "images" array, from
+# the digest line imgbuild printed for each image.
+images_json() {
+  local specs=$1 images=$2 i n=0 sep ref cfg dig; shift 2
+  for i in "$@"; do
+    read -r ref _ cfg dig <"$specs/$i.digest"
+    n=$((n + 1)); sep=,; [ "$n" = "$#" ] && sep=
+    printf '    {"ref": "%s", "file": "images/%s.tar", "size": %s, "imageId": "%s", "manifestDigest": "%s"}%s\n' \
+      "$ref" "$i" "$(stat -c %s "$images/$i.tar")" "$cfg" "$dig" "$sep"
+  done
+}
+
+# finish_build <verify script>: keeps this run's step times in OUT/build-times.txt, says what was built
+# and where, and runs the verify script on OUT when --verify was given.
+finish_build() {
+  local total
+  mv -f "$TIMES" "$OUT/build-times.txt"
+  total=$(($(date +%s) - T0))
+  if [ "$BUILT" = 0 ]; then
+    say "everything cached: $OUT ($(du -sh "$OUT" | cut -f1)) in ${total} s"
+  else
+    say "built $BUILT step(s) in ${total} s: $OUT ($(du -sh "$OUT" | cut -f1); work $(du -sh "$WORK" | cut -f1))"
+  fi
+  (cd "$OUT" && ls -l images/*.tar manifests/*)
+  if [ "$VERIFY" = 1 ]; then bash "$1" "$OUT"; fi
 }
