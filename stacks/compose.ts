@@ -120,8 +120,9 @@ export function composeHomelab(config: HomelabConfig): Homelab {
             nodeAddressCidr: config.network.cidr,
             kubeconfig: cluster.kubeconfig,
             adminNode,
-            nodes: machines.map(({ node, ssh }) => ({ hostname: node.hostname, ssh })),
-        }, { dependsOn: cluster.ready });
+            nodes: machines.map(({ node, ssh }) => ({ hostname: node.hostname, ssh, runtimeReady: cluster.runtimeReady[node.hostname] })),
+            clusterReady: cluster.ready,
+        });
         ready = [calico.ready];
     }
 
@@ -132,7 +133,7 @@ export function composeHomelab(config: HomelabConfig): Homelab {
             rookVersion: storage.rookVersion,
             cephImage: storage.cephImage,
             poolSize: storage.poolSize,
-            nodes: machines.map(({ node, ssh }) => ({ hostname: node.hostname, osdDevices: node.osdDevices, ssh })),
+            nodes: machines.map(({ node, ssh }) => ({ hostname: node.hostname, osdDevices: node.osdDevices, ssh, runtimeReady: cluster.runtimeReady[node.hostname] })),
             blockStorageClass: storage.blockStorageClass,
             filesystemStorageClass: storage.filesystemStorageClass,
             allowLoopDevices: storage.allowLoopDevices,
@@ -144,9 +145,8 @@ export function composeHomelab(config: HomelabConfig): Homelab {
             kubeconfig: cluster.kubeconfig,
             adminNode,
             csi: { cephfsMounter: storage.cephfsMounter },
-        }, {
-            // OSD pods need the pod network.
-            dependsOn: ready,
+            // OSD pods need the pod network
+            clusterReady: ready,
         });
         storageClasses = rook.storageClasses;
     }

@@ -21,6 +21,8 @@ export interface CalicoNode {
     /** e.g. home-server-1 */
     hostname: string;
     ssh: SshTarget;
+    /** The node's containerd is running once this is done (KubeadmCluster.runtimeReady): its images are imported then. */
+    runtimeReady?: pulumi.Resource;
 }
 
 export interface CalicoNetworkArgs extends CalicoSpec {
@@ -39,6 +41,12 @@ export interface CalicoNetworkArgs extends CalicoSpec {
     adminNode: SshTarget;
     /** Every node of the cluster; with a mirror, each imports Calico's images before calico-node starts on it. */
     nodes: CalicoNode[];
+    /**
+     * What applying Calico waits for, e.g. KubeadmCluster.ready. Given here rather than as the
+     * component's dependsOn, which every child would wait for: each node's image import waits
+     * only for its own runtimeReady, so it overlaps kubeadm's init and joins.
+     */
+    clusterReady?: pulumi.Resource[];
 }
 
 /** Calico through the tigera operator (the bundle on the admin node, the Installation through Kubernetes), or from calico-vxlan.yaml. */
@@ -51,7 +59,7 @@ export class CalicoNetwork extends pulumi.ComponentResource {
     constructor(name: string, args: CalicoNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homelab:index:CalicoNetwork", name, {}, opts);
 
-        const { manifests: _manifests, kubeconfig: _kubeconfig, adminNode: _adminNode, nodes: _nodes, installMethod = "operator", mirror: _mirror, ...spec } = args;
+        const { manifests: _manifests, kubeconfig: _kubeconfig, adminNode: _adminNode, nodes: _nodes, installMethod = "operator", mirror: _mirror, clusterReady: _clusterReady, ...spec } = args;
         validateCalicoSpec(spec);
         const problems = installMethod === "manifest"
             ? [...manifestInstallProblems(spec), ...(args.mirror && (args.manifests.url || args.manifests.path) ? ["set mirror or manifests, not both"] : [])]
@@ -75,7 +83,7 @@ export class CalicoNetwork extends pulumi.ComponentResource {
             deleteUnreachable: true,
         }, { parent: this });
 
-        const operator = applyManifestBundle(`${name}-operator`, { target: args.adminNode, bundle }, { parent: this });
+        const operator = applyManifestBundle(`${name}-operator`, { target: args.adminNode, bundle, dependsOn: args.clusterReady }, { parent: this });
 
         // the CRDs and the operator that acts on these resources come with the bundle
         const crOptions = { parent: this, provider, dependsOn: [operator] };
@@ -110,6 +118,7 @@ export class CalicoNetwork extends pulumi.ComponentResource {
             delete: renderImageRemoveScript(spec, node.hostname),
         }, {
             parent: this,
+            dependsOn: node.runtimeReady ? [node.runtimeReady] : [],
             // the old step's delete removes the images by name: it must run before the new import, not after
             deleteBeforeReplace: true,
         }));
@@ -127,7 +136,7 @@ export class CalicoNetwork extends pulumi.ComponentResource {
         }, {
             parent: this,
             // calico-node must find its images on every node (nothing is pulled), and the copied file must be there
-            dependsOn: [...imports, ...copies],
+            dependsOn: [...(args.clusterReady ?? []), ...imports, ...copies],
         });
 
         return remoteScript(`${name}-wait`, {

@@ -41,6 +41,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     readonly nodeNames: pulumi.Output<string[]>;
     /** Complete when every node has joined and the kubeconfig is read; later components depend on them. */
     readonly ready: pulumi.Resource[];
+    /**
+     * Per node: the step after which containerd runs there (its packages step). Components that
+     * import images into a node wait for this, not for the whole cluster.
+     */
+    readonly runtimeReady: Record<string, pulumi.Resource>;
 
     constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homelab:index:KubeadmCluster", name, {}, opts);
@@ -133,6 +138,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         this.apiEndpoint = pulumi.output(`https://${endpointOf(spec)}`);
         this.nodeNames = pulumi.output(args.nodes.map((node) => node.hostname));
         this.ready = [init, ...joins, kubeconfig];
+        this.runtimeReady = Object.fromEntries(packages);
         this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint, nodeNames: this.nodeNames });
     }
 }

@@ -18,6 +18,8 @@ export interface RookNode {
     osdDevices: string[];
     /** How Pulumi reaches the node (for the air-gapped image import). */
     ssh: SshTarget;
+    /** The node's containerd is running once this is done (KubeadmCluster.runtimeReady): its images are imported then. */
+    runtimeReady?: pulumi.Resource;
 }
 
 export interface RookCephArgs extends Omit<RookSpec, "csi" | "nodes" | "wipeDisksOnDestroy"> {
@@ -38,6 +40,12 @@ export interface RookCephArgs extends Omit<RookSpec, "csi" | "nodes" | "wipeDisk
     adminNode: SshTarget;
     /** How pods mount CephFS, e.g. { cephfsMounter: "fuse" } where the kernel has no ceph module; default kernel. */
     csi?: { cephfsMounter: CephfsMounter };
+    /**
+     * What the operator waits for, e.g. CalicoNetwork.ready (OSD pods need the pod network). Given
+     * here rather than as the component's dependsOn, which every child would wait for: each node's
+     * image import waits only for its own runtimeReady, so it overlaps the stages before.
+     */
+    clusterReady?: pulumi.Resource[];
 }
 
 /** Ceph through Rook: the operator bundle on the admin node, then cluster, pools and storage classes through Kubernetes. */
@@ -50,7 +58,7 @@ export class RookCeph extends pulumi.ComponentResource {
     constructor(name: string, args: RookCephArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homelab:index:RookCeph", name, {}, opts);
 
-        const { manifests: _manifests, kubeconfig: _kubeconfig, adminNode: _adminNode, mirror, csi, nodes, wipeDisksOnDestroy, ...settings } = args;
+        const { manifests: _manifests, kubeconfig: _kubeconfig, adminNode: _adminNode, mirror, csi, nodes, wipeDisksOnDestroy, clusterReady: _clusterReady, ...settings } = args;
         const spec: RookSpec = {
             ...settings,
             nodes: nodes.map(({ hostname, osdDevices }) => ({ hostname, osdDevices })),
@@ -80,12 +88,13 @@ export class RookCeph extends pulumi.ComponentResource {
                 delete: renderMirroredImagesRemoveScript(mirrored),
             }, {
                 parent: this,
+                dependsOn: node.runtimeReady ? [node.runtimeReady] : [],
                 // the old step's delete removes the images by name: it must run before the new import, not after
                 deleteBeforeReplace: true,
             });
         });
 
-        const operator = applyManifestBundle(`${name}-operator`, { target: args.adminNode, bundle, dependsOn: images }, { parent: this });
+        const operator = applyManifestBundle(`${name}-operator`, { target: args.adminNode, bundle, dependsOn: [...(args.clusterReady ?? []), ...images] }, { parent: this });
 
         // between the operator and the cluster: deleted after the cluster and before the operator, it
         // waits for the cleanup jobs the deletion starts, so the operator is not removed under them
