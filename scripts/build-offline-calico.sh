@@ -164,13 +164,8 @@ build_rootfs() {
     "$DEBIAN_SUITE" "$ROOTFS.tmp" "$DEBIAN_MIRROR"
   chroot "$ROOTFS.tmp" update-alternatives --set iptables /usr/sbin/iptables-legacy
   chroot "$ROOTFS.tmp" update-alternatives --set ip6tables /usr/sbin/ip6tables-legacy
-  # shadow's "last change" field is the day of the build: set it to the release's day instead, so
-  # that rebuilds give the same layer while the Debian archive is the same.
-  local day=$(($(date -u -d "$CTIME" +%s) / 86400)) f
-  for f in "$ROOTFS.tmp/etc/shadow" "$ROOTFS.tmp/etc/shadow-"; do
-    [ -f "$f" ] || continue
-    awk -F: -v OFS=: -v d="$day" '$3 != "" { $3 = d } { print }' "$f" >"$f.new" && cat "$f.new" >"$f" && rm "$f.new"
-  done
+  # the release's day, so that rebuilds give the same layer while the Debian archive is the same
+  pin_shadow_day "$ROOTFS.tmp" "$CTIME"
   # runit's /etc/service (Debian's service directory) would clash with calico's etc/service/.
   if [ -L "$ROOTFS.tmp/etc/service" ] || [ -d "$ROOTFS.tmp/etc/service" ]; then rm -rf "$ROOTFS.tmp/etc/service"; fi
   local t; for t in runsvdir runsv sv svlogd chpst iptables-legacy iptables-nft ipset ip tc conntrack nft arp modprobe ps which bash; do
@@ -183,7 +178,7 @@ build_rootfs() {
   du -sh "$ROOTFS"
 }
 [ -d "$ROOTFS" ] || rm -f "$STAMPS/rootfs"
-step rootfs "$(key_of "$DEBIAN_SUITE $DEBIAN_MIRROR $CALICO_NODE_PACKAGES" "$(declare -f build_rootfs)")" \
+step rootfs "$(key_of "$DEBIAN_SUITE $DEBIAN_MIRROR $CALICO_NODE_PACKAGES" "$(declare -f build_rootfs pin_shadow_day)")" \
   "debootstrap $DEBIAN_SUITE rootfs for calico-node ($CALICO_NODE_PACKAGES)" build_rootfs
 
 # node/filesystem of the module as node/Dockerfile.amd64 copies it: etc/ (with confd's conf.d and

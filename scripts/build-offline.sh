@@ -164,12 +164,14 @@ build_rootfs() {
   local t; for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
     ln -sfn iptables-wrapper "$ROOTFS.tmp/usr/sbin/$t"
   done
+  # a fixed day, so that rebuilds on other days give the same layer while the Debian archive is the same
+  pin_shadow_day "$ROOTFS.tmp" "$KUBE_PROXY_ROOTFS_DAY"
   chroot "$ROOTFS.tmp" dpkg-query -W -f '${Package} ${Version}\n' >"$ROOTFS.tmp.packages"
   rm -rf "$ROOTFS"; mv "$ROOTFS.tmp" "$ROOTFS"; mv "$ROOTFS.tmp.packages" "$ROOTFS.packages"
   grep -E '^(iptables|conntrack|nftables|ipset|kmod) ' "$ROOTFS.packages"
 }
 [ -d "$ROOTFS" ] || rm -f "$STAMPS/rootfs"
-step rootfs "$(key_of "$DEBIAN_SUITE $DEBIAN_MIRROR $KUBE_PROXY_PACKAGES" "$OFF/kube-proxy/iptables-wrapper")" \
+step rootfs "$(key_of "$DEBIAN_SUITE $DEBIAN_MIRROR $KUBE_PROXY_PACKAGES $KUBE_PROXY_ROOTFS_DAY" "$OFF/kube-proxy/iptables-wrapper" "$(declare -f build_rootfs pin_shadow_day)")" \
   "debootstrap $DEBIAN_SUITE rootfs for kube-proxy ($KUBE_PROXY_PACKAGES)" build_rootfs
 
 # --- images ----------------------------------------------------------------------------------------------

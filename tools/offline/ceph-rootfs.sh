@@ -2,7 +2,8 @@
 # Shared by scripts/build-offline-rook.sh (the Ceph image) and scripts/build-offline-cephcsi-lite.sh
 # (the CSI stand-in): a Debian rootfs with Ceph's packages and the ceph user at a fixed uid. Sourced
 # after tools/offline/rook/versions.env (CEPH_DEBIAN_*, CEPH_UID) and lib.sh; the callers key their
-# rootfs step on `declare -f` of these functions too, so a change here rebuilds both.
+# rootfs step on `declare -f` of these functions too (and lib.sh's pin_shadow_day), so a change here
+# rebuilds both.
 
 # ceph_rootfs_bootstrap <dir> <deb cache dir> <packages>: debootstrap minbase; the ceph user and group
 # with uid/gid CEPH_UID before the packages (Debian's ceph-common would otherwise make a system user
@@ -52,15 +53,4 @@ ceph_rootfs_require() {
 ceph_rootfs_dirs() {
   local r=$1 c; shift
   for c in "$@"; do mkdir -p "$r$c"; chown "$CEPH_UID:$CEPH_UID" "$r$c"; done
-}
-
-# pin_shadow_day <dir> <date>: shadow's "last change" field is the day of the build; set it to a fixed
-# day so rebuilds give the same layer.
-pin_shadow_day() {
-  local r=$1 day f
-  day=$(($(date -u -d "$2" +%s) / 86400))
-  for f in "$r/etc/shadow" "$r/etc/shadow-"; do
-    [ -f "$f" ] || continue
-    awk -F: -v OFS=: -v d="$day" '$3 != "" { $3 = d } { print }' "$f" >"$f.new" && cat "$f.new" >"$f" && rm "$f.new"
-  done
 }

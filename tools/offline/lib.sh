@@ -57,6 +57,18 @@ step() {
   echo "    done in $(($(date +%s) - t)) s"
 }
 
+# --- rootfs ------------------------------------------------------------------------------------------
+# pin_shadow_day <dir> <date>: shadow's "last change" field is the day of the build; set it to a fixed
+# day so rebuilds give the same layer.
+pin_shadow_day() {
+  local r=$1 day f
+  day=$(($(date -u -d "$2" +%s) / 86400))
+  for f in "$r/etc/shadow" "$r/etc/shadow-"; do
+    [ -f "$f" ] || continue
+    awk -F: -v OFS=: -v d="$day" '$3 != "" { $3 = d } { print }' "$f" >"$f.new" && cat "$f.new" >"$f" && rm "$f.new"
+  done
+}
+
 # --- results ----------------------------------------------------------------------------------------
 # images_json <specs dir> <images dir> <names...>: the entries of artifacts.json's "images" array, from
 # the digest line imgbuild printed for each image.
