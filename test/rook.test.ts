@@ -1,3 +1,4 @@
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -7,7 +8,7 @@ import { expectGolden } from "./helpers/golden";
 import { expectShellcheckClean } from "./helpers/shellcheck";
 import { bundleFiles, renderApplyBundleScript, renderDeleteBundleScript } from "../components/manifests";
 import {
-    MANIFEST_FILES, operatorSettings, renderCleanupArmScript, renderCleanupWaitScript, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle,
+    MANIFEST_FILES, operatorSettings, renderCleanupArmScript, renderClaimsGuardScript, renderCleanupWaitScript, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle,
     rookImages, RookSpec, upstreamManifestBase, validateRookSpec,
 } from "../components/rook/render";
 
@@ -43,6 +44,7 @@ describe("rook renderers", () => {
         "wait.sh": renderWaitScript(spec),
         "cleanup-wait.sh": renderCleanupWaitScript(),
         "cleanup-arm.sh": renderCleanupArmScript(),
+        "claims-guard.sh": renderClaimsGuardScript(spec),
     };
     test.each(Object.keys(scripts))("%s matches its golden and passes shellcheck", (file) => {
         expectGolden(`rook/${file}`, scripts[file]);
@@ -133,6 +135,7 @@ describe("RookCeph", () => {
     test("registers its children under its name", () => {
         const children = registered.filter((r) => r.name.startsWith("storage")).map((r) => `${r.type} ${r.name}`).sort();
         expect(children).toEqual([
+            "command:remote:Command storage-claims-guard",
             "command:remote:Command storage-operator",
             "command:remote:Command storage-wait",
             "homelab:index:RookCeph storage",
@@ -154,6 +157,12 @@ describe("RookCeph", () => {
         expect(dependencyNamesOf("storage-block-storage-class")).toEqual(expect.arrayContaining(["storage-block-pool", "storage-wait"]));
         expect(dependencyNamesOf("storage-filesystem-storage-class")).toEqual(expect.arrayContaining(["storage-filesystem", "storage-wait"]));
         expect(named("storage-operator").inputs.delete).toContain("--ignore-not-found --wait=false");
+    });
+
+    test("a destroy meets the claims guard before the storage classes, so it stops before anything of Ceph's is deleted", () => {
+        expect(dependencyNamesOf("storage-claims-guard")).toEqual(expect.arrayContaining(["storage-block-storage-class", "storage-filesystem-storage-class"]));
+        expect(named("storage-claims-guard").inputs.create).toBe(`sudo -n bash -c true`);
+        expect(named("storage-claims-guard").inputs.delete).toContain("destroy stopped before touching Ceph");
     });
 
     test("the cluster uses only the listed devices", () => {
@@ -202,5 +211,67 @@ describe("RookCeph, air-gapped, wiping its disks on destroy", () => {
         expect(named("lab-rook-cleanup")?.inputs.delete).toContain("cluster-cleanup-job-");
         expect(named("lab-rook-cleanup-arm")?.inputs.delete).toContain("yes-really-destroy-data");
         expect(named("lab-rook-cluster")?.inputs.spec.cleanupPolicy.confirmation).toBe("");
+    });
+});
+
+describe("the claims guard, run by bash against a stand-in kubectl", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-guard-"));
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+    // what the API would answer: the jsonpath output of `get pvc -A` and `get pv`
+    fs.writeFileSync(path.join(dir, "kubectl"), `#!/bin/bash
+case "$*" in
+  *"get --raw /readyz"*) [ -f "${dir}/answering" ] ;;
+  *"get pvc -A"*) cat "${dir}/pvc" ;;
+  *"get pv "*) cat "${dir}/pv" ;;
+  *) echo "unexpected: kubectl $*" >&2; exit 2 ;;
+esac
+`, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "admin.conf"), "");
+    const rendered = renderClaimsGuardScript(spec);
+    // the only edits: this kubectl first on PATH, and a kubeconfig that exists here
+    const runnable = rendered
+        .replace(/^export PATH=(.*)$/m, `export PATH=${dir}:$1`)
+        .replaceAll("/etc/kubernetes/admin.conf", path.join(dir, "admin.conf"));
+
+    function guard(api: { answering: boolean; pvc: string[]; pv: string[] }) {
+        if (api.answering) fs.writeFileSync(path.join(dir, "answering"), ""); else fs.rmSync(path.join(dir, "answering"), { force: true });
+        fs.writeFileSync(path.join(dir, "pvc"), api.pvc.map((line) => `${line}\n`).join(""));
+        fs.writeFileSync(path.join(dir, "pv"), api.pv.map((line) => `${line}\n`).join(""));
+        return spawnSync("bash", ["-c", runnable], { encoding: "utf8" });
+    }
+
+    test("the stand-in is what the script calls", () => {
+        expect(runnable).not.toEqual(rendered);
+        expect(runnable).toContain(`export PATH=${dir}:`);
+        expect(runnable).not.toContain("/etc/kubernetes/admin.conf");
+    });
+
+    test("claims and volumes of the two classes stop the destroy, each named; other classes do not count", () => {
+        const result = guard({
+            answering: true,
+            pvc: ["claim ceph-filesystem apps/shared", "claim ceph-block db/data-0", "claim local-path apps/scratch"],
+            pv: ["volume ceph-filesystem pvc-1111", "volume ceph-block pvc-2222", "volume local-path pvc-3333", "volume ceph-block pvc-4444"],
+        });
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain("destroy stopped before touching Ceph: these still use ceph-block or ceph-filesystem:");
+        const listed = result.stderr.split("\n").filter((line) => line.startsWith("  ")).map((line) => line.trim());
+        expect(listed).toEqual([
+            "claim apps/shared (ceph-filesystem)", "claim db/data-0 (ceph-block)",
+            "volume pvc-1111 (ceph-filesystem)", "volume pvc-2222 (ceph-block)", "volume pvc-4444 (ceph-block)",
+        ]);
+        expect(result.stderr).toContain("delete the claims");
+    });
+
+    test("with no claim or volume of the two classes the destroy goes on", () => {
+        const result = guard({ answering: true, pvc: ["claim local-path apps/scratch"], pv: ["volume local-path pvc-3333"] });
+        expect(result.stderr).toBe("");
+        expect(result.status).toBe(0);
+        expect(result.stdout).toContain("no claim or volume uses ceph-block or ceph-filesystem");
+    });
+
+    test("a cluster that no longer answers does not hold the destroy", () => {
+        const result = guard({ answering: false, pvc: ["claim ceph-block db/data-0"], pv: [] });
+        expect(result.status).toBe(0);
+        expect(result.stdout).toContain("the cluster does not answer");
     });
 });

@@ -8,11 +8,12 @@ installMocks();
 
 let program: Record<string, pulumi.Output<any> | undefined>;
 
+// requiring the program compiles all of it (ts-jest): seconds on a busy machine, more than jest's 5 s default
 beforeAll(async () => {
     pulumi.runtime.setAllConfig({ ...runtimeConfigOf("Pulumi.home.yaml"), "homelab:sshPrivateKey": THROWAWAY_KEY }, ["homelab:sshPrivateKey"]);
     program = require("../index");
     await settle();
-});
+}, 120000);
 
 function count(type: string): number {
     return registered.filter((resource) => resource.type === type).length;

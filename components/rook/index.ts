@@ -5,7 +5,7 @@ import { applyManifestBundle, bundleFiles, ManifestSource } from "../manifests";
 import { remoteScript, SshTarget } from "../remote";
 import { renderMirroredImagesImportScript, renderMirroredImagesRemoveScript } from "../airgap";
 import {
-    CephfsMounter, MANIFEST_FILES, renderCleanupArmScript, renderCleanupWaitScript, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle,
+    CephfsMounter, MANIFEST_FILES, renderCleanupArmScript, renderClaimsGuardScript, renderCleanupWaitScript, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle,
     rookImages, RookSpec, upstreamManifestBase, validateRookSpec,
 } from "./render";
 
@@ -140,6 +140,13 @@ export class RookCeph extends pulumi.ComponentResource {
         const filesystemClass = new k8s.storage.v1.StorageClass(`${name}-filesystem-storage-class`, resources.filesystemStorageClass, {
             parent: this, provider, dependsOn: [filesystem, healthy],
         });
+
+        // deleted first: a destroy stops here, before anything of Ceph's is touched, while claims use the classes
+        remoteScript(`${name}-claims-guard`, {
+            target: args.adminNode,
+            create: "true",
+            delete: renderClaimsGuardScript(spec),
+        }, { parent: this, dependsOn: [blockClass, filesystemClass] });
 
         this.storageClasses = pulumi.all([blockClass.metadata, filesystemClass.metadata])
             .apply(([block, fs]) => ({ block: block.name, filesystem: fs.name }));

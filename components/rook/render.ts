@@ -283,6 +283,37 @@ exit 1`,
     );
 }
 
+/**
+ * Run on delete, before the storage classes and the pools: stops the destroy, before it touches
+ * Ceph, while volumes of the two classes exist. Deleting them is the user's call (their data goes
+ * with Ceph), and Rook would keep the pools that hold them, so the destroy would hang half done.
+ */
+export function renderClaimsGuardScript(spec: Pick<RookSpec, "blockStorageClass" | "filesystemStorageClass">): string {
+    const classes = [spec.blockStorageClass, spec.filesystemStorageClass];
+    const list = (kind: string, label: string, name: string) =>
+        `kc get ${kind} -o jsonpath='{range .items[*]}${label} {.spec.storageClassName} ${name}{"\\n"}{end}'`;
+    return script(
+        `kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout=20s "$@"; }`,
+        `if ! command -v kubectl >/dev/null 2>&1 || [ ! -f /etc/kubernetes/admin.conf ] || ! kc get --raw /readyz >/dev/null 2>&1; then
+  echo "the cluster does not answer; no volumes to look for"
+  exit 0
+fi`,
+        `# claims, bound or not, and volumes (a released one can outlive its claim), of these classes only
+listed=$(${list("pvc -A", "claim", "{.metadata.namespace}/{.metadata.name}")})
+listed="$listed
+$(${list("pv", "volume", "{.metadata.name}")})"
+in_use=$(echo "$listed" | awk -v classes=${shellQuote(classes.join(" "))} 'BEGIN { n = split(classes, c, " "); for (i = 1; i <= n; i++) ours[c[i]] = 1 } NF == 3 && ($2 in ours) { print $1 " " $3 " (" $2 ")" }')
+if [ -z "$in_use" ]; then
+  echo "no claim or volume uses ${classes.join(" or ")}: Ceph can go"
+  exit 0
+fi
+echo "destroy stopped before touching Ceph: these still use ${classes.join(" or ")}:" >&2
+echo "$in_use" | sed 's/^/  /' >&2
+echo "Their data goes with Ceph. If that is what you want, delete the claims (kubectl delete pvc -n NAMESPACE NAME; their volumes follow) and run the destroy again." >&2
+exit 1`,
+    );
+}
+
 /** The ceph CLI with the admin key, in the operator's pod (as Rook itself runs it), as bash. */
 export const CEPH_FUNCTION = `ceph_() { kc -n ${NAMESPACE} exec deploy/rook-ceph-operator -- ceph --conf=/var/lib/rook/${NAMESPACE}/${NAMESPACE}.config --keyring=/var/lib/rook/${NAMESPACE}/client.admin.keyring --connect-timeout=10 "$@" 2>/dev/null; }`;
 

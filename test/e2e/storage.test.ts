@@ -144,12 +144,29 @@ describe("Rook Ceph on the simulated lab", () => {
         expect(cephJson("osd", "stat")).toMatchObject({ num_osds: 3, num_up_osds: 3, num_in_osds: 3 });
     });
 
-    test("4. a second up changes nothing; destroy removes Ceph, wipes the disks, resets the nodes and powers them off", async () => {
+    test("4. a second up changes nothing; destroy refuses while claims are left, then removes Ceph, wipes the disks, resets the nodes and powers them off", async () => {
         const again = await up();
         expect(changes(again.summary.resourceChanges)).toEqual({});
         log(`figures: at rest: ${cephMemory()}`);
 
-        // Rook keeps a cluster whose pools still hold volumes: the claims go first, as a user's would
+        // with the claims still there, a destroy stops at its first step, names them, and deletes nothing
+        const attempted: string[] = [];
+        const refusal = await project.stack.destroy({
+            onOutput: () => undefined,
+            onEvent: (event) => {
+                const step = event.resourcePreEvent?.metadata;
+                if (step) attempted.push(`${step.op} ${step.urn.split("::")[3]}`);
+            },
+        }).then(() => "the destroy succeeded", (error) => String(error));
+        log(`destroy with claims left: steps ${attempted.join(", ")}`);
+        expect(refusal).toContain("destroy stopped before touching Ceph");
+        expect(refusal).toContain(`claim ${NAMESPACE}/shared (${STORAGE.filesystemStorageClass ?? "ceph-filesystem"})`);
+        expect(refusal).toContain(`claim ${NAMESPACE}/block (${STORAGE.blockStorageClass ?? "ceph-block"})`);
+        expect(attempted).toEqual(["delete lab-rook-claims-guard"]);
+        expect(changes((await up()).summary.resourceChanges)).toEqual({});
+        expect(kubectl("-n", NAMESPACE, "exec", "reader", "--", "cat", "/data/note")).toMatch(/^written on /);
+
+        // the claims go first, as a user's would
         kubectl("delete", "namespace", NAMESPACE, "--timeout=300s");
         await waitFor("the test's volumes deleted", () => (tryKubectl("get", "pv", "-o", "name") ?? "x") === "", 300000, 5000);
 

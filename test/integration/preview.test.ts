@@ -71,8 +71,9 @@ describe("pulumi preview --stack home (real engine, offline)", () => {
             // wake and wait per node
             "command:local:Command": 3,
             // per node: prepare, hosts, poweroff, netplan (12); VIP: 3 members and the cluster (4);
-            // kubeadm: 3 package installs, init, pre-join, 2 joins, kubeconfig (8); Calico and Rook: operator and wait (2 each)
-            "command:remote:Command": 28,
+            // kubeadm: 3 package installs, init, pre-join, 2 joins, kubeconfig (8); Calico: operator and wait (2);
+            // Rook: operator, wait and the claims guard (3)
+            "command:remote:Command": 29,
             // corosync authkey, kubeadm certificate key; the bootstrap token's two halves
             "random:index/randomBytes:RandomBytes": 2,
             "random:index/randomString:RandomString": 2,
