@@ -1,4 +1,3 @@
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -6,6 +5,7 @@ import { installMocks, promiseOf, registered, settle } from "./helpers/mocks";
 import { dependencyNamesOf, recordDependencies } from "./helpers/deps";
 import { expectGolden } from "./helpers/golden";
 import { expectShellcheckClean } from "./helpers/shellcheck";
+import { standIns } from "./helpers/standins";
 import { bundleFiles, renderApplyBundleScript, renderDeleteBundleScript } from "../components/manifests";
 import {
     MANIFEST_FILES, operatorSettings, renderCleanupArmScript, renderClaimsGuardScript, renderCleanupWaitScript, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle,
@@ -215,36 +215,24 @@ describe("RookCeph, air-gapped, wiping its disks on destroy", () => {
 });
 
 describe("the claims guard, run by bash against a stand-in kubectl", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-guard-"));
-    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
     // what the API would answer: the jsonpath output of `get pvc -A` and `get pv`
-    fs.writeFileSync(path.join(dir, "kubectl"), `#!/bin/bash
-case "$*" in
-  *"get --raw /readyz"*) [ -f "${dir}/answering" ] ;;
-  *"get pvc -A"*) cat "${dir}/pvc" ;;
-  *"get pv "*) cat "${dir}/pv" ;;
+    const api = standIns({
+        kubectl: `case "$*" in
+  *"get --raw /readyz"*) [ -f "$STANDINS/answering" ] ;;
+  *"get pvc -A"*) cat "$STANDINS/pvc" ;;
+  *"get pv "*) cat "$STANDINS/pv" ;;
   *) echo "unexpected: kubectl $*" >&2; exit 2 ;;
-esac
-`, { mode: 0o755 });
-    fs.writeFileSync(path.join(dir, "admin.conf"), "");
-    const rendered = renderClaimsGuardScript(spec);
-    // the only edits: this kubectl first on PATH, and a kubeconfig that exists here
-    const runnable = rendered
-        .replace(/^export PATH=(.*)$/m, `export PATH=${dir}:$1`)
-        .replaceAll("/etc/kubernetes/admin.conf", path.join(dir, "admin.conf"));
-
-    function guard(api: { answering: boolean; pvc: string[]; pv: string[] }) {
-        if (api.answering) fs.writeFileSync(path.join(dir, "answering"), ""); else fs.rmSync(path.join(dir, "answering"), { force: true });
-        fs.writeFileSync(path.join(dir, "pvc"), api.pvc.map((line) => `${line}\n`).join(""));
-        fs.writeFileSync(path.join(dir, "pv"), api.pv.map((line) => `${line}\n`).join(""));
-        return spawnSync("bash", ["-c", runnable], { encoding: "utf8" });
-    }
-
-    test("the stand-in is what the script calls", () => {
-        expect(runnable).not.toEqual(rendered);
-        expect(runnable).toContain(`export PATH=${dir}:`);
-        expect(runnable).not.toContain("/etc/kubernetes/admin.conf");
+esac`,
     });
+    afterAll(() => api.cleanup());
+    fs.writeFileSync(path.join(api.dir, "admin.conf"), "");
+
+    function guard(answers: { answering: boolean; pvc: string[]; pv: string[] }) {
+        if (answers.answering) fs.writeFileSync(path.join(api.dir, "answering"), ""); else fs.rmSync(path.join(api.dir, "answering"), { force: true });
+        fs.writeFileSync(path.join(api.dir, "pvc"), answers.pvc.map((line) => `${line}\n`).join(""));
+        fs.writeFileSync(path.join(api.dir, "pv"), answers.pv.map((line) => `${line}\n`).join(""));
+        return api.run(renderClaimsGuardScript(spec), { "/etc/kubernetes/admin.conf": "admin.conf" });
+    }
 
     test("claims and volumes of the two classes stop the destroy, each named; other classes do not count", () => {
         const result = guard({

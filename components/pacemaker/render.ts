@@ -70,15 +70,44 @@ export function renderCorosyncConf(settings: Pick<VipSettings, "clusterName" | "
     }) + "\n";
 }
 
-/** A loop that sets a transient node attribute from the API health, which the VIP's location rule reads. */
-export function renderHealthService(healthCheckUrl: string): string {
+export const HEALTH_SCRIPT_PATH = "/usr/local/libexec/homelab-api-health";
+const HEALTH_UNIT_PATH = "/etc/systemd/system/homelab-api-health.service";
+/** Probes in a row that must fail before the node counts as unhealthy; one success makes it healthy again. */
+export const HEALTH_MISSES = 3;
+const HEALTH_INTERVAL_SECONDS = 3;
+const HEALTH_TIMEOUT_SECONDS = 5;
+
+/**
+ * The loop that reports this node's API health as a transient node attribute, which the VIP's
+ * location rule reads. A node counts as unhealthy only after several failed probes in a row: in
+ * the lab, on a busy host, single slow answers flipped the attribute on every node and moved the
+ * VIP back and forth, each move a few seconds without an API. A node that loses power is noticed
+ * by corosync, not by this loop, so the debounce slows only the case of a dead API server on a live node.
+ */
+export function renderHealthScript(healthCheckUrl: string): string {
+    return script(
+        `misses=0
+while true; do
+  if curl -ksf --max-time ${HEALTH_TIMEOUT_SECONDS} ${shellQuote(healthCheckUrl)} >/dev/null 2>&1; then
+    misses=0
+    attrd_updater -n ${HEALTH_ATTRIBUTE} -U 1 -d 2s || true
+  else
+    misses=$((misses + 1))
+    if [ "$misses" -ge ${HEALTH_MISSES} ]; then attrd_updater -n ${HEALTH_ATTRIBUTE} -U 0 -d 2s || true; fi
+  fi
+  sleep ${HEALTH_INTERVAL_SECONDS}
+done`,
+    );
+}
+
+export function renderHealthService(): string {
     return `[Unit]
 Description=homelab: report Kubernetes API health to Pacemaker
 After=pacemaker.service
 Requires=pacemaker.service
 
 [Service]
-ExecStart=/bin/bash -c 'while true; do if curl -ksf --max-time 2 ${healthCheckUrl} >/dev/null; then v=1; else v=0; fi; attrd_updater -n ${HEALTH_ATTRIBUTE} -U "$v" -d 2s || true; sleep 3; done'
+ExecStart=${HEALTH_SCRIPT_PATH}
 Restart=always
 
 [Install]
@@ -106,13 +135,14 @@ done`;
 export function renderMemberScript(settings: VipSettings): string {
     const health = settings.healthCheckUrl
         ? `CHANGED=0
-${writeFileIfChanged("/etc/systemd/system/homelab-api-health.service", renderHealthService(settings.healthCheckUrl), "644")}
+${writeFileIfChanged(HEALTH_SCRIPT_PATH, renderHealthScript(settings.healthCheckUrl), "755")}
+${writeFileIfChanged(HEALTH_UNIT_PATH, renderHealthService(), "644")}
 if [ "$CHANGED" = 1 ]; then systemctl daemon-reload; systemctl restart homelab-api-health; fi
 systemctl enable --now homelab-api-health >/dev/null 2>&1`
         : `# no API health check configured
-if [ -f /etc/systemd/system/homelab-api-health.service ]; then
+if [ -f ${HEALTH_UNIT_PATH} ]; then
   systemctl disable --now homelab-api-health >/dev/null 2>&1 || true
-  rm -f /etc/systemd/system/homelab-api-health.service
+  rm -f ${HEALTH_UNIT_PATH} ${HEALTH_SCRIPT_PATH}
   systemctl daemon-reload
 fi`;
     return script(
@@ -240,7 +270,7 @@ fi`);
 /** On delete, per member: the cluster stops and its files go, so a new cluster starts clean. */
 export function renderRemoveMemberScript(): string {
     return script(`systemctl disable --now homelab-api-health >/dev/null 2>&1 || true
-rm -f /etc/systemd/system/homelab-api-health.service
+rm -f ${HEALTH_UNIT_PATH} ${HEALTH_SCRIPT_PATH}
 systemctl disable --now pcsd pcsd-ruby pacemaker corosync >/dev/null 2>&1 || true
 rm -f /etc/corosync/authkey /etc/corosync/corosync.conf
 rm -rf /var/lib/pacemaker/cib/*

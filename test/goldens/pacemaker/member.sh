@@ -108,13 +108,37 @@ systemctl is-active --quiet corosync || { echo "corosync is not running" >&2; ex
 CHANGED=0
 homelab_new=$(mktemp)
 cat > "$homelab_new" <<'HOMELAB_EOF'
+#!/usr/bin/env bash
+set -euo pipefail
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export DEBIAN_FRONTEND=noninteractive
+
+misses=0
+while true; do
+  if curl -ksf --max-time 5 https://127.0.0.1:6443/readyz >/dev/null 2>&1; then
+    misses=0
+    attrd_updater -n homelab-api-healthy -U 1 -d 2s || true
+  else
+    misses=$((misses + 1))
+    if [ "$misses" -ge 3 ]; then attrd_updater -n homelab-api-healthy -U 0 -d 2s || true; fi
+  fi
+  sleep 3
+done
+HOMELAB_EOF
+if ! cmp -s "$homelab_new" /usr/local/libexec/homelab-api-health; then
+  install -D -m 755 "$homelab_new" /usr/local/libexec/homelab-api-health
+  CHANGED=1
+fi
+rm -f "$homelab_new"
+homelab_new=$(mktemp)
+cat > "$homelab_new" <<'HOMELAB_EOF'
 [Unit]
 Description=homelab: report Kubernetes API health to Pacemaker
 After=pacemaker.service
 Requires=pacemaker.service
 
 [Service]
-ExecStart=/bin/bash -c 'while true; do if curl -ksf --max-time 2 https://127.0.0.1:6443/readyz >/dev/null; then v=1; else v=0; fi; attrd_updater -n homelab-api-healthy -U "$v" -d 2s || true; sleep 3; done'
+ExecStart=/usr/local/libexec/homelab-api-health
 Restart=always
 
 [Install]
