@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { exitWhenClusterGone, KUBECTL_FUNCTION } from "./kubectl";
 import { connectionOf, remoteScript, RETRY_FUNCTION, script, shellQuote, SshTarget } from "./remote";
 
 /** Where a bundle comes from, as the stack config says it (storage.manifests, calico.manifests). */
@@ -49,8 +50,6 @@ export interface KubernetesObject {
     spec: Record<string, unknown>;
 }
 
-export const ADMIN_KUBECONFIG = "/etc/kubernetes/admin.conf";
-const KUBECTL_FUNCTION = `kc() { kubectl --kubeconfig ${ADMIN_KUBECONFIG} "$@"; }`;
 /** The annotation on the operator deployment that records which bundle was applied. */
 export const BUNDLE_ANNOTATION = "homelab/bundle";
 
@@ -145,15 +144,7 @@ fi`;
     });
     return script(
         KUBECTL_FUNCTION,
-        `# nothing to do when the cluster is already gone
-if ! command -v kubectl >/dev/null 2>&1 || [ ! -f ${ADMIN_KUBECONFIG} ]; then
-  echo "no cluster on this node; nothing to delete for ${bundle.id}"
-  exit 0
-fi
-if ! kc --request-timeout=10s get --raw /readyz >/dev/null 2>&1; then
-  echo "the cluster does not answer; nothing to delete for ${bundle.id}"
-  exit 0
-fi`,
+        exitWhenClusterGone(`nothing to delete for ${bundle.id}`),
         deletes.join("\n"),
         `rm -rf ${shellQuote(bundleDir(bundle))}\necho "${bundle.id} operator bundle deleted"`,
     );

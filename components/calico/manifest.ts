@@ -3,7 +3,7 @@
 // this lab's settings as a kustomize overlay (`kubectl apply -k`), so the upstream
 // file is never edited by text and the edits are one reviewable file.
 import * as YAML from "yaml";
-import { ADMIN_KUBECONFIG } from "../manifests";
+import { exitWhenClusterGone, KUBECTL_FUNCTION } from "../kubectl";
 import { renderMirrorFetch } from "../airgap";
 import { RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } from "../script";
 import { CalicoSpec, Encapsulation, plainVersion } from "./render";
@@ -35,7 +35,6 @@ export const WORKLOADS = { namespace: "kube-system", daemonSet: "calico-node", d
 /** The pool calico-node creates from its environment when there is none. */
 export const DEFAULT_POOL = "default-ipv4-ippool";
 
-const KUBECTL_FUNCTION = `kc() { kubectl --kubeconfig ${ADMIN_KUBECONFIG} "$@"; }`;
 
 export function upstreamVxlanManifestUrl(calicoVersion: string): string {
     return `https://raw.githubusercontent.com/projectcalico/calico/v${plainVersion({ version: calicoVersion })}/manifests/${MANIFEST_FILE}`;
@@ -157,15 +156,7 @@ echo "Calico ${version} applied from ${MANIFEST_FILE} (${install.encapsulation},
 export function renderManifestDeleteScript(): string {
     return script(
         KUBECTL_FUNCTION,
-        `# nothing to do when the cluster is already gone
-if ! command -v kubectl >/dev/null 2>&1 || [ ! -f ${ADMIN_KUBECONFIG} ]; then
-  echo "no cluster on this node; nothing to delete for Calico"
-  exit 0
-fi
-if ! kc --request-timeout=10s get --raw /readyz >/dev/null 2>&1; then
-  echo "the cluster does not answer; nothing to delete for Calico"
-  exit 0
-fi`,
+        exitWhenClusterGone("nothing to delete for Calico"),
         `if [ -f ${MANIFEST_DIR}/kustomization.yaml ]; then
   kc delete -k ${MANIFEST_DIR} --ignore-not-found --wait=false >/dev/null || echo "could not delete everything ${MANIFEST_FILE} created; continuing" >&2
 fi

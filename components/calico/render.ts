@@ -1,6 +1,7 @@
 // Pure renderers for CalicoNetwork: the operator bundle, the operator's custom
 // resources (plain objects, created through @pulumi/kubernetes) and the wait script.
 import * as YAML from "yaml";
+import { KUBECTL_FUNCTION } from "../kubectl";
 import { KubernetesObject, ManifestBundle, ManifestFile } from "../manifests";
 import { RETRY_FUNCTION, script } from "../script";
 
@@ -105,7 +106,7 @@ export function renderCalicoResourcesYaml(resources: CalicoResources): string {
 export function renderWaitScript(spec: CalicoSpec): string {
     return script(
         RETRY_FUNCTION,
-        `kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }`,
+        KUBECTL_FUNCTION,
         `# the tigerastatus object appears only once the operator has reconciled the Installation
 echo "waiting for the tigera operator to report on Calico ${plainVersion(spec)}"
 retry 60 10 kc get tigerastatus calico >/dev/null 2>&1

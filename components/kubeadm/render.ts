@@ -1,6 +1,7 @@
 // Pure renderers for KubeadmCluster: the scripts that install, init, join, read
 // the kubeconfig and reset. Secrets come in on stdin and never reach the output.
 import { APT_FUNCTION, RETRY_FUNCTION, script as joinSections, shellQuote, writeFileIfChanged } from "../script";
+import { ADMIN_KUBECONFIG, KUBECTL_FUNCTION } from "../kubectl";
 import {
     CERTIFICATE_KEY_PLACEHOLDER, ClusterNode, ClusterSpec, CRI_SOCKET, endpointOf, normalizedVersion,
     renderInitConfig, renderJoinConfig, TOKEN_PLACEHOLDER,
@@ -13,8 +14,6 @@ import { renderMirrorInstall } from "./mirror";
  */
 export type PackageSource = { source: "upstream" } | { source: "mirror"; url: string };
 
-const ADMIN_CONF = "/etc/kubernetes/admin.conf";
-const KUBECTL_FUNCTION = `kc() { kubectl --kubeconfig ${ADMIN_CONF} "$@"; }`;
 export const CONFIG_DIR = "/etc/homelab/kubeadm";
 const CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane";
 /** script() without the sections that do not apply. */
@@ -195,7 +194,7 @@ export function renderInitScript(spec: ClusterSpec, node: ClusterNode): string {
         secretsSection(true),
         configSection(`${CONFIG_DIR}/init.yaml`, renderInitConfig(spec, node)),
         `# kubeadm init, once: admin.conf exists from the moment an init succeeded
-if [ -f ${ADMIN_CONF} ]; then
+if [ -f ${ADMIN_KUBECONFIG} ]; then
   echo "${node.hostname} is already initialised; changed kubeadm settings are not applied to a running cluster"
 else
   kubeadm config validate --config "$kubeadm_config" 2>&1 | hide_secrets
@@ -216,7 +215,7 @@ export function renderPrejoinScript(): string {
         RETRY_FUNCTION,
         KUBECTL_FUNCTION,
         secretsSection(true),
-        `[ -f ${ADMIN_CONF} ] || { echo "this node has not run kubeadm init" >&2; exit 1; }`,
+        `[ -f ${ADMIN_KUBECONFIG} ] || { echo "this node has not run kubeadm init" >&2; exit 1; }`,
         `# tokens expire after 24 h and a node may join months after init: keep one valid for 2 h more
 token_id=\${bootstrap_token%%.*}
 expiration=$(kc -n kube-system get secret "bootstrap-token-$token_id" -o jsonpath='{.data.expiration}' 2>/dev/null | base64 -d 2>/dev/null || true)
@@ -283,13 +282,13 @@ function regexEscape(text: string): string {
 export function renderKubeconfigScript(spec: ClusterSpec): string {
     const server = `https://${endpointOf(spec)}`;
     return script(`# the admin kubeconfig, pointing at the VIP so it outlives any one node
-if [ ! -f ${ADMIN_CONF} ]; then
-  echo "${ADMIN_CONF} does not exist: the cluster is not initialised" >&2
+if [ ! -f ${ADMIN_KUBECONFIG} ]; then
+  echo "${ADMIN_KUBECONFIG} does not exist: the cluster is not initialised" >&2
   exit 1
 fi
-if ! grep -Eq ${shellQuote(`^[[:space:]]*server: ${regexEscape(server)}$`)} ${ADMIN_CONF}; then
-  echo "${ADMIN_CONF} does not point at ${server}; was the cluster initialised with another controlPlaneEndpoint?" >&2
+if ! grep -Eq ${shellQuote(`^[[:space:]]*server: ${regexEscape(server)}$`)} ${ADMIN_KUBECONFIG}; then
+  echo "${ADMIN_KUBECONFIG} does not point at ${server}; was the cluster initialised with another controlPlaneEndpoint?" >&2
   exit 1
 fi
-cat ${ADMIN_CONF}`);
+cat ${ADMIN_KUBECONFIG}`);
 }

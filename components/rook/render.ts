@@ -1,6 +1,7 @@
 // Pure renderers for RookCeph: the operator bundle and the settings it needs,
 // the Ceph custom resources and storage classes (plain objects), and the wait script.
 import * as YAML from "yaml";
+import { exitWhenClusterGone, KUBECTL_FUNCTION } from "../kubectl";
 import { KubernetesObject, ManifestBundle, ManifestFile } from "../manifests";
 import { script, shellQuote } from "../script";
 
@@ -227,12 +228,9 @@ export const WIPE_POLICY = { confirmation: "yes-really-destroy-data", sanitizeDi
 export function renderCleanupArmScript(): string {
     const patch = JSON.stringify({ spec: { cleanupPolicy: WIPE_POLICY } });
     return script(
-        `kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }`,
-        `if ! command -v kubectl >/dev/null 2>&1 || [ ! -f /etc/kubernetes/admin.conf ] || ! kc --request-timeout=10s get --raw /readyz >/dev/null 2>&1; then
-  echo "the cluster does not answer; nothing to arm"
-  exit 0
-fi
-if ! kc -n ${NAMESPACE} get cephcluster ${CLUSTER_NAME} >/dev/null 2>&1; then
+        KUBECTL_FUNCTION,
+        exitWhenClusterGone("nothing to arm"),
+        `if ! kc -n ${NAMESPACE} get cephcluster ${CLUSTER_NAME} >/dev/null 2>&1; then
   echo "no CephCluster ${CLUSTER_NAME}; nothing to arm"
   exit 0
 fi
@@ -252,11 +250,8 @@ const CLEANUP_FINISH_TRIES = 60;
 export function renderCleanupWaitScript(): string {
     const jobs = `kc -n ${NAMESPACE} get jobs -o jsonpath='{range .items[*]}{.metadata.name} {.status.succeeded}{"\\n"}{end}' 2>/dev/null | grep '^${CLEANUP_JOB_PREFIX}' || true`;
     return script(
-        `kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }`,
-        `if ! command -v kubectl >/dev/null 2>&1 || [ ! -f /etc/kubernetes/admin.conf ] || ! kc --request-timeout=10s get --raw /readyz >/dev/null 2>&1; then
-  echo "the cluster does not answer; no Rook cleanup to wait for"
-  exit 0
-fi`,
+        KUBECTL_FUNCTION,
+        exitWhenClusterGone("no Rook cleanup to wait for"),
         `# the operator starts the jobs once the CephCluster with its cleanup policy is deleted
 for attempt in $(seq 1 ${CLEANUP_APPEAR_TRIES}); do
   jobs=$(${jobs})
@@ -291,13 +286,10 @@ exit 1`,
 export function renderClaimsGuardScript(spec: Pick<RookSpec, "blockStorageClass" | "filesystemStorageClass">): string {
     const classes = [spec.blockStorageClass, spec.filesystemStorageClass];
     const list = (kind: string, label: string, name: string) =>
-        `kc get ${kind} -o jsonpath='{range .items[*]}${label} {.spec.storageClassName} ${name}{"\\n"}{end}'`;
+        `kc --request-timeout=20s get ${kind} -o jsonpath='{range .items[*]}${label} {.spec.storageClassName} ${name}{"\\n"}{end}'`;
     return script(
-        `kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout=20s "$@"; }`,
-        `if ! command -v kubectl >/dev/null 2>&1 || [ ! -f /etc/kubernetes/admin.conf ] || ! kc get --raw /readyz >/dev/null 2>&1; then
-  echo "the cluster does not answer; no volumes to look for"
-  exit 0
-fi`,
+        KUBECTL_FUNCTION,
+        exitWhenClusterGone("no volumes to look for"),
         `# claims, bound or not, and volumes (a released one can outlive its claim), of these classes only
 listed=$(${list("pvc -A", "claim", "{.metadata.namespace}/{.metadata.name}")})
 listed="$listed
@@ -326,7 +318,7 @@ export function renderWaitScript(spec: RookSpec): string {
     const get = (kind: string, name: string, path: string) => `kc -n ${NAMESPACE} get ${kind} ${name} -o jsonpath='${path}' 2>/dev/null || true`;
     const osds = osdNodes(spec).reduce((sum, node) => sum + node.osdDevices.length, 0);
     return script(
-        `kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }`,
+        KUBECTL_FUNCTION,
         CEPH_FUNCTION,
         `# mons, the mgr and one OSD per device come up one after another: minutes, not seconds
 want_osds="${osds} ${osds} ${osds}"

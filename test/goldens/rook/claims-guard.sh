@@ -3,17 +3,22 @@ set -euo pipefail
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export DEBIAN_FRONTEND=noninteractive
 
-kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout=20s "$@"; }
+kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
 
-if ! command -v kubectl >/dev/null 2>&1 || [ ! -f /etc/kubernetes/admin.conf ] || ! kc get --raw /readyz >/dev/null 2>&1; then
+# nothing to do when the cluster is already gone
+if ! command -v kubectl >/dev/null 2>&1 || [ ! -f /etc/kubernetes/admin.conf ]; then
+  echo "no cluster on this node; no volumes to look for"
+  exit 0
+fi
+if ! kc --request-timeout=10s get --raw /readyz >/dev/null 2>&1; then
   echo "the cluster does not answer; no volumes to look for"
   exit 0
 fi
 
 # claims, bound or not, and volumes (a released one can outlive its claim), of these classes only
-listed=$(kc get pvc -A -o jsonpath='{range .items[*]}claim {.spec.storageClassName} {.metadata.namespace}/{.metadata.name}{"\n"}{end}')
+listed=$(kc --request-timeout=20s get pvc -A -o jsonpath='{range .items[*]}claim {.spec.storageClassName} {.metadata.namespace}/{.metadata.name}{"\n"}{end}')
 listed="$listed
-$(kc get pv -o jsonpath='{range .items[*]}volume {.spec.storageClassName} {.metadata.name}{"\n"}{end}')"
+$(kc --request-timeout=20s get pv -o jsonpath='{range .items[*]}volume {.spec.storageClassName} {.metadata.name}{"\n"}{end}')"
 in_use=$(echo "$listed" | awk -v classes='ceph-block ceph-filesystem' 'BEGIN { n = split(classes, c, " "); for (i = 1; i <= n; i++) ours[c[i]] = 1 } NF == 3 && ($2 in ours) { print $1 " " $3 " (" $2 ")" }')
 if [ -z "$in_use" ]; then
   echo "no claim or volume uses ceph-block or ceph-filesystem: Ceph can go"

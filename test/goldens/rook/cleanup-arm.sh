@@ -5,10 +5,16 @@ export DEBIAN_FRONTEND=noninteractive
 
 kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
 
-if ! command -v kubectl >/dev/null 2>&1 || [ ! -f /etc/kubernetes/admin.conf ] || ! kc --request-timeout=10s get --raw /readyz >/dev/null 2>&1; then
+# nothing to do when the cluster is already gone
+if ! command -v kubectl >/dev/null 2>&1 || [ ! -f /etc/kubernetes/admin.conf ]; then
+  echo "no cluster on this node; nothing to arm"
+  exit 0
+fi
+if ! kc --request-timeout=10s get --raw /readyz >/dev/null 2>&1; then
   echo "the cluster does not answer; nothing to arm"
   exit 0
 fi
+
 if ! kc -n rook-ceph get cephcluster rook-ceph >/dev/null 2>&1; then
   echo "no CephCluster rook-ceph; nothing to arm"
   exit 0

@@ -5,7 +5,12 @@ export DEBIAN_FRONTEND=noninteractive
 
 kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
 
-if ! command -v kubectl >/dev/null 2>&1 || [ ! -f /etc/kubernetes/admin.conf ] || ! kc --request-timeout=10s get --raw /readyz >/dev/null 2>&1; then
+# nothing to do when the cluster is already gone
+if ! command -v kubectl >/dev/null 2>&1 || [ ! -f /etc/kubernetes/admin.conf ]; then
+  echo "no cluster on this node; no Rook cleanup to wait for"
+  exit 0
+fi
+if ! kc --request-timeout=10s get --raw /readyz >/dev/null 2>&1; then
   echo "the cluster does not answer; no Rook cleanup to wait for"
   exit 0
 fi
