@@ -9,7 +9,7 @@ import { standIns } from "./helpers/standins";
 import { bundleFiles, renderApplyBundleScript, renderDeleteBundleScript } from "../components/manifests";
 import {
     MANIFEST_FILES, operatorSettings, renderCleanupArmScript, renderClaimsGuardScript, renderCleanupWaitScript, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle,
-    rookImages, RookSpec, upstreamManifestBase, validateRookSpec,
+    rookImages, RookSpec, splitCephConfig, upstreamManifestBase, validateRookSpec,
 } from "../components/rook/render";
 
 installMocks();
@@ -42,6 +42,7 @@ describe("rook renderers", () => {
         "operator-apply-airgapped.sh": renderApplyBundleScript(rookBundle(spec, bundleFiles({ path: localDir }, "unused", MANIFEST_FILES, false))),
         "operator-delete.sh": renderDeleteBundleScript(upstream),
         "wait.sh": renderWaitScript(spec),
+        "wait-module-options.sh": renderWaitScript({ ...spec, cephConfig: { mgr: { "mgr/crash/warn_recent_interval": "0" } } }),
         "cleanup-wait.sh": renderCleanupWaitScript(),
         "cleanup-arm.sh": renderCleanupArmScript(),
         "claims-guard.sh": renderClaimsGuardScript(spec),
@@ -76,6 +77,20 @@ describe("rook renderers", () => {
         const cephConfig = { global: { mon_data_avail_warn: "10" }, osd: { osd_memory_target: "1073741824" } };
         expect(renderRookResources({ ...spec, cephConfig }).cluster.spec.cephConfig).toEqual(cephConfig);
         expect(renderRookResources({ ...spec, cephConfig: {} }).cluster.spec).not.toHaveProperty("cephConfig");
+    });
+
+    test("mgr modules' options are set by the wait step (with --force, before the mgr knows them), not by Rook", () => {
+        const cephConfig = { global: { mon_data_avail_warn: "5" }, mgr: { "mgr/crash/warn_recent_interval": "0", mgr_tick_period: "2" } };
+        expect(splitCephConfig(cephConfig)).toEqual({
+            rook: { global: { mon_data_avail_warn: "5" }, mgr: { mgr_tick_period: "2" } },
+            moduleOptions: [{ section: "mgr", option: "mgr/crash/warn_recent_interval", value: "0" }],
+        });
+        expect(renderRookResources({ ...spec, cephConfig }).cluster.spec.cephConfig).toEqual({ global: { mon_data_avail_warn: "5" }, mgr: { mgr_tick_period: "2" } });
+        expect(renderRookResources({ ...spec, cephConfig: { mgr: { "mgr/crash/warn_recent_interval": "0" } } }).cluster.spec).not.toHaveProperty("cephConfig");
+        const wait = renderWaitScript({ ...spec, cephConfig });
+        expect(wait).toContain("ceph_ config set mgr mgr/crash/warn_recent_interval 0 --force");
+        expect(wait).toContain(`[ "$module_options" = applied ]; then`);
+        expect(renderWaitScript(spec)).not.toContain("module_options");
     });
 
     test("Rook's resources are deleted in the background (as kubectl does), so their daemons outlive Rook's finalizers", () => {

@@ -56,7 +56,7 @@ export const BLOCK_POOL = "ceph-blockpool";
 export const FILESYSTEM = "ceph-filesystem";
 const DATA_POOL = "data0";
 export const MANIFEST_FILES = ["crds.yaml", "common.yaml", "operator.yaml"];
-const WAIT_TRIES = 90;
+const WAIT_TRIES = 120;
 const WAIT_SECONDS = 10;
 
 export function upstreamManifestBase(rookVersion: string): string {
@@ -108,7 +108,34 @@ function replicated(spec: RookSpec): Record<string, unknown> {
     return { size: spec.poolSize, requireSafeReplicaSize: spec.poolSize > 1 };
 }
 
+export interface ModuleOption {
+    /** e.g. mgr */
+    section: string;
+    /** e.g. mgr/crash/warn_recent_interval */
+    option: string;
+    value: string;
+}
+
+/**
+ * cephConfig in two parts: what Rook sets, and the options of mgr modules (mgr/<module>/<option>),
+ * which the wait step sets. Ceph refuses a module's option until a mgr has loaded that module, and
+ * Rook sets its options as soon as the mgr runs: on a busy lab the mgr had not loaded its modules
+ * yet, Rook's reconcile failed, and the next one, five minutes later, set it (seen in the lab).
+ */
+export function splitCephConfig(cephConfig: Record<string, Record<string, string>> = {}): { rook: Record<string, Record<string, string>>; moduleOptions: ModuleOption[] } {
+    const rook: Record<string, Record<string, string>> = {};
+    const moduleOptions: ModuleOption[] = [];
+    for (const [section, options] of Object.entries(cephConfig)) {
+        for (const [option, value] of Object.entries(options)) {
+            if (option.startsWith("mgr/")) moduleOptions.push({ section, option, value });
+            else (rook[section] ??= {})[option] = value;
+        }
+    }
+    return { rook, moduleOptions };
+}
+
 export function renderRookResources(spec: RookSpec): RookResources {
+    const rookConfig = splitCephConfig(spec.cephConfig).rook;
     const metadata = (name: string) => ({
         name,
         namespace: NAMESPACE,
@@ -141,7 +168,7 @@ export function renderRookResources(spec: RookSpec): RookResources {
                 nodes: osdNodes(spec).map((node) => ({ name: node.hostname, devices: node.osdDevices.map((device) => ({ name: device })) })),
             },
             ...(spec.metrics === false ? { monitoring: { metricsDisabled: true } } : {}),
-            ...(spec.cephConfig && Object.keys(spec.cephConfig).length > 0 ? { cephConfig: spec.cephConfig } : {}),
+            ...(Object.keys(rookConfig).length > 0 ? { cephConfig: rookConfig } : {}),
             // no confirmation: deleting the cluster leaves the data on the disks. Rook stops managing a
             // cluster whose confirmation is set, so a lab that wipes on destroy sets it only then
             // (renderCleanupArmScript).
@@ -317,22 +344,31 @@ export const CEPH_FUNCTION = `ceph_() { kc -n ${NAMESPACE} exec deploy/rook-ceph
 export function renderWaitScript(spec: RookSpec): string {
     const get = (kind: string, name: string, path: string) => `kc -n ${NAMESPACE} get ${kind} ${name} -o jsonpath='${path}' 2>/dev/null || true`;
     const osds = osdNodes(spec).reduce((sum, node) => sum + node.osdDevices.length, 0);
+    const { moduleOptions } = splitCephConfig(spec.cephConfig);
+    const names = moduleOptions.map(({ option }) => option).join(" ");
+    // --force: Ceph takes a module's option before a mgr has loaded the module
+    const setModuleOptions = moduleOptions.length === 0 ? "" : `
+  if [ "$module_options" = pending ] && ${moduleOptions.map(({ section, option, value }) => `ceph_ config set ${shellQuote(section)} ${shellQuote(option)} ${shellQuote(value)} --force >/dev/null`).join(" && ")}; then
+    module_options=applied
+    echo "mgr module options set: ${names}"
+  fi`;
     return script(
         KUBECTL_FUNCTION,
         CEPH_FUNCTION,
         `# mons, the mgr and one OSD per device come up one after another: minutes, not seconds
-want_osds="${osds} ${osds} ${osds}"
-for attempt in $(seq 1 ${WAIT_TRIES}); do
+want_osds="${osds} ${osds} ${osds}"${moduleOptions.length === 0 ? "" : `
+module_options=pending`}
+for attempt in $(seq 1 ${WAIT_TRIES}); do${setModuleOptions}
   health=$(${get("cephcluster", CLUSTER_NAME, "{.status.ceph.health}")})
   # "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20" -> "3 3 3"
   osds=$(ceph_ osd stat | tr -d ',;()' | awk '{ for (i = 2; i <= NF; i++) { if ($i == "osds:") t = $(i - 1); if ($i == "up") u = $(i - 1); if ($i == "in") n = $(i - 1) } } END { if (t != "") print t, u, n }' || true)
   pool=$(${get("cephblockpool", BLOCK_POOL, "{.status.phase}")})
   filesystem=$(${get("cephfilesystem", FILESYSTEM, "{.status.phase}")})
-  if [ "$health" = HEALTH_OK ] && [ "$osds" = "$want_osds" ] && [ "$pool" = Ready ] && [ "$filesystem" = Ready ]; then
+  if [ "$health" = HEALTH_OK ] && [ "$osds" = "$want_osds" ] && [ "$pool" = Ready ] && [ "$filesystem" = Ready ]${moduleOptions.length === 0 ? "" : ` && [ "$module_options" = applied ]`}; then
     echo "Ceph (${spec.cephImage}, Rook ${spec.rookVersion}) is HEALTH_OK: ${osds} OSDs up and in, pool ${BLOCK_POOL} and filesystem ${FILESYSTEM} Ready"
     exit 0
   fi
-  echo "[$attempt/${WAIT_TRIES}] Ceph health \${health:-unknown}; OSDs (total up in) \${osds:-unknown} of ${osds}; pool \${pool:-pending}; filesystem \${filesystem:-pending}"
+  echo "[$attempt/${WAIT_TRIES}] Ceph health \${health:-unknown}; OSDs (total up in) \${osds:-unknown} of ${osds}; pool \${pool:-pending}; filesystem \${filesystem:-pending}${moduleOptions.length === 0 ? "" : "; mgr module options $module_options"}"
   sleep ${WAIT_SECONDS}
 done`,
         `echo "Ceph did not become healthy with ${osds} OSDs in ${(WAIT_TRIES * WAIT_SECONDS) / 60} minutes; see kubectl -n ${NAMESPACE} describe cephcluster ${CLUSTER_NAME} and the rook-ceph-osd-prepare pods' logs" >&2

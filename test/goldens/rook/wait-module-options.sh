@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+set -euo pipefail
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export DEBIAN_FRONTEND=noninteractive
+
+kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
+
+ceph_() { kc -n rook-ceph exec deploy/rook-ceph-operator -- ceph --conf=/var/lib/rook/rook-ceph/rook-ceph.config --keyring=/var/lib/rook/rook-ceph/client.admin.keyring --connect-timeout=10 "$@" 2>/dev/null; }
+
+# mons, the mgr and one OSD per device come up one after another: minutes, not seconds
+want_osds="3 3 3"
+module_options=pending
+for attempt in $(seq 1 120); do
+  if [ "$module_options" = pending ] && ceph_ config set mgr mgr/crash/warn_recent_interval 0 --force >/dev/null; then
+    module_options=applied
+    echo "mgr module options set: mgr/crash/warn_recent_interval"
+  fi
+  health=$(kc -n rook-ceph get cephcluster rook-ceph -o jsonpath='{.status.ceph.health}' 2>/dev/null || true)
+  # "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20" -> "3 3 3"
+  osds=$(ceph_ osd stat | tr -d ',;()' | awk '{ for (i = 2; i <= NF; i++) { if ($i == "osds:") t = $(i - 1); if ($i == "up") u = $(i - 1); if ($i == "in") n = $(i - 1) } } END { if (t != "") print t, u, n }' || true)
+  pool=$(kc -n rook-ceph get cephblockpool ceph-blockpool -o jsonpath='{.status.phase}' 2>/dev/null || true)
+  filesystem=$(kc -n rook-ceph get cephfilesystem ceph-filesystem -o jsonpath='{.status.phase}' 2>/dev/null || true)
+  if [ "$health" = HEALTH_OK ] && [ "$osds" = "$want_osds" ] && [ "$pool" = Ready ] && [ "$filesystem" = Ready ] && [ "$module_options" = applied ]; then
+    echo "Ceph (quay.io/ceph/ceph:v19.2.3, Rook 1.17.8) is HEALTH_OK: 3 OSDs up and in, pool ceph-blockpool and filesystem ceph-filesystem Ready"
+    exit 0
+  fi
+  echo "[$attempt/120] Ceph health ${health:-unknown}; OSDs (total up in) ${osds:-unknown} of 3; pool ${pool:-pending}; filesystem ${filesystem:-pending}; mgr module options $module_options"
+  sleep 10
+done
+
+echo "Ceph did not become healthy with 3 OSDs in 20 minutes; see kubectl -n rook-ceph describe cephcluster rook-ceph and the rook-ceph-osd-prepare pods' logs" >&2
+kc -n rook-ceph get cephcluster rook-ceph -o jsonpath='{.status.ceph.details}' >&2 2>/dev/null || true
+exit 1
