@@ -83,6 +83,7 @@ export function composeHomelab(config: HomelabConfig): Homelab {
             monitorInterval: config.vip.monitorInterval,
             migrationThreshold: config.vip.migrationThreshold,
             failureTimeout: config.vip.failureTimeout,
+            operationTimeout: config.vip.operationTimeout,
             healthCheckUrl: config.kubernetes.enabled ? "https://127.0.0.1:6443/readyz" : undefined,
         },
         ssh: controlPlanes.map(({ ssh }) => ssh),

@@ -85,6 +85,8 @@ export const configSchema = z.strictObject({
         monitorInterval: duration.default("5s"),
         migrationThreshold: positiveInt.default(2),
         failureTimeout: duration.default("60s"),
+        /** How long the IPaddr2 agent may take to start, stop or check the VIP before Pacemaker counts a failure (Pacemaker's default: 20s). */
+        operationTimeout: duration.default("20s"),
     }),
     kubernetes: z.strictObject({
         enabled: z.boolean().default(true),

@@ -55,3 +55,8 @@ test("a destroy starts with the claims guard alone: it is the one resource nothi
     }
     expect(resources.filter((resource) => !dependedOn.has(resource.name)).map((resource) => resource.name)).toEqual(["lab-rook-claims-guard"]);
 });
+
+test("the lab's VIP operations get the stack's operationTimeout (60s)", () => {
+    const cib = byName("lab-vip-vip").inputs.create as string;
+    for (const op of ["monitor", "start", "stop"]) expect(cib).toMatch(new RegExp(`<op id="kube-api-vip-${op}" name="${op}" interval="[^"]+" timeout="60s"/>`));
+});

@@ -52,3 +52,8 @@ test("outputs: the kubeconfig is a secret, the rest is plain", async () => {
         { name: "home-server-3", address: "192.168.10.103", internalAddress: "10.0.0.103", roles: ["control-plane", "worker"] },
     ]);
 });
+
+test("without vip.operationTimeout the VIP's operations get Pacemaker's default, 20s, written out", () => {
+    const cib = byName("home-vip-vip").inputs.create as string;
+    for (const op of ["monitor", "start", "stop"]) expect(cib).toMatch(new RegExp(`<op id="kube-api-vip-${op}" name="${op}" interval="[^"]+" timeout="20s"/>`));
+});

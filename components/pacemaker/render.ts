@@ -24,6 +24,8 @@ export interface VipSettings {
     migrationThreshold: number;
     /** e.g. 60s */
     failureTimeout: string;
+    /** How long the agent may take for start, stop and monitor, e.g. 20s (Pacemaker's default). */
+    operationTimeout: string;
     /** When set, the VIP prefers nodes where this URL answers (the Kubernetes API), e.g. https://127.0.0.1:6443/readyz */
     healthCheckUrl?: string;
 }
@@ -192,7 +194,11 @@ export function renderVipPrimitive(settings: VipSettings): string {
     return xml("primitive", { id: RESOURCE_NAME, class: "ocf", provider: "heartbeat", type: "IPaddr2" }, [
         xml("instance_attributes", { id: `${RESOURCE_NAME}-instance_attributes` }, nvpairs(`${RESOURCE_NAME}-instance_attributes`, { ip: settings.vip, cidr_netmask: settings.prefixLength, nic: settings.interfaceName })),
         xml("meta_attributes", { id: `${RESOURCE_NAME}-meta_attributes` }, nvpairs(`${RESOURCE_NAME}-meta_attributes`, { "migration-threshold": settings.migrationThreshold, "failure-timeout": settings.failureTimeout })),
-        xml("operations", {}, [xml("op", { id: `${RESOURCE_NAME}-monitor`, name: "monitor", interval: settings.monitorInterval })]),
+        xml("operations", {}, [
+            xml("op", { id: `${RESOURCE_NAME}-monitor`, name: "monitor", interval: settings.monitorInterval, timeout: settings.operationTimeout }),
+            xml("op", { id: `${RESOURCE_NAME}-start`, name: "start", interval: "0s", timeout: settings.operationTimeout }),
+            xml("op", { id: `${RESOURCE_NAME}-stop`, name: "stop", interval: "0s", timeout: settings.operationTimeout }),
+        ]),
     ]);
 }
 

@@ -36,6 +36,7 @@ export const VIP_SETTINGS: VipSettings = {
     monitorInterval: "5s",
     migrationThreshold: 2,
     failureTimeout: "60s",
+    operationTimeout: "20s",
     healthCheckUrl: "https://127.0.0.1:6443/readyz",
 };
 
