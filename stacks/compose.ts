@@ -141,6 +141,7 @@ export function composeHomelab(config: HomelabConfig): Homelab {
             wipeDisksOnDestroy: storage.wipeDisksOnDestroy,
             cephConfig: storage.cephConfig,
             metrics: storage.metrics,
+            cephCommandsTimeoutSeconds: storage.cephCommandsTimeoutSeconds,
             mirror: storage.mirror,
             manifests: storage.manifests,
             kubeconfig: cluster.kubeconfig,

@@ -143,6 +143,8 @@ export const configSchema = z.strictObject({
         allowLoopDevices: z.boolean().default(false),
         /** Ceph's Prometheus metrics (the mgr module and ceph-exporter); off for a Ceph image without ceph-exporter (Debian's). */
         metrics: z.boolean().default(true),
+        /** How long the Rook operator lets each ceph command run before it gives up and retries the whole step (Rook's default: 15). */
+        cephCommandsTimeoutSeconds: positiveInt.default(15),
         /** On destroy, Rook wipes the OSD disks and /var/lib/rook on every node (a lab); otherwise the data stays on the disks. */
         wipeDisksOnDestroy: z.boolean().default(false),
         /** Ceph options by section, as in ceph.conf, e.g. { global: { mon_data_avail_warn: "10" } }; values are strings. */

@@ -118,8 +118,9 @@ describe("rook renderers", () => {
     test("operator settings follow the config", () => {
         expect(operatorSettings({ ...spec, allowLoopDevices: true, csi: { cephfsMounter: "fuse" } })).toEqual({
             ROOK_CEPH_ALLOW_LOOP_DEVICES: "true", ROOK_USE_CSI_OPERATOR: "false", CSI_FORCE_CEPHFS_KERNEL_CLIENT: "false",
-            CSI_ENABLE_RBD_SNAPSHOTTER: "false", CSI_ENABLE_CEPHFS_SNAPSHOTTER: "false",
+            CSI_ENABLE_RBD_SNAPSHOTTER: "false", CSI_ENABLE_CEPHFS_SNAPSHOTTER: "false", ROOK_CEPH_COMMANDS_TIMEOUT_SECONDS: "15",
         });
+        expect(operatorSettings({ ...spec, cephCommandsTimeoutSeconds: 60 }).ROOK_CEPH_COMMANDS_TIMEOUT_SECONDS).toBe("60");
         expect(upstream.afterApply).toContain(`patch configmap rook-ceph-operator-config --type merge -p '{"data":{"ROOK_CEPH_ALLOW_LOOP_DEVICES":"false"`);
     });
 

@@ -60,3 +60,7 @@ test("the lab's VIP operations get the stack's operationTimeout (60s)", () => {
     const cib = byName("lab-vip-vip").inputs.create as string;
     for (const op of ["monitor", "start", "stop"]) expect(cib).toMatch(new RegExp(`<op id="kube-api-vip-${op}" name="${op}" interval="[^"]+" timeout="60s"/>`));
 });
+
+test("the lab's Rook operator lets ceph commands run 60 s", () => {
+    expect(byName("lab-rook-operator").inputs.create).toContain(`"ROOK_CEPH_COMMANDS_TIMEOUT_SECONDS":"60"`);
+});

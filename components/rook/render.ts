@@ -26,6 +26,8 @@ export interface RookSpec {
     csi: { cephfsMounter: CephfsMounter };
     /** On destroy Rook wipes the OSD disks and dataDirHostPath on every node, e.g. true in a lab. */
     wipeDisksOnDestroy: boolean;
+    /** Seconds the operator lets each ceph command run, e.g. 15 (Rook's default); a failed command makes Rook retry its whole step minutes later. */
+    cephCommandsTimeoutSeconds?: number;
     /** Ceph's Prometheus metrics; false where the Ceph image has no ceph-exporter (Debian's packages build none). */
     metrics?: boolean;
     /** Ceph options by section, e.g. { global: { osd_memory_target: "1073741824" } }; Rook sets them in the monitors' config database. */
@@ -74,6 +76,7 @@ export function operatorSettings(spec: RookSpec): Record<string, string> {
         // the snapshot sidecars need the VolumeSnapshot CRDs and controller, which this program does not install
         CSI_ENABLE_RBD_SNAPSHOTTER: "false",
         CSI_ENABLE_CEPHFS_SNAPSHOTTER: "false",
+        ROOK_CEPH_COMMANDS_TIMEOUT_SECONDS: String(spec.cephCommandsTimeoutSeconds ?? 15),
     };
 }
 

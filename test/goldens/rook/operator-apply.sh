@@ -42,5 +42,5 @@ else
 fi
 
 # operator settings this program owns; an apply of the bundle resets them, so set them after every apply
-kc -n rook-ceph patch configmap rook-ceph-operator-config --type merge -p '{"data":{"ROOK_CEPH_ALLOW_LOOP_DEVICES":"false","ROOK_USE_CSI_OPERATOR":"false","CSI_FORCE_CEPHFS_KERNEL_CLIENT":"true","CSI_ENABLE_RBD_SNAPSHOTTER":"false","CSI_ENABLE_CEPHFS_SNAPSHOTTER":"false"}}' >/dev/null
-echo "rook operator settings: ROOK_CEPH_ALLOW_LOOP_DEVICES=false ROOK_USE_CSI_OPERATOR=false CSI_FORCE_CEPHFS_KERNEL_CLIENT=true CSI_ENABLE_RBD_SNAPSHOTTER=false CSI_ENABLE_CEPHFS_SNAPSHOTTER=false"
+kc -n rook-ceph patch configmap rook-ceph-operator-config --type merge -p '{"data":{"ROOK_CEPH_ALLOW_LOOP_DEVICES":"false","ROOK_USE_CSI_OPERATOR":"false","CSI_FORCE_CEPHFS_KERNEL_CLIENT":"true","CSI_ENABLE_RBD_SNAPSHOTTER":"false","CSI_ENABLE_CEPHFS_SNAPSHOTTER":"false","ROOK_CEPH_COMMANDS_TIMEOUT_SECONDS":"15"}}' >/dev/null
+echo "rook operator settings: ROOK_CEPH_ALLOW_LOOP_DEVICES=false ROOK_USE_CSI_OPERATOR=false CSI_FORCE_CEPHFS_KERNEL_CLIENT=true CSI_ENABLE_RBD_SNAPSHOTTER=false CSI_ENABLE_CEPHFS_SNAPSHOTTER=false ROOK_CEPH_COMMANDS_TIMEOUT_SECONDS=15"
