@@ -142,6 +142,7 @@ export function composeHomelab(config: HomelabConfig): Homelab {
             cephConfig: storage.cephConfig,
             metrics: storage.metrics,
             cephCommandsTimeoutSeconds: storage.cephCommandsTimeoutSeconds,
+            healthTimeoutMinutes: storage.healthTimeoutMinutes,
             mirror: storage.mirror,
             manifests: storage.manifests,
             kubeconfig: cluster.kubeconfig,

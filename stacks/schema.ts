@@ -21,7 +21,7 @@ const duration = z.string().regex(DURATION_PATTERN, "is not a valid duration; ex
 const interfaceName = z.string().regex(INTERFACE_PATTERN, "is not a valid interface name; expected up to 15 letters, digits, '.', '-' or '_', like enp3s0");
 const absolutePath = z.string().regex(/^\/[^\0]*$/, "is not an absolute path; expected a path starting with '/', like /dev/sda");
 const port = z.number().int().min(1, "is not a valid port; expected 1-65535").max(65535, "is not a valid port; expected 1-65535");
-const positiveInt = z.number().int().min(1, "must be a whole number of at least 1");
+const positiveInt = z.number().int("must be a whole number of at least 1").min(1, "must be a whole number of at least 1");
 const url = z.string().regex(/^https?:\/\/\S+$/, "is not an http(s) URL; expected something like http://apt-cache.lan:3142");
 
 /** Where a bundle of upstream manifests comes from: the pinned upstream URL, another URL (a mirror), or a file next to the program (air-gapped). */
@@ -145,6 +145,8 @@ export const configSchema = z.strictObject({
         metrics: z.boolean().default(true),
         /** How long the Rook operator lets each ceph command run before it gives up and retries the whole step (Rook's default: 15). */
         cephCommandsTimeoutSeconds: positiveInt.default(15),
+        /** How long, by the clock, `pulumi up` waits for Ceph to be HEALTH_OK with every OSD up before it fails. */
+        healthTimeoutMinutes: positiveInt.default(20),
         /** On destroy, Rook wipes the OSD disks and /var/lib/rook on every node (a lab); otherwise the data stays on the disks. */
         wipeDisksOnDestroy: z.boolean().default(false),
         /** Ceph options by section, as in ceph.conf, e.g. { global: { mon_data_avail_warn: "10" } }; values are strings. */

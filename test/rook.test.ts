@@ -279,3 +279,49 @@ esac`,
         expect(result.stdout).toContain("the cluster does not answer");
     });
 });
+
+describe("the wait for HEALTH_OK, run by bash against stand-in kubectl, date and sleep", () => {
+    // a clock that moves 5 minutes per reading (two per round: the bound check and the progress line)
+    const ceph = standIns({
+        date: `now=$(cat "$STANDINS/clock" 2>/dev/null || echo 1000); echo $((now + 300)) > "$STANDINS/clock"; echo "$now"`,
+        sleep: "true",
+        kubectl: `case "$*" in
+  *"get cephcluster"*"health"*) cat "$STANDINS/health" ;;
+  *"get cephcluster"*"details"*) echo "SLOW_PING_TIME_FRONT" ;;
+  *"exec deploy/rook-ceph-operator"*"osd stat"*) cat "$STANDINS/osd-stat" ;;
+  *"get cephblockpool"*|*"get cephfilesystem"*) echo Ready ;;
+  *) echo "unexpected: kubectl $*" >&2; exit 2 ;;
+esac`,
+    });
+    afterAll(() => ceph.cleanup());
+
+    function wait(answers: { health: string; osdStat: string }, healthTimeoutMinutes?: number) {
+        fs.rmSync(path.join(ceph.dir, "clock"), { force: true });
+        fs.writeFileSync(path.join(ceph.dir, "health"), answers.health);
+        fs.writeFileSync(path.join(ceph.dir, "osd-stat"), answers.osdStat);
+        return ceph.run(renderWaitScript({ ...spec, healthTimeoutMinutes }));
+    }
+
+    test("it gives up when the clock says so, however few rounds fit, naming the key that sets the bound", () => {
+        const result = wait({ health: "HEALTH_WARN", osdStat: "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20" });
+        expect(result.status).toBe(1);
+        const rounds = result.stdout.split("\n").filter((line) => line.includes("s of 1200s] Ceph health HEALTH_WARN; OSDs (total up in) 3 3 3 of 3"));
+        expect(rounds.map((line) => line.slice(0, line.indexOf("]") + 1))).toEqual(["[600s of 1200s]", "[1200s of 1200s]"]);
+        expect(result.stderr).toContain("Ceph did not become healthy with 3 OSDs in 20 minutes (storage.healthTimeoutMinutes)");
+        expect(result.stderr).toContain("SLOW_PING_TIME_FRONT");
+    });
+
+    test("a longer bound from the stack gives it more time", () => {
+        const result = wait({ health: "HEALTH_WARN", osdStat: "3 osds: 2 up (since 2m), 3 in (since 2m); epoch: e20" }, 45);
+        expect(result.status).toBe(1);
+        expect(result.stdout.split("\n").filter((line) => line.includes("s of 2700s]")).length).toBe(4);
+        expect(result.stderr).toContain("in 45 minutes (storage.healthTimeoutMinutes)");
+    });
+
+    test("HEALTH_OK with every OSD up and in ends the wait", () => {
+        const result = wait({ health: "HEALTH_OK", osdStat: "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20" });
+        expect(result.stderr).toBe("");
+        expect(result.status).toBe(0);
+        expect(result.stdout).toContain("is HEALTH_OK: 3 OSDs up and in");
+    });
+});

@@ -64,3 +64,7 @@ test("the lab's VIP operations get the stack's operationTimeout (60s)", () => {
 test("the lab's Rook operator lets ceph commands run 60 s", () => {
     expect(byName("lab-rook-operator").inputs.create).toContain(`"ROOK_CEPH_COMMANDS_TIMEOUT_SECONDS":"60"`);
 });
+
+test("the lab's wait for Ceph's health is bounded at the stack's 45 minutes", () => {
+    expect(byName("lab-rook-wait").inputs.create).toContain("-lt 2700 ]");
+});

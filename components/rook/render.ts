@@ -28,6 +28,8 @@ export interface RookSpec {
     wipeDisksOnDestroy: boolean;
     /** Seconds the operator lets each ceph command run, e.g. 15 (Rook's default); a failed command makes Rook retry its whole step minutes later. */
     cephCommandsTimeoutSeconds?: number;
+    /** Minutes the wait step gives Ceph to become healthy, by the clock, e.g. 20; three machines sharing two cores needed 22. */
+    healthTimeoutMinutes?: number;
     /** Ceph's Prometheus metrics; false where the Ceph image has no ceph-exporter (Debian's packages build none). */
     metrics?: boolean;
     /** Ceph options by section, e.g. { global: { osd_memory_target: "1073741824" } }; Rook sets them in the monitors' config database. */
@@ -58,7 +60,7 @@ export const BLOCK_POOL = "ceph-blockpool";
 export const FILESYSTEM = "ceph-filesystem";
 const DATA_POOL = "data0";
 export const MANIFEST_FILES = ["crds.yaml", "common.yaml", "operator.yaml"];
-const WAIT_TRIES = 120;
+const HEALTH_TIMEOUT_MINUTES = 20;
 const WAIT_SECONDS = 10;
 
 export function upstreamManifestBase(rookVersion: string): string {
@@ -349,6 +351,7 @@ export function renderWaitScript(spec: RookSpec): string {
     const osds = osdNodes(spec).reduce((sum, node) => sum + node.osdDevices.length, 0);
     const { moduleOptions } = splitCephConfig(spec.cephConfig);
     const names = moduleOptions.map(({ option }) => option).join(" ");
+    const limit = spec.healthTimeoutMinutes ?? HEALTH_TIMEOUT_MINUTES;
     // --force: Ceph takes a module's option before a mgr has loaded the module
     const setModuleOptions = moduleOptions.length === 0 ? "" : `
   if [ "$module_options" = pending ] && ${moduleOptions.map(({ section, option, value }) => `ceph_ config set ${shellQuote(section)} ${shellQuote(option)} ${shellQuote(value)} --force >/dev/null`).join(" && ")}; then
@@ -361,7 +364,9 @@ export function renderWaitScript(spec: RookSpec): string {
         `# mons, the mgr and one OSD per device come up one after another: minutes, not seconds
 want_osds="${osds} ${osds} ${osds}"${moduleOptions.length === 0 ? "" : `
 module_options=pending`}
-for attempt in $(seq 1 ${WAIT_TRIES}); do${setModuleOptions}
+# bounded by the clock, not a count of tries: on a busy machine one round of queries took 40 s
+started=$(date +%s)
+while [ $(($(date +%s) - started)) -lt ${limit * 60} ]; do${setModuleOptions}
   health=$(${get("cephcluster", CLUSTER_NAME, "{.status.ceph.health}")})
   # "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20" -> "3 3 3"
   osds=$(ceph_ osd stat | tr -d ',;()' | awk '{ for (i = 2; i <= NF; i++) { if ($i == "osds:") t = $(i - 1); if ($i == "up") u = $(i - 1); if ($i == "in") n = $(i - 1) } } END { if (t != "") print t, u, n }' || true)
@@ -371,10 +376,10 @@ for attempt in $(seq 1 ${WAIT_TRIES}); do${setModuleOptions}
     echo "Ceph (${spec.cephImage}, Rook ${spec.rookVersion}) is HEALTH_OK: ${osds} OSDs up and in, pool ${BLOCK_POOL} and filesystem ${FILESYSTEM} Ready"
     exit 0
   fi
-  echo "[$attempt/${WAIT_TRIES}] Ceph health \${health:-unknown}; OSDs (total up in) \${osds:-unknown} of ${osds}; pool \${pool:-pending}; filesystem \${filesystem:-pending}${moduleOptions.length === 0 ? "" : "; mgr module options $module_options"}"
+  echo "[$(($(date +%s) - started))s of ${limit * 60}s] Ceph health \${health:-unknown}; OSDs (total up in) \${osds:-unknown} of ${osds}; pool \${pool:-pending}; filesystem \${filesystem:-pending}${moduleOptions.length === 0 ? "" : "; mgr module options $module_options"}"
   sleep ${WAIT_SECONDS}
 done`,
-        `echo "Ceph did not become healthy with ${osds} OSDs in ${(WAIT_TRIES * WAIT_SECONDS) / 60} minutes; see kubectl -n ${NAMESPACE} describe cephcluster ${CLUSTER_NAME} and the rook-ceph-osd-prepare pods' logs" >&2
+        `echo "Ceph did not become healthy with ${osds} OSDs in ${limit} minutes (storage.healthTimeoutMinutes); see kubectl -n ${NAMESPACE} describe cephcluster ${CLUSTER_NAME} and the rook-ceph-osd-prepare pods' logs" >&2
 kc -n ${NAMESPACE} get cephcluster ${CLUSTER_NAME} -o jsonpath='{.status.ceph.details}' >&2 2>/dev/null || true
 exit 1`,
     );

@@ -9,7 +9,9 @@ ceph_() { kc -n rook-ceph exec deploy/rook-ceph-operator -- ceph --conf=/var/lib
 
 # mons, the mgr and one OSD per device come up one after another: minutes, not seconds
 want_osds="3 3 3"
-for attempt in $(seq 1 120); do
+# bounded by the clock, not a count of tries: on a busy machine one round of queries took 40 s
+started=$(date +%s)
+while [ $(($(date +%s) - started)) -lt 1200 ]; do
   health=$(kc -n rook-ceph get cephcluster rook-ceph -o jsonpath='{.status.ceph.health}' 2>/dev/null || true)
   # "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20" -> "3 3 3"
   osds=$(ceph_ osd stat | tr -d ',;()' | awk '{ for (i = 2; i <= NF; i++) { if ($i == "osds:") t = $(i - 1); if ($i == "up") u = $(i - 1); if ($i == "in") n = $(i - 1) } } END { if (t != "") print t, u, n }' || true)
@@ -19,10 +21,10 @@ for attempt in $(seq 1 120); do
     echo "Ceph (quay.io/ceph/ceph:v19.2.3, Rook 1.17.8) is HEALTH_OK: 3 OSDs up and in, pool ceph-blockpool and filesystem ceph-filesystem Ready"
     exit 0
   fi
-  echo "[$attempt/120] Ceph health ${health:-unknown}; OSDs (total up in) ${osds:-unknown} of 3; pool ${pool:-pending}; filesystem ${filesystem:-pending}"
+  echo "[$(($(date +%s) - started))s of 1200s] Ceph health ${health:-unknown}; OSDs (total up in) ${osds:-unknown} of 3; pool ${pool:-pending}; filesystem ${filesystem:-pending}"
   sleep 10
 done
 
-echo "Ceph did not become healthy with 3 OSDs in 20 minutes; see kubectl -n rook-ceph describe cephcluster rook-ceph and the rook-ceph-osd-prepare pods' logs" >&2
+echo "Ceph did not become healthy with 3 OSDs in 20 minutes (storage.healthTimeoutMinutes); see kubectl -n rook-ceph describe cephcluster rook-ceph and the rook-ceph-osd-prepare pods' logs" >&2
 kc -n rook-ceph get cephcluster rook-ceph -o jsonpath='{.status.ceph.details}' >&2 2>/dev/null || true
 exit 1
