@@ -143,6 +143,7 @@ export function composeHomelab(config: HomelabConfig): Homelab {
             metrics: storage.metrics,
             cephCommandsTimeoutSeconds: storage.cephCommandsTimeoutSeconds,
             healthTimeoutMinutes: storage.healthTimeoutMinutes,
+            daemonProbes: storage.daemonProbes,
             mirror: storage.mirror,
             manifests: storage.manifests,
             kubeconfig: cluster.kubeconfig,

@@ -147,6 +147,8 @@ export const configSchema = z.strictObject({
         cephCommandsTimeoutSeconds: positiveInt.default(15),
         /** How long, by the clock, `pulumi up` waits for Ceph to be HEALTH_OK with every OSD up before it fails. */
         healthTimeoutMinutes: positiveInt.default(20),
+        /** The Ceph daemons' liveness probes (and their startup probes' timing); absent: Rook's, 5 s every 10 s, 3 misses. */
+        daemonProbes: z.strictObject({ timeoutSeconds: positiveInt, periodSeconds: positiveInt, failureThreshold: positiveInt }).optional(),
         /** On destroy, Rook wipes the OSD disks and /var/lib/rook on every node (a lab); otherwise the data stays on the disks. */
         wipeDisksOnDestroy: z.boolean().default(false),
         /** Ceph options by section, as in ceph.conf, e.g. { global: { mon_data_avail_warn: "10" } }; values are strings. */

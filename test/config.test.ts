@@ -158,12 +158,13 @@ describe("each rule names the key, the value and what is valid", () => {
 
     test("timeouts for slow machines: Rook's ceph commands, the wait for Ceph's health and the VIP's operations, checked with the rest", () => {
         const raw = homeRaw();
-        raw.storage = { ...raw.storage, cephCommandsTimeoutSeconds: 0, healthTimeoutMinutes: 2.5 };
+        raw.storage = { ...raw.storage, cephCommandsTimeoutSeconds: 0, healthTimeoutMinutes: 2.5, daemonProbes: { timeoutSeconds: 30, periodSeconds: -1, failureThreshold: 3 } };
         raw.vip = { ...raw.vip, operationTimeout: "a minute" };
         expect(messages(raw)).toEqual([
             'homelab:vip.operationTimeout: "a minute" is not a valid duration; expected a number and a unit (ms, s, m, h), like 5s',
             "homelab:storage.cephCommandsTimeoutSeconds: 0 must be a whole number of at least 1",
             "homelab:storage.healthTimeoutMinutes: 2.5 must be a whole number of at least 1",
+            "homelab:storage.daemonProbes.periodSeconds: -1 must be a whole number of at least 1",
         ]);
         const defaults = parseConfig(homeRaw()).config!;
         expect([defaults.storage.cephCommandsTimeoutSeconds, defaults.storage.healthTimeoutMinutes, defaults.vip.operationTimeout]).toEqual([15, 20, "20s"]);

@@ -73,6 +73,20 @@ describe("rook renderers", () => {
         expect(renderRookResources(spec).cluster.spec).not.toHaveProperty("monitoring");
     });
 
+    test("daemon probes: liveness of mon, mgr, OSD and MDS take all three fields, startup probes only the timing; none leaves Rook's", () => {
+        const resources = renderRookResources({ ...spec, daemonProbes: { timeoutSeconds: 30, periodSeconds: 60, failureThreshold: 5 } });
+        const liveness = { probe: { timeoutSeconds: 30, periodSeconds: 60, failureThreshold: 5 } };
+        const startup = { probe: { timeoutSeconds: 30, periodSeconds: 60 } };
+        expect(resources.cluster.spec.healthCheck).toEqual({
+            livenessProbe: { mon: liveness, mgr: liveness, osd: liveness },
+            startupProbe: { mon: startup, mgr: startup, osd: startup },
+        });
+        expect(resources.filesystem.spec.metadataServer).toEqual({ activeCount: 1, activeStandby: true, livenessProbe: liveness, startupProbe: startup });
+        const defaults = renderRookResources(spec);
+        expect(defaults.cluster.spec).not.toHaveProperty("healthCheck");
+        expect(defaults.filesystem.spec.metadataServer).toEqual({ activeCount: 1, activeStandby: true });
+    });
+
     test("Ceph options go into the cluster's cephConfig, and none leaves it out", () => {
         const cephConfig = { global: { mon_data_avail_warn: "10" }, osd: { osd_memory_target: "1073741824" } };
         expect(renderRookResources({ ...spec, cephConfig }).cluster.spec.cephConfig).toEqual(cephConfig);

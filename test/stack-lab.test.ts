@@ -68,3 +68,9 @@ test("the lab's Rook operator lets ceph commands run 60 s", () => {
 test("the lab's wait for Ceph's health is bounded at the stack's 45 minutes", () => {
     expect(byName("lab-rook-wait").inputs.create).toContain("-lt 2700 ]");
 });
+
+test("the lab's Ceph daemons are probed every 60 s with 30 s to answer", () => {
+    const cluster = byName("lab-rook-cluster").inputs;
+    expect(cluster.spec.healthCheck.livenessProbe.osd.probe).toEqual({ timeoutSeconds: 30, periodSeconds: 60, failureThreshold: 5 });
+    expect(byName("lab-rook-filesystem").inputs.spec.metadataServer.startupProbe.probe).toEqual({ timeoutSeconds: 30, periodSeconds: 60 });
+});

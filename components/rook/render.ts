@@ -30,10 +30,28 @@ export interface RookSpec {
     cephCommandsTimeoutSeconds?: number;
     /** Minutes the wait step gives Ceph to become healthy, by the clock, e.g. 20; three machines sharing two cores needed 22. */
     healthTimeoutMinutes?: number;
+    /** Ceph daemons' liveness probes (and the timing of their startup probes), e.g. { timeoutSeconds: 30, periodSeconds: 60, failureThreshold: 5 }; absent: Rook's (5 s, every 10 s, 3 misses). */
+    daemonProbes?: DaemonProbes;
     /** Ceph's Prometheus metrics; false where the Ceph image has no ceph-exporter (Debian's packages build none). */
     metrics?: boolean;
     /** Ceph options by section, e.g. { global: { osd_memory_target: "1073741824" } }; Rook sets them in the monitors' config database. */
     cephConfig?: Record<string, Record<string, string>>;
+}
+
+export interface DaemonProbes {
+    timeoutSeconds: number;
+    periodSeconds: number;
+    failureThreshold: number;
+}
+
+/**
+ * Rook keeps each probe's command and takes these fields over its own. The startup probes keep
+ * Rook's per-daemon failure counts (an OSD gets two hours to scrub at start), only their timing.
+ */
+function probeOverrides(probes: DaemonProbes | undefined) {
+    if (probes === undefined) return undefined;
+    const { timeoutSeconds, periodSeconds, failureThreshold } = probes;
+    return { liveness: { probe: { timeoutSeconds, periodSeconds, failureThreshold } }, startup: { probe: { timeoutSeconds, periodSeconds } } };
 }
 
 export interface StorageClassObject {
@@ -141,6 +159,8 @@ export function splitCephConfig(cephConfig: Record<string, Record<string, string
 
 export function renderRookResources(spec: RookSpec): RookResources {
     const rookConfig = splitCephConfig(spec.cephConfig).rook;
+    const probes = probeOverrides(spec.daemonProbes);
+    const byDaemon = (probe: object) => Object.fromEntries(["mon", "mgr", "osd"].map((daemon) => [daemon, probe]));
     const metadata = (name: string) => ({
         name,
         namespace: NAMESPACE,
@@ -174,6 +194,9 @@ export function renderRookResources(spec: RookSpec): RookResources {
             },
             ...(spec.metrics === false ? { monitoring: { metricsDisabled: true } } : {}),
             ...(Object.keys(rookConfig).length > 0 ? { cephConfig: rookConfig } : {}),
+            // each probe runs the ceph CLI (Python) in the daemon's container: on a busy machine it
+            // outlived Rook's 5 s, and the kubelet restarted healthy OSDs (seen in the lab)
+            ...(probes ? { healthCheck: { livenessProbe: byDaemon(probes.liveness), startupProbe: byDaemon(probes.startup) } } : {}),
             // no confirmation: deleting the cluster leaves the data on the disks. Rook stops managing a
             // cluster whose confirmation is set, so a lab that wipes on destroy sets it only then
             // (renderCleanupArmScript).
@@ -194,7 +217,11 @@ export function renderRookResources(spec: RookSpec): RookResources {
             metadataPool: { failureDomain: "host", replicated: replicated(spec) },
             dataPools: [{ name: DATA_POOL, failureDomain: "host", replicated: replicated(spec) }],
             preserveFilesystemOnDelete: true,
-            metadataServer: { activeCount: 1, activeStandby: true },
+            metadataServer: {
+                activeCount: 1,
+                activeStandby: true,
+                ...(probes ? { livenessProbe: probes.liveness, startupProbe: probes.startup } : {}),
+            },
         },
     };
     const secrets = (driver: "rbd" | "cephfs") => ({
