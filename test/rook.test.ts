@@ -73,7 +73,7 @@ describe("rook renderers", () => {
         expect(renderRookResources(spec).cluster.spec).not.toHaveProperty("monitoring");
     });
 
-    test("daemon probes: liveness of mon, mgr, OSD and MDS take all three fields, startup probes only the timing; none leaves Rook's", () => {
+    test("daemon probes: liveness of mon, mgr, OSD and MDS take all three fields, startup probes (not the MDS's) only the timing; none leaves Rook's", () => {
         const resources = renderRookResources({ ...spec, daemonProbes: { timeoutSeconds: 30, periodSeconds: 60, failureThreshold: 5 } });
         const liveness = { probe: { timeoutSeconds: 30, periodSeconds: 60, failureThreshold: 5 } };
         const startup = { probe: { timeoutSeconds: 30, periodSeconds: 60 } };
@@ -81,7 +81,8 @@ describe("rook renderers", () => {
             livenessProbe: { mon: liveness, mgr: liveness, osd: liveness },
             startupProbe: { mon: startup, mgr: startup, osd: startup },
         });
-        expect(resources.filesystem.spec.metadataServer).toEqual({ activeCount: 1, activeStandby: true, livenessProbe: liveness, startupProbe: startup });
+        // Rook's MDS has no startup probe whose command one would keep
+        expect(resources.filesystem.spec.metadataServer).toEqual({ activeCount: 1, activeStandby: true, livenessProbe: liveness });
         const defaults = renderRookResources(spec);
         expect(defaults.cluster.spec).not.toHaveProperty("healthCheck");
         expect(defaults.filesystem.spec.metadataServer).toEqual({ activeCount: 1, activeStandby: true });

@@ -72,5 +72,7 @@ test("the lab's wait for Ceph's health is bounded at the stack's 45 minutes", ()
 test("the lab's Ceph daemons are probed every 60 s with 30 s to answer", () => {
     const cluster = byName("lab-rook-cluster").inputs;
     expect(cluster.spec.healthCheck.livenessProbe.osd.probe).toEqual({ timeoutSeconds: 30, periodSeconds: 60, failureThreshold: 5 });
-    expect(byName("lab-rook-filesystem").inputs.spec.metadataServer.startupProbe.probe).toEqual({ timeoutSeconds: 30, periodSeconds: 60 });
+    expect(cluster.spec.healthCheck.startupProbe.mon.probe).toEqual({ timeoutSeconds: 30, periodSeconds: 60 });
+    expect(byName("lab-rook-filesystem").inputs.spec.metadataServer).not.toHaveProperty("startupProbe");
+    expect(byName("lab-rook-filesystem").inputs.spec.metadataServer.livenessProbe.probe.timeoutSeconds).toBe(30);
 });

@@ -45,8 +45,9 @@ export interface DaemonProbes {
 }
 
 /**
- * Rook keeps each probe's command and takes these fields over its own. The startup probes keep
- * Rook's per-daemon failure counts (an OSD gets two hours to scrub at start), only their timing.
+ * Rook keeps each probe's command and takes these fields over its own. The startup probes (mons,
+ * mgr and OSDs; the MDS has none) keep Rook's per-daemon failure counts (an OSD gets two hours to
+ * scrub at start), only their timing.
  */
 function probeOverrides(probes: DaemonProbes | undefined) {
     if (probes === undefined) return undefined;
@@ -220,7 +221,9 @@ export function renderRookResources(spec: RookSpec): RookResources {
             metadataServer: {
                 activeCount: 1,
                 activeStandby: true,
-                ...(probes ? { livenessProbe: probes.liveness, startupProbe: probes.startup } : {}),
+                // Rook gives the MDS no startup probe to take the timing over: a startupProbe here has
+                // no command, and Kubernetes refuses the MDS deployment (seen in the lab)
+                ...(probes ? { livenessProbe: probes.liveness } : {}),
             },
         },
     };
