@@ -20,16 +20,27 @@ say "unit, golden and real-tool tests (jest)"
 npx jest --json --outputFile="$results/unit.json" || status=1
 say "integration: real pulumi preview, offline (jest -c jest.integration.config.js)"
 npx jest -c jest.integration.config.js --json --outputFile="$results/integration.json" || status=1
+say "homelab's command provider: go test (tools/engine/pulumi-resource-command)"
+# The engine build's flags and cache, so the provider's dependencies are not compiled again.
+(cd tools/engine/pulumi-resource-command &&
+  GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOCACHE="${ENGINE_GOCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/homelab/go-build}" \
+    "$(command -v go || echo /usr/local/go/bin/go)" test -mod=mod -trimpath -count=1 -json . >"$results/go.json") || status=1
 
 node -e '
 const fs = require("fs");
 let passed = 0, failed = 0, skipped = 0;
-for (const file of process.argv.slice(1)) {
+const [goFile, ...jestFiles] = process.argv.slice(1);
+const goEvents = fs.existsSync(goFile) ? fs.readFileSync(goFile, "utf8").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)) : [];
+if (!goEvents.some((e) => e.Action === "pass" && !e.Test)) failed++;
+for (const e of goEvents.filter((e) => e.Test)) {
+  if (e.Action === "pass") passed++; else if (e.Action === "fail") failed++; else if (e.Action === "skip") skipped++;
+}
+for (const file of jestFiles) {
   if (!fs.existsSync(file)) { failed++; continue; }
   const r = JSON.parse(fs.readFileSync(file, "utf8"));
   passed += r.numPassedTests; failed += r.numFailedTests + r.numRuntimeErrorTestSuites; skipped += r.numPendingTests;
 }
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
-' "$results/unit.json" "$results/integration.json"
+' "$results/go.json" "$results/unit.json" "$results/integration.json"
 rm -rf "$results"
 exit "$status"

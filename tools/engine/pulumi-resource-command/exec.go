@@ -11,6 +11,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -33,9 +34,20 @@ func runLocal(ctx context.Context, props resource.PropertyMap, command string) (
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// The command's children share its output pipes: stopping only the shell would leave them
+	// running and Wait blocked, so the whole process group is stopped, then killed if it lingers.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = stopGrace
 	err := cmd.Run()
+	if ctx.Err() != nil && cmd.Process != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
 	return stdout.String(), stderr.String(), err
 }
+
+// stopGrace is how long a cancelled command has to end after SIGTERM.
+const stopGrace = 5 * time.Second
 
 func dial(ctx context.Context, props resource.PropertyMap) (*ssh.Client, error) {
 	conn := object(props, "connection")
@@ -127,7 +139,24 @@ func runRemote(ctx context.Context, props resource.PropertyMap, command string) 
 	}
 	var stdout, stderr bytes.Buffer
 	session.Stdout, session.Stderr = &stdout, &stderr
-	err = session.Run(command)
+	if err := session.Start(command); err != nil {
+		return "", "", err
+	}
+	finished := make(chan error, 1)
+	go func() { finished <- session.Wait() }()
+	select {
+	case err = <-finished:
+	case <-ctx.Done():
+		// OpenSSH delivers the signal to the session's process group (sudo relays it to the
+		// script); closing the connection alone would leave a non-tty command running.
+		_ = session.Signal(ssh.SIGTERM)
+		select {
+		case <-finished:
+		case <-time.After(stopGrace):
+		}
+		_ = client.Close()
+		return stdout.String(), stderr.String(), ctx.Err()
+	}
 	var exitErr *ssh.ExitError
 	if errors.As(err, &exitErr) {
 		err = fmt.Errorf("exit status %d", exitErr.ExitStatus())

@@ -33,11 +33,20 @@ const (
 type commandProvider struct {
 	plugin.UnimplementedProvider
 	host *provider.HostClient
+	// cancelled is done once the engine signals cancellation (the first Ctrl-C): every
+	// command still running is stopped, so the engine can end the update promptly.
+	cancelled context.Context
+	cancel    context.CancelFunc
+}
+
+func newCommandProvider(host *provider.HostClient) *commandProvider {
+	cancelled, cancel := context.WithCancel(context.Background())
+	return &commandProvider{host: host, cancelled: cancelled, cancel: cancel}
 }
 
 func main() {
 	err := provider.Main("command", func(host *provider.HostClient) (pulumirpc.ResourceProviderServer, error) {
-		return plugin.NewProviderServer(&commandProvider{host: host}), nil
+		return plugin.NewProviderServer(newCommandProvider(host)), nil
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -52,7 +61,17 @@ func (p *commandProvider) GetPluginInfo(context.Context) (plugin.PluginInfo, err
 	return plugin.PluginInfo{Version: &v}, nil
 }
 
-func (p *commandProvider) SignalCancellation(context.Context) error { return nil }
+func (p *commandProvider) SignalCancellation(context.Context) error {
+	p.cancel()
+	return nil
+}
+
+// untilCancelled is ctx, also ended by the engine's cancellation.
+func (p *commandProvider) untilCancelled(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(p.cancelled, cancel)
+	return ctx, func() { stop(); cancel() }
+}
 
 func (p *commandProvider) GetSchema(context.Context, plugin.GetSchemaRequest) (plugin.GetSchemaResponse, error) {
 	return plugin.GetSchemaResponse{Schema: []byte(`{"name":"command","version":"` + Version + `"}`)}, nil
@@ -157,6 +176,8 @@ func (p *commandProvider) Read(_ context.Context, req plugin.ReadRequest) (plugi
 
 // run executes the command of a phase (create, update, delete) and returns the outputs to record.
 func (p *commandProvider) run(ctx context.Context, urn resource.URN, typ string, props resource.PropertyMap, phase string, preview bool) (resource.PropertyMap, error) {
+	ctx, done := p.untilCancelled(ctx)
+	defer done()
 	outputs := props.Copy()
 	if typ == copyToRemote {
 		if preview {
@@ -183,7 +204,10 @@ func (p *commandProvider) run(ctx context.Context, urn resource.URN, typ string,
 	} else {
 		stdout, stderr, err = runRemote(ctx, props, cmd)
 	}
-	p.logOutput(ctx, urn, props, stdout, stderr)
+	p.logOutput(context.WithoutCancel(ctx), urn, props, stdout, stderr)
+	if err != nil && p.cancelled.Err() != nil {
+		return nil, fmt.Errorf("%s of %s was stopped: the update was cancelled; the next `pulumi up` runs it again%s", phase, urn.Name(), tail("\n", stderr, 4000))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s of %s failed: %w%s", phase, urn.Name(), err, tail("\n", stderr, 4000))
 	}
