@@ -21,6 +21,15 @@ export interface KubectlClient {
     /** undefined where kubectl fails, e.g. while the API is away. */
     tryKubectl(...args: string[]): string | undefined;
     kubectlJson(...args: string[]): any;
+    /** kubectl, tried again after an error of the API's connection (not of the request): for reads only. */
+    kubectlRead(...args: string[]): string;
+}
+
+/** The API server or its VIP went away for a moment (a restart or failover on the loaded lab), not a refusal. */
+const TRANSIENT = /connection reset by peer|connection refused|i\/o timeout|TLS handshake timeout|unexpected EOF|unable to upgrade connection|the server is currently unable|etcdserver: request timed out|Client\.Timeout exceeded/;
+
+function pause(ms: number): void {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** kubectl against the kubeconfig at a path known only once the stack is up. */
@@ -37,6 +46,16 @@ export function kubectlClient(binary: string, kubeconfigFile: () => string, requ
             }
         },
         kubectlJson: (...args) => JSON.parse(kubectl(...args, "-o", "json")),
+        kubectlRead: (...args) => {
+            for (let attempt = 1; ; attempt++) {
+                try {
+                    return kubectl(...args);
+                } catch (error) {
+                    if (attempt === 3 || !TRANSIENT.test(String((error as { stderr?: string }).stderr ?? error))) throw error;
+                    pause(5000);
+                }
+            }
+        },
     };
 }
 
