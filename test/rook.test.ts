@@ -304,14 +304,18 @@ describe("the wait for HEALTH_OK, run by bash against stand-in kubectl, date and
   *"get cephcluster"*"health"*) cat "$STANDINS/health" ;;
   *"get cephcluster"*"details"*) echo "SLOW_PING_TIME_FRONT" ;;
   *"exec deploy/rook-ceph-operator"*"osd stat"*) cat "$STANDINS/osd-stat" ;;
+  *"exec deploy/rook-ceph-operator"*"health detail"*) cat "$STANDINS/health-detail" 2>/dev/null || echo HEALTH_WARN ;;
+  *"delete pod -l app=rook-ceph-mon,mon="*) echo "$*" >> "$STANDINS/deleted"; if [ -e "$STANDINS/restart-heals" ]; then echo HEALTH_OK > "$STANDINS/health"; fi ;;
   *"get cephblockpool"*|*"get cephfilesystem"*) echo Ready ;;
   *) echo "unexpected: kubectl $*" >&2; exit 2 ;;
 esac`,
     });
     afterAll(() => ceph.cleanup());
 
-    function wait(answers: { health: string; osdStat: string }, healthTimeoutMinutes?: number) {
-        fs.rmSync(path.join(ceph.dir, "clock"), { force: true });
+    function wait(answers: { health: string; osdStat: string; healthDetail?: string; restartHeals?: boolean }, healthTimeoutMinutes?: number) {
+        for (const file of ["clock", "deleted", "health-detail", "restart-heals"]) fs.rmSync(path.join(ceph.dir, file), { force: true });
+        if (answers.healthDetail) fs.writeFileSync(path.join(ceph.dir, "health-detail"), answers.healthDetail);
+        if (answers.restartHeals) fs.writeFileSync(path.join(ceph.dir, "restart-heals"), "");
         fs.writeFileSync(path.join(ceph.dir, "health"), answers.health);
         fs.writeFileSync(path.join(ceph.dir, "osd-stat"), answers.osdStat);
         return ceph.run(renderWaitScript({ ...spec, healthTimeoutMinutes }));
@@ -331,6 +335,31 @@ esac`,
         expect(result.status).toBe(1);
         expect(result.stdout.split("\n").filter((line) => line.includes("s of 2700s]")).length).toBe(4);
         expect(result.stderr).toContain("in 45 minutes (storage.healthTimeoutMinutes)");
+    });
+
+    const slowOps = (seconds: number) => `HEALTH_WARN 1 slow ops, oldest one blocked for ${seconds} sec, mon.b has slow ops
+[WRN] SLOW_OPS: 1 slow ops, oldest one blocked for ${seconds} sec, mon.b has slow ops`;
+    const deleted = () => (fs.existsSync(path.join(ceph.dir, "deleted")) ? fs.readFileSync(path.join(ceph.dir, "deleted"), "utf8").trim().split("\n") : []);
+
+    test("a mon holding one op for 5 minutes or more is restarted, and the wait goes on to HEALTH_OK", () => {
+        const result = wait({ health: "HEALTH_WARN", osdStat: "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20", healthDetail: slowOps(740), restartHeals: true });
+        expect(result.stdout).toContain("mon.b has held one op for 740 s: restarting it once");
+        expect(deleted()).toEqual([expect.stringContaining("-n rook-ceph delete pod -l app=rook-ceph-mon,mon=b --wait=false")]);
+        expect(result.status).toBe(0);
+        expect(result.stdout).toContain("is HEALTH_OK");
+    });
+
+    test("a mon is restarted once only, even if its op stays blocked", () => {
+        const result = wait({ health: "HEALTH_WARN", osdStat: "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20", healthDetail: slowOps(740) }, 45);
+        expect(result.status).toBe(1);
+        expect(deleted()).toHaveLength(1);
+    });
+
+    test("ops blocked for less than 5 minutes restart nothing", () => {
+        const result = wait({ health: "HEALTH_WARN", osdStat: "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20", healthDetail: slowOps(299), restartHeals: true });
+        expect(result.status).toBe(1);
+        expect(deleted()).toEqual([]);
+        expect(result.stdout).not.toContain("restarting");
     });
 
     test("HEALTH_OK with every OSD up and in ends the wait", () => {

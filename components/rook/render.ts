@@ -376,6 +376,9 @@ export const CEPH_FUNCTION = `ceph_() { kc -n ${NAMESPACE} exec deploy/rook-ceph
  * spec asks for up and in, and the pool and filesystem Ready: a cluster of monitors alone reports
  * HEALTH_OK too (seen in the lab, before any OSD existed).
  */
+/** How long one op may stay blocked on a mon before the wait restarts that mon. */
+export const STUCK_MON_OP_SECONDS = 300;
+
 export function renderWaitScript(spec: RookSpec): string {
     const get = (kind: string, name: string, path: string) => `kc -n ${NAMESPACE} get ${kind} ${name} -o jsonpath='${path}' 2>/dev/null || true`;
     const osds = osdNodes(spec).reduce((sum, node) => sum + node.osdDevices.length, 0);
@@ -394,6 +397,7 @@ export function renderWaitScript(spec: RookSpec): string {
         `# mons, the mgr and one OSD per device come up one after another: minutes, not seconds
 want_osds="${osds} ${osds} ${osds}"${moduleOptions.length === 0 ? "" : `
 module_options=pending`}
+restarted_mons=""
 # bounded by the clock, not a count of tries: on a busy machine one round of queries took 40 s
 started=$(date +%s)
 while [ $(($(date +%s) - started)) -lt ${limit * 60} ]; do${setModuleOptions}
@@ -402,6 +406,16 @@ while [ $(($(date +%s) - started)) -lt ${limit * 60} ]; do${setModuleOptions}
   osds=$(ceph_ osd stat | tr -d ',;()' | awk '{ for (i = 2; i <= NF; i++) { if ($i == "osds:") t = $(i - 1); if ($i == "up") u = $(i - 1); if ($i == "in") n = $(i - 1) } } END { if (t != "") print t, u, n }' || true)
   pool=$(${get("cephblockpool", BLOCK_POOL, "{.status.phase}")})
   filesystem=$(${get("cephfilesystem", FILESYSTEM, "{.status.phase}")})
+  if [ "$health" = HEALTH_WARN ]; then
+    # A mon can keep one op from before its quorum formed, blocked for good (its "slow ops" never clear,
+    # seen in the lab and in rook/rook#14602); restarting that mon, once, clears it while the others keep quorum.
+    stuck=$(ceph_ health detail | sed -n 's/.*SLOW_OPS: .* blocked for \\([0-9]*\\) sec, mon\\.\\([a-z]*\\) has slow ops.*/\\1 \\2/p' || true)
+    if [ -n "$stuck" ] && [ "\${stuck%% *}" -ge ${STUCK_MON_OP_SECONDS} ] && ! echo " $restarted_mons " | grep -q " \${stuck#* } "; then
+      echo "mon.\${stuck#* } has held one op for \${stuck%% *} s: restarting it once"
+      kc -n ${NAMESPACE} delete pod -l app=rook-ceph-mon,mon="\${stuck#* }" --wait=false >/dev/null || true
+      restarted_mons="$restarted_mons \${stuck#* }"
+    fi
+  fi
   if [ "$health" = HEALTH_OK ] && [ "$osds" = "$want_osds" ] && [ "$pool" = Ready ] && [ "$filesystem" = Ready ]${moduleOptions.length === 0 ? "" : ` && [ "$module_options" = applied ]`}; then
     echo "Ceph (${spec.cephImage}, Rook ${spec.rookVersion}) is HEALTH_OK: ${osds} OSDs up and in, pool ${BLOCK_POOL} and filesystem ${FILESYSTEM} Ready"
     exit 0
