@@ -248,8 +248,9 @@ describe("RookCeph, air-gapped, wiping its disks on destroy", () => {
 describe("the claims guard, run by bash against a stand-in kubectl", () => {
     // what the API would answer: the jsonpath output of `get pvc -A` and `get pv`
     const api = standIns({
+        sleep: "true",
         kubectl: `case "$*" in
-  *"get --raw /readyz"*) [ -f "$STANDINS/answering" ] ;;
+  *"get --raw /readyz"*) echo x >> "$STANDINS/asked"; [ -f "$STANDINS/answering" ] || [ "$(wc -l < "$STANDINS/asked")" -gt "$(cat "$STANDINS/misses" 2>/dev/null || echo 99)" ] ;;
   *"get pvc -A"*) cat "$STANDINS/pvc" ;;
   *"get pv "*) cat "$STANDINS/pv" ;;
   *) echo "unexpected: kubectl $*" >&2; exit 2 ;;
@@ -258,7 +259,9 @@ esac`,
     afterAll(() => api.cleanup());
     fs.writeFileSync(path.join(api.dir, "admin.conf"), "");
 
-    function guard(answers: { answering: boolean; pvc: string[]; pv: string[] }) {
+    function guard(answers: { answering: boolean; pvc: string[]; pv: string[]; misses?: number }) {
+        fs.rmSync(path.join(api.dir, "asked"), { force: true });
+        if (answers.misses === undefined) fs.rmSync(path.join(api.dir, "misses"), { force: true }); else fs.writeFileSync(path.join(api.dir, "misses"), String(answers.misses));
         if (answers.answering) fs.writeFileSync(path.join(api.dir, "answering"), ""); else fs.rmSync(path.join(api.dir, "answering"), { force: true });
         fs.writeFileSync(path.join(api.dir, "pvc"), answers.pvc.map((line) => `${line}\n`).join(""));
         fs.writeFileSync(path.join(api.dir, "pv"), answers.pv.map((line) => `${line}\n`).join(""));
@@ -291,7 +294,14 @@ esac`,
     test("a cluster that no longer answers does not hold the destroy", () => {
         const result = guard({ answering: false, pvc: ["claim ceph-block db/data-0"], pv: [] });
         expect(result.status).toBe(0);
-        expect(result.stdout).toContain("the cluster does not answer");
+        expect(result.stdout).toContain("the cluster does not answer (6 tries, 10 s apart)");
+        expect(fs.readFileSync(path.join(api.dir, "asked"), "utf8").trim().split("\n")).toHaveLength(6);
+    });
+
+    test("an API that misses a few answers is asked again: the guard still holds the destroy", () => {
+        const result = guard({ answering: false, misses: 3, pvc: ["claim ceph-block db/data-0"], pv: [] });
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain("claim db/data-0 (ceph-block)");
     });
 });
 
