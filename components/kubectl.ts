@@ -6,14 +6,14 @@ export const ADMIN_KUBECONFIG = "/etc/kubernetes/admin.conf";
 /** `kc ARGS...`: kubectl as the cluster's admin. */
 export const KUBECTL_FUNCTION = `kc() { kubectl --kubeconfig ${ADMIN_KUBECONFIG} "$@"; }`;
 
+/** How often a delete step asks the API before it takes the cluster as gone. */
+export const READYZ_ATTEMPTS = 6;
+
 /**
  * For delete steps, after KUBECTL_FUNCTION: once the cluster is gone (or never answered) there is
  * nothing left to do, and a destroy must not fail on it. `nothingToDo` ends the message, e.g.
  * "nothing to delete for Calico".
  */
-/** How often a delete step asks the API before it takes the cluster as gone. */
-export const READYZ_ATTEMPTS = 6;
-
 export function exitWhenClusterGone(nothingToDo: string): string {
     return `# nothing to do when the cluster is already gone
 if ! command -v kubectl >/dev/null 2>&1 || [ ! -f ${ADMIN_KUBECONFIG} ]; then

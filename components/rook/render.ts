@@ -371,14 +371,14 @@ exit 1`,
 /** The ceph CLI with the admin key, in the operator's pod (as Rook itself runs it), as bash. */
 export const CEPH_FUNCTION = `ceph_() { kc -n ${NAMESPACE} exec deploy/rook-ceph-operator -- ceph --conf=/var/lib/rook/${NAMESPACE}/${NAMESPACE}.config --keyring=/var/lib/rook/${NAMESPACE}/client.admin.keyring --connect-timeout=10 "$@" 2>/dev/null; }`;
 
+/** How long one op may stay blocked on a mon before the wait restarts that mon. */
+export const STUCK_MON_OP_SECONDS = 300;
+
 /**
  * Waits on the admin node, bounded, printing progress, until Ceph is HEALTH_OK with every OSD the
  * spec asks for up and in, and the pool and filesystem Ready: a cluster of monitors alone reports
  * HEALTH_OK too (seen in the lab, before any OSD existed).
  */
-/** How long one op may stay blocked on a mon before the wait restarts that mon. */
-export const STUCK_MON_OP_SECONDS = 300;
-
 export function renderWaitScript(spec: RookSpec): string {
     const get = (kind: string, name: string, path: string) => `kc -n ${NAMESPACE} get ${kind} ${name} -o jsonpath='${path}' 2>/dev/null || true`;
     const osds = osdNodes(spec).reduce((sum, node) => sum + node.osdDevices.length, 0);
@@ -409,11 +409,11 @@ while [ $(($(date +%s) - started)) -lt ${limit * 60} ]; do${setModuleOptions}
   if [ "$health" = HEALTH_WARN ]; then
     # A mon can keep one op from before its quorum formed, blocked for good (its "slow ops" never clear,
     # seen in the lab and in rook/rook#14602); restarting that mon, once, clears it while the others keep quorum.
-    stuck=$(ceph_ health detail | sed -n 's/.*SLOW_OPS: .* blocked for \\([0-9]*\\) sec, mon\\.\\([a-z]*\\) has slow ops.*/\\1 \\2/p' || true)
-    if [ -n "$stuck" ] && [ "\${stuck%% *}" -ge ${STUCK_MON_OP_SECONDS} ] && ! echo " $restarted_mons " | grep -q " \${stuck#* } "; then
-      echo "mon.\${stuck#* } has held one op for \${stuck%% *} s: restarting it once"
-      kc -n ${NAMESPACE} delete pod -l app=rook-ceph-mon,mon="\${stuck#* }" --wait=false >/dev/null || true
-      restarted_mons="$restarted_mons \${stuck#* }"
+    read -r blocked_for mon <<<"$(ceph_ health detail | sed -n 's/.*SLOW_OPS: .* blocked for \\([0-9]*\\) sec, mon\\.\\([a-z]*\\) has slow ops.*/\\1 \\2/p' || true)" || true
+    if [ -n "$mon" ] && [ "$blocked_for" -ge ${STUCK_MON_OP_SECONDS} ] && [[ " $restarted_mons " != *" $mon "* ]]; then
+      echo "mon.$mon has held one op for $blocked_for s: restarting it once"
+      kc -n ${NAMESPACE} delete pod -l app=rook-ceph-mon,mon="$mon" --wait=false >/dev/null || true
+      restarted_mons="$restarted_mons $mon"
     fi
   fi
   if [ "$health" = HEALTH_OK ] && [ "$osds" = "$want_osds" ] && [ "$pool" = Ready ] && [ "$filesystem" = Ready ]${moduleOptions.length === 0 ? "" : ` && [ "$module_options" = applied ]`}; then

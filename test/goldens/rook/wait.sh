@@ -21,11 +21,11 @@ while [ $(($(date +%s) - started)) -lt 1200 ]; do
   if [ "$health" = HEALTH_WARN ]; then
     # A mon can keep one op from before its quorum formed, blocked for good (its "slow ops" never clear,
     # seen in the lab and in rook/rook#14602); restarting that mon, once, clears it while the others keep quorum.
-    stuck=$(ceph_ health detail | sed -n 's/.*SLOW_OPS: .* blocked for \([0-9]*\) sec, mon\.\([a-z]*\) has slow ops.*/\1 \2/p' || true)
-    if [ -n "$stuck" ] && [ "${stuck%% *}" -ge 300 ] && ! echo " $restarted_mons " | grep -q " ${stuck#* } "; then
-      echo "mon.${stuck#* } has held one op for ${stuck%% *} s: restarting it once"
-      kc -n rook-ceph delete pod -l app=rook-ceph-mon,mon="${stuck#* }" --wait=false >/dev/null || true
-      restarted_mons="$restarted_mons ${stuck#* }"
+    read -r blocked_for mon <<<"$(ceph_ health detail | sed -n 's/.*SLOW_OPS: .* blocked for \([0-9]*\) sec, mon\.\([a-z]*\) has slow ops.*/\1 \2/p' || true)" || true
+    if [ -n "$mon" ] && [ "$blocked_for" -ge 300 ] && [[ " $restarted_mons " != *" $mon "* ]]; then
+      echo "mon.$mon has held one op for $blocked_for s: restarting it once"
+      kc -n rook-ceph delete pod -l app=rook-ceph-mon,mon="$mon" --wait=false >/dev/null || true
+      restarted_mons="$restarted_mons $mon"
     fi
   fi
   if [ "$health" = HEALTH_OK ] && [ "$osds" = "$want_osds" ] && [ "$pool" = Ready ] && [ "$filesystem" = Ready ]; then
