@@ -46,13 +46,12 @@ need_pkg() { # need_pkg <command> <debian package>
 }
 need_pkg node nodejs
 [ -s /etc/ssl/certs/ca-certificates.crt ] || need_pkg update-ca-certificates ca-certificates
-GO=$(command -v go || true); [ -n "$GO" ] || GO=/usr/local/go/bin/go
-if [ ! -x "$GO" ]; then
+# shellcheck source=scripts/go-env.sh
+source "$ROOT/scripts/go-env.sh"
+if [ -z "$GO" ]; then
   warn "no Go toolchain (go >= 1.26 needed; Debian's golang is too old): install Go at /usr/local/go"; exit 1
 fi
 GOVER=$("$GO" env GOVERSION)
-export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-buildvcs=false -mod=readonly"
-export GOCACHE=${ENGINE_GOCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/homelab/go-build}
 : "${GOPROXY:=https://proxy.golang.org,direct}"; export GOPROXY
 
 # --- wanted versions, from package.json -----------------------------------------------------------

@@ -21,10 +21,9 @@ npx jest --json --outputFile="$results/unit.json" || status=1
 say "integration: real pulumi preview, offline (jest -c jest.integration.config.js)"
 npx jest -c jest.integration.config.js --json --outputFile="$results/integration.json" || status=1
 say "homelab's command provider: go test (tools/engine/pulumi-resource-command)"
-# The engine build's flags and cache, so the provider's dependencies are not compiled again.
-(cd tools/engine/pulumi-resource-command &&
-  GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOCACHE="${ENGINE_GOCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/homelab/go-build}" \
-    "$(command -v go || echo /usr/local/go/bin/go)" test -mod=mod -trimpath -count=1 -json . >"$results/go.json") || status=1
+# shellcheck source=scripts/go-env.sh
+(source scripts/go-env.sh && cd tools/engine/pulumi-resource-command &&
+  "$GO" test -mod=mod -trimpath -count=1 -json . >"$results/go.json") || status=1
 
 node -e '
 const fs = require("fs");
