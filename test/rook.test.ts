@@ -1,16 +1,17 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { installMocks, promiseOf, registered, settle } from "./helpers/mocks";
+import { installMocks, promiseOf, registered, secretValue, settle } from "./helpers/mocks";
 import { dependencyNamesOf, recordDependencies } from "./helpers/deps";
 import { expectGolden } from "./helpers/golden";
 import { expectShellcheckClean } from "./helpers/shellcheck";
 import { standIns } from "./helpers/standins";
 import { bundleFiles, renderApplyBundleScript, renderDeleteBundleScript } from "../components/manifests";
 import {
-    MANIFEST_FILES, operatorSettings, renderCleanupArmScript, renderClaimsGuardScript, renderCleanupWaitScript, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle,
-    rookImages, RookSpec, splitCephConfig, upstreamManifestBase, validateRookSpec,
+    MANIFEST_FILES, operatorSettings, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle, rookImages, RookSpec, splitCephConfig, upstreamManifestBase,
+    validateRookSpec,
 } from "../components/rook/render";
+import { renderCleanupArmScript, renderCleanupWaitScript, renderClaimsGuardScript, renderNodeWipeScript } from "../components/rook/teardown";
 
 installMocks();
 recordDependencies();
@@ -46,6 +47,8 @@ describe("rook renderers", () => {
         "cleanup-wait.sh": renderCleanupWaitScript(),
         "cleanup-arm.sh": renderCleanupArmScript(),
         "claims-guard.sh": renderClaimsGuardScript(spec),
+        "node-wipe.sh": renderNodeWipeScript({ hostname: "home-server-1", osdDevices: ["/dev/disk/by-id/ata-WDC_1", "/dev/sdc"] }),
+        "node-wipe-no-osds.sh": renderNodeWipeScript({ hostname: "home-server-3", osdDevices: [] }),
     };
     test.each(Object.keys(scripts))("%s matches its golden and passes shellcheck", (file) => {
         expectGolden(`rook/${file}`, scripts[file]);
@@ -212,10 +215,12 @@ describe("RookCeph", () => {
 describe("RookCeph, air-gapped, wiping its disks on destroy", () => {
     const named = (name: string) => registered.find((r) => r.name === name);
     const MIRROR = "http://192.168.77.1:8480/rook-v1.17.8";
+    // each node its own address, so a step is seen to go to its own node
+    const sshOf = (hostname: string) => ({ ...ssh, host: `192.168.10.${100 + Number(hostname.split("-").pop())}` });
 
     beforeAll(async () => {
         new RookCeph("lab-rook", {
-            ...spec, nodes: spec.nodes.map((node) => ({ ...node, ssh })), manifests: {}, mirror: MIRROR, wipeDisksOnDestroy: true,
+            ...spec, nodes: spec.nodes.map((node) => ({ ...node, ssh: sshOf(node.hostname) })), manifests: {}, mirror: MIRROR, wipeDisksOnDestroy: true,
             kubeconfig: "apiVersion: v1\nkind: Config\n", adminNode: ssh,
         });
         await settle();
@@ -234,8 +239,12 @@ describe("RookCeph, air-gapped, wiping its disks on destroy", () => {
         for (const node of spec.nodes) expect(named(`lab-rook-images-${node.hostname}`)?.deleteBeforeReplace).toBe(true);
     });
 
-    test("destroy order: pools, arm the wipe, cluster, wait for the wipe, operator", () => {
-        expect(dependencyNamesOf("lab-rook-cleanup")).toContain("lab-rook-operator");
+    test("destroy order: pools, arm the wipe, cluster, wait for Rook's wipe, each node's own wipe, operator", () => {
+        expect(dependencyNamesOf("lab-rook-cleanup")).toEqual(expect.arrayContaining(["lab-rook-operator", ...spec.nodes.map((node) => `lab-rook-wipe-${node.hostname}`)]));
+        for (const node of spec.nodes) {
+            expect((secretValue(named(`lab-rook-wipe-${node.hostname}`)?.inputs.connection) as { host: string }).host).toBe(sshOf(node.hostname).host);
+            expect(named(`lab-rook-wipe-${node.hostname}`)?.inputs.delete).toContain(`for device in /dev/sdb; do`);
+        }
         expect(dependencyNamesOf("lab-rook-cluster")).toEqual(expect.arrayContaining(["lab-rook-operator", "lab-rook-cleanup"]));
         expect(dependencyNamesOf("lab-rook-cleanup-arm")).toContain("lab-rook-cluster");
         for (const pool of ["lab-rook-block-pool", "lab-rook-filesystem"]) expect(dependencyNamesOf(pool)).toContain("lab-rook-cleanup-arm");

@@ -5,9 +5,9 @@ import { applyManifestBundle, bundleFiles, ManifestSource } from "../manifests";
 import { remoteScript, SshTarget } from "../remote";
 import { renderMirroredImagesImportScript, renderMirroredImagesRemoveScript } from "../airgap";
 import {
-    CephfsMounter, MANIFEST_FILES, renderCleanupArmScript, renderClaimsGuardScript, renderCleanupWaitScript, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle,
-    rookImages, RookSpec, upstreamManifestBase, validateRookSpec,
+    CephfsMounter, MANIFEST_FILES, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle, rookImages, RookSpec, upstreamManifestBase, validateRookSpec,
 } from "./render";
+import { renderCleanupArmScript, renderCleanupWaitScript, renderClaimsGuardScript, renderNodeWipeScript } from "./teardown";
 
 export { CephfsMounter } from "./render";
 
@@ -32,7 +32,7 @@ export interface RookCephArgs extends Omit<RookSpec, "csi" | "nodes" | "wipeDisk
      * http://10.0.0.1:8480/rook-v1.17.8; its images/*.tar go into containerd on every node and its manifests/ are applied.
      */
     mirror?: string;
-    /** On destroy, Rook wipes the OSD disks and /var/lib/rook on every node; default false (the data stays). */
+    /** On destroy, Rook wipes the OSD disks and /var/lib/rook on every node, and each node wipes what Rook left; default false (the data stays). */
     wipeDisksOnDestroy?: boolean;
     /** Admin kubeconfig (a secret), e.g. KubeadmCluster.kubeconfig. */
     kubeconfig: pulumi.Input<string>;
@@ -96,13 +96,21 @@ export class RookCeph extends pulumi.ComponentResource {
 
         const operator = applyManifestBundle(`${name}-operator`, { target: args.adminNode, bundle, dependsOn: [...(args.clusterReady ?? []), ...images] }, { parent: this });
 
+        // deleted after the wait for Rook's cleanup jobs: each node wipes what they left (all of it when
+        // Rook started none), so a destroy that could not arm Rook's cleanup still leaves blank disks
+        const wipes = spec.wipeDisksOnDestroy ? nodes.map((node) => remoteScript(`${name}-wipe-${node.hostname}`, {
+            target: node.ssh,
+            create: "true",
+            delete: renderNodeWipeScript(node),
+        }, { parent: this, dependsOn: node.runtimeReady ? [node.runtimeReady] : [] })) : [];
+
         // between the operator and the cluster: deleted after the cluster and before the operator, it
         // waits for the cleanup jobs the deletion starts, so the operator is not removed under them
         const cleanup = spec.wipeDisksOnDestroy ? [remoteScript(`${name}-cleanup`, {
             target: args.adminNode,
             create: "true",
             delete: renderCleanupWaitScript(),
-        }, { parent: this, dependsOn: [operator] })] : [];
+        }, { parent: this, dependsOn: [operator, ...wipes] })] : [];
 
         const cluster = new k8s.apiextensions.CustomResource(`${name}-cluster`, resources.cluster, {
             parent: this,

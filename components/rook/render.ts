@@ -1,7 +1,8 @@
 // Pure renderers for RookCeph: the operator bundle and the settings it needs,
 // the Ceph custom resources and storage classes (plain objects), and the wait script.
+// What runs on destroy is in ./teardown.
 import * as YAML from "yaml";
-import { exitWhenClusterGone, KUBECTL_FUNCTION } from "../kubectl";
+import { KUBECTL_FUNCTION } from "../kubectl";
 import { KubernetesObject, ManifestBundle, ManifestFile } from "../manifests";
 import { script, shellQuote } from "../script";
 
@@ -77,10 +78,13 @@ export const NAMESPACE = "rook-ceph";
 export const CLUSTER_NAME = "rook-ceph";
 export const BLOCK_POOL = "ceph-blockpool";
 export const FILESYSTEM = "ceph-filesystem";
+/** Where Rook keeps the mons' stores and its own state on every node. */
+export const DATA_DIR_HOST_PATH = "/var/lib/rook";
 const DATA_POOL = "data0";
 export const MANIFEST_FILES = ["crds.yaml", "common.yaml", "operator.yaml"];
 const HEALTH_TIMEOUT_MINUTES = 20;
-const WAIT_SECONDS = 10;
+/** Seconds between two looks at the cluster in the scripts that wait on it. */
+export const WAIT_SECONDS = 10;
 
 export function upstreamManifestBase(rookVersion: string): string {
     return `https://raw.githubusercontent.com/rook/rook/v${rookVersion.replace(/^v/, "")}/deploy/examples/`;
@@ -181,7 +185,7 @@ export function renderRookResources(spec: RookSpec): RookResources {
         metadata: metadata(CLUSTER_NAME),
         spec: {
             cephVersion: { image: spec.cephImage },
-            dataDirHostPath: "/var/lib/rook",
+            dataDirHostPath: DATA_DIR_HOST_PATH,
             // mons need a node each; fewer than three nodes can only hold one
             mon: { count: spec.nodes.length >= 3 ? 3 : 1, allowMultiplePerNode: false },
             // restful, on by default in Reef, is not used by Rook; in an image whose cryptography is
@@ -279,97 +283,8 @@ export function rookImages(spec: Pick<RookSpec, "rookVersion" | "cephImage">): s
     return [spec.cephImage, `docker.io/rook/ceph:v${spec.rookVersion.replace(/^v/, "")}`];
 }
 
-/** Rook's cleanup policy that wipes dataDirHostPath and zeroes the start of each OSD disk once the cluster is deleted. */
-export const WIPE_POLICY = { confirmation: "yes-really-destroy-data", sanitizeDisks: { method: "quick", dataSource: "zero", iteration: 1 } };
-
-/**
- * Run on delete, after the pools and the filesystem are gone and before the CephCluster is deleted:
- * sets the cleanup policy, which Rook acts on when the cluster is deleted (and which would stop it
- * managing a live cluster, so it is never set before).
- */
-export function renderCleanupArmScript(): string {
-    const patch = JSON.stringify({ spec: { cleanupPolicy: WIPE_POLICY } });
-    return script(
-        KUBECTL_FUNCTION,
-        exitWhenClusterGone("nothing to arm"),
-        `if ! kc -n ${NAMESPACE} get cephcluster ${CLUSTER_NAME} >/dev/null 2>&1; then
-  echo "no CephCluster ${CLUSTER_NAME}; nothing to arm"
-  exit 0
-fi
-kc -n ${NAMESPACE} patch cephcluster ${CLUSTER_NAME} --type merge -p ${shellQuote(patch)} >/dev/null
-echo "cleanup policy set: deleting the CephCluster now wipes the OSD disks and /var/lib/rook on every node"`,
-    );
-}
-
-const CLEANUP_JOB_PREFIX = "cluster-cleanup-job-";
-const CLEANUP_APPEAR_TRIES = 18;
-const CLEANUP_FINISH_TRIES = 60;
-
-/**
- * Run on delete, after the CephCluster is gone and before the operator is: waits for Rook's
- * cleanup jobs (one per node) to wipe the disks, so the operator is not removed under them.
- */
-export function renderCleanupWaitScript(): string {
-    const jobs = `kc -n ${NAMESPACE} get jobs -o jsonpath='{range .items[*]}{.metadata.name} {.status.succeeded}{"\\n"}{end}' 2>/dev/null | grep '^${CLEANUP_JOB_PREFIX}' || true`;
-    return script(
-        KUBECTL_FUNCTION,
-        exitWhenClusterGone("no Rook cleanup to wait for"),
-        `# the operator starts the jobs once the CephCluster with its cleanup policy is deleted
-for attempt in $(seq 1 ${CLEANUP_APPEAR_TRIES}); do
-  jobs=$(${jobs})
-  [ -n "$jobs" ] && break
-  echo "[$attempt/${CLEANUP_APPEAR_TRIES}] waiting for Rook to start its cleanup jobs"
-  sleep ${WAIT_SECONDS}
-done
-if [ -z "$jobs" ]; then
-  echo "Rook started no cleanup jobs in ${(CLEANUP_APPEAR_TRIES * WAIT_SECONDS) / 60} minutes: the OSD disks and /var/lib/rook were NOT wiped; see kubectl -n ${NAMESPACE} logs deploy/rook-ceph-operator" >&2
-  exit 1
-fi
-for attempt in $(seq 1 ${CLEANUP_FINISH_TRIES}); do
-  jobs=$(${jobs})
-  pending=$(echo "$jobs" | awk '$2 != "1" { print $1 }')
-  if [ -z "$pending" ]; then
-    echo "Rook wiped the disks and /var/lib/rook: $(echo "$jobs" | awk '{ print $1 }' | paste -sd' ' -)"
-    exit 0
-  fi
-  echo "[$attempt/${CLEANUP_FINISH_TRIES}] cleanup jobs still running: $(echo "$pending" | paste -sd' ' -)"
-  sleep ${WAIT_SECONDS}
-done
-echo "Rook's cleanup jobs did not finish in ${(CLEANUP_FINISH_TRIES * WAIT_SECONDS) / 60} minutes: $pending" >&2
-exit 1`,
-    );
-}
-
-/**
- * Run on delete, before the storage classes and the pools: stops the destroy, before it touches
- * Ceph, while volumes of the two classes exist. Deleting them is the user's call (their data goes
- * with Ceph), and Rook would keep the pools that hold them, so the destroy would hang half done.
- */
-export function renderClaimsGuardScript(spec: Pick<RookSpec, "blockStorageClass" | "filesystemStorageClass">): string {
-    const classes = [spec.blockStorageClass, spec.filesystemStorageClass];
-    const list = (kind: string, label: string, name: string) =>
-        `kc --request-timeout=20s get ${kind} -o jsonpath='{range .items[*]}${label} {.spec.storageClassName} ${name}{"\\n"}{end}'`;
-    return script(
-        KUBECTL_FUNCTION,
-        exitWhenClusterGone("no volumes to look for"),
-        `# claims, bound or not, and volumes (a released one can outlive its claim), of these classes only
-listed=$(${list("pvc -A", "claim", "{.metadata.namespace}/{.metadata.name}")})
-listed="$listed
-$(${list("pv", "volume", "{.metadata.name}")})"
-in_use=$(echo "$listed" | awk -v classes=${shellQuote(classes.join(" "))} 'BEGIN { n = split(classes, c, " "); for (i = 1; i <= n; i++) ours[c[i]] = 1 } NF == 3 && ($2 in ours) { print $1 " " $3 " (" $2 ")" }')
-if [ -z "$in_use" ]; then
-  echo "no claim or volume uses ${classes.join(" or ")}: Ceph can go"
-  exit 0
-fi
-echo "destroy stopped before touching Ceph: these still use ${classes.join(" or ")}:" >&2
-echo "$in_use" | sed 's/^/  /' >&2
-echo "Their data goes with Ceph. If that is what you want, delete the claims (kubectl delete pvc -n NAMESPACE NAME; their volumes follow) and run the destroy again." >&2
-exit 1`,
-    );
-}
-
 /** The ceph CLI with the admin key, in the operator's pod (as Rook itself runs it), as bash. */
-export const CEPH_FUNCTION = `ceph_() { kc -n ${NAMESPACE} exec deploy/rook-ceph-operator -- ceph --conf=/var/lib/rook/${NAMESPACE}/${NAMESPACE}.config --keyring=/var/lib/rook/${NAMESPACE}/client.admin.keyring --connect-timeout=10 "$@" 2>/dev/null; }`;
+export const CEPH_FUNCTION = `ceph_() { kc -n ${NAMESPACE} exec deploy/rook-ceph-operator -- ceph --conf=${DATA_DIR_HOST_PATH}/${NAMESPACE}/${NAMESPACE}.config --keyring=${DATA_DIR_HOST_PATH}/${NAMESPACE}/client.admin.keyring --connect-timeout=10 "$@" 2>/dev/null; }`;
 
 /** How long one op may stay blocked on a mon before the wait restarts that mon. */
 export const STUCK_MON_OP_SECONDS = 300;

@@ -30,8 +30,8 @@ for attempt in $(seq 1 18); do
   sleep 10
 done
 if [ -z "$jobs" ]; then
-  echo "Rook started no cleanup jobs in 3 minutes: the OSD disks and /var/lib/rook were NOT wiped; see kubectl -n rook-ceph logs deploy/rook-ceph-operator" >&2
-  exit 1
+  echo "Rook started no cleanup jobs in 3 minutes (kubectl -n rook-ceph logs deploy/rook-ceph-operator may say why): each node's wipe step, next, wipes its OSD disks and /var/lib/rook"
+  exit 0
 fi
 for attempt in $(seq 1 60); do
   jobs=$(kc -n rook-ceph get jobs -o jsonpath='{range .items[*]}{.metadata.name} {.status.succeeded}{"\n"}{end}' 2>/dev/null | grep '^cluster-cleanup-job-' || true)
@@ -43,5 +43,4 @@ for attempt in $(seq 1 60); do
   echo "[$attempt/60] cleanup jobs still running: $(echo "$pending" | paste -sd' ' -)"
   sleep 10
 done
-echo "Rook's cleanup jobs did not finish in 10 minutes: $pending" >&2
-exit 1
+echo "Rook's cleanup jobs did not finish in 10 minutes ($(echo "$pending" | paste -sd' ' -)): each node's wipe step, next, wipes what they left"
