@@ -1,23 +1,32 @@
-// What RookCeph runs on destroy, run by bash: the wait for Rook's cleanup jobs against a stand-in
-// kubectl, and a node's own wipe against real files standing in for its disks and /var/lib/rook.
+// What RookCeph runs on destroy, run by bash: the claims guard and the wait for Rook's cleanup jobs
+// against a stand-in kubectl, and a node's own wipe against real files for its disks and /var/lib/rook.
 import * as fs from "fs";
 import * as path from "path";
 import { standIns } from "./helpers/standins";
-import { renderCleanupWaitScript, renderNodeWipeScript } from "../components/rook/teardown";
+import { renderCleanupWaitScript, renderClaimsGuardScript, renderNodeWipeScript } from "../components/rook/teardown";
 
-describe("the wait for Rook's cleanup jobs, against a stand-in kubectl", () => {
-    const api = standIns({
-        sleep: "true",
-        kubectl: `case "$*" in
-  *"get --raw /readyz"*) true ;;
+const spec = { blockStorageClass: "ceph-block", filesystemStorageClass: "ceph-filesystem" };
+
+// what the API would answer: /readyz (always with "answering", else after "misses" misses), and the
+// jsonpath output of `get pvc -A`, `get pv` and `get jobs`, from files of those names
+const api = standIns({
+    sleep: "true",
+    kubectl: `case "$*" in
+  *"get --raw /readyz"*) echo x >> "$STANDINS/asked"; [ -f "$STANDINS/answering" ] || [ "$(wc -l < "$STANDINS/asked")" -gt "$(cat "$STANDINS/misses" 2>/dev/null || echo 99)" ] ;;
+  *"get pvc -A"*) cat "$STANDINS/pvc" ;;
+  *"get pv "*) cat "$STANDINS/pv" ;;
   *"get jobs"*) cat "$STANDINS/jobs" ;;
   *) echo "unexpected: kubectl $*" >&2; exit 2 ;;
 esac`,
-    });
-    afterAll(() => api.cleanup());
-    fs.writeFileSync(path.join(api.dir, "admin.conf"), "");
+});
+afterAll(() => api.cleanup());
+fs.writeFileSync(path.join(api.dir, "admin.conf"), "");
+const lines = (items: string[]) => items.map((line) => `${line}\n`).join("");
+
+describe("the wait for Rook's cleanup jobs, against a stand-in kubectl", () => {
     const wait = (jobs: string[]) => {
-        fs.writeFileSync(path.join(api.dir, "jobs"), jobs.map((job) => `${job}\n`).join(""));
+        fs.writeFileSync(path.join(api.dir, "answering"), "");
+        fs.writeFileSync(path.join(api.dir, "jobs"), lines(jobs));
         return api.run(renderCleanupWaitScript(), { "/etc/kubernetes/admin.conf": "admin.conf" });
     };
 
@@ -43,6 +52,53 @@ esac`,
     });
 });
 
+describe("the claims guard, run by bash against a stand-in kubectl", () => {
+    function guard(answers: { answering: boolean; pvc: string[]; pv: string[]; misses?: number }) {
+        fs.rmSync(path.join(api.dir, "asked"), { force: true });
+        if (answers.misses === undefined) fs.rmSync(path.join(api.dir, "misses"), { force: true }); else fs.writeFileSync(path.join(api.dir, "misses"), String(answers.misses));
+        if (answers.answering) fs.writeFileSync(path.join(api.dir, "answering"), ""); else fs.rmSync(path.join(api.dir, "answering"), { force: true });
+        fs.writeFileSync(path.join(api.dir, "pvc"), lines(answers.pvc));
+        fs.writeFileSync(path.join(api.dir, "pv"), lines(answers.pv));
+        return api.run(renderClaimsGuardScript(spec), { "/etc/kubernetes/admin.conf": "admin.conf" });
+    }
+
+    test("claims and volumes of the two classes stop the destroy, each named; other classes do not count", () => {
+        const result = guard({
+            answering: true,
+            pvc: ["claim ceph-filesystem apps/shared", "claim ceph-block db/data-0", "claim local-path apps/scratch"],
+            pv: ["volume ceph-filesystem pvc-1111", "volume ceph-block pvc-2222", "volume local-path pvc-3333", "volume ceph-block pvc-4444"],
+        });
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain("destroy stopped before touching Ceph: these still use ceph-block or ceph-filesystem:");
+        const listed = result.stderr.split("\n").filter((line) => line.startsWith("  ")).map((line) => line.trim());
+        expect(listed).toEqual([
+            "claim apps/shared (ceph-filesystem)", "claim db/data-0 (ceph-block)",
+            "volume pvc-1111 (ceph-filesystem)", "volume pvc-2222 (ceph-block)", "volume pvc-4444 (ceph-block)",
+        ]);
+        expect(result.stderr).toContain("delete the claims");
+    });
+
+    test("with no claim or volume of the two classes the destroy goes on", () => {
+        const result = guard({ answering: true, pvc: ["claim local-path apps/scratch"], pv: ["volume local-path pvc-3333"] });
+        expect(result.stderr).toBe("");
+        expect(result.status).toBe(0);
+        expect(result.stdout).toContain("no claim or volume uses ceph-block or ceph-filesystem");
+    });
+
+    test("a cluster that no longer answers does not hold the destroy", () => {
+        const result = guard({ answering: false, pvc: ["claim ceph-block db/data-0"], pv: [] });
+        expect(result.status).toBe(0);
+        expect(result.stdout).toContain("the cluster does not answer (6 tries, 10 s apart)");
+        expect(fs.readFileSync(path.join(api.dir, "asked"), "utf8").trim().split("\n")).toHaveLength(6);
+    });
+
+    test("an API that misses a few answers is asked again: the guard still holds the destroy", () => {
+        const result = guard({ answering: false, misses: 3, pvc: ["claim ceph-block db/data-0"], pv: [] });
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain("claim db/data-0 (ceph-block)");
+    });
+});
+
 describe("a node's wipe, with files for its disks and its /var/lib/rook", () => {
     // pgrep answers with the pids in $STANDINS/daemons, one line per call, until the file runs out
     const node = standIns({
@@ -55,7 +111,7 @@ head -1 "$STANDINS/daemons"; sed -i 1d "$STANDINS/daemons"`,
     const MiB = 1048576;
 
     function prepare(daemons: string[] = []) {
-        fs.writeFileSync(disk("daemons"), daemons.map((line) => `${line}\n`).join(""));
+        fs.writeFileSync(disk("daemons"), lines(daemons));
         // an OSD disk with a BlueStore label at its start and data further on
         const used = Buffer.alloc(3 * MiB, 0);
         used.write("bluestore block device\n", 0);

@@ -254,66 +254,6 @@ describe("RookCeph, air-gapped, wiping its disks on destroy", () => {
     });
 });
 
-describe("the claims guard, run by bash against a stand-in kubectl", () => {
-    // what the API would answer: the jsonpath output of `get pvc -A` and `get pv`
-    const api = standIns({
-        sleep: "true",
-        kubectl: `case "$*" in
-  *"get --raw /readyz"*) echo x >> "$STANDINS/asked"; [ -f "$STANDINS/answering" ] || [ "$(wc -l < "$STANDINS/asked")" -gt "$(cat "$STANDINS/misses" 2>/dev/null || echo 99)" ] ;;
-  *"get pvc -A"*) cat "$STANDINS/pvc" ;;
-  *"get pv "*) cat "$STANDINS/pv" ;;
-  *) echo "unexpected: kubectl $*" >&2; exit 2 ;;
-esac`,
-    });
-    afterAll(() => api.cleanup());
-    fs.writeFileSync(path.join(api.dir, "admin.conf"), "");
-
-    function guard(answers: { answering: boolean; pvc: string[]; pv: string[]; misses?: number }) {
-        fs.rmSync(path.join(api.dir, "asked"), { force: true });
-        if (answers.misses === undefined) fs.rmSync(path.join(api.dir, "misses"), { force: true }); else fs.writeFileSync(path.join(api.dir, "misses"), String(answers.misses));
-        if (answers.answering) fs.writeFileSync(path.join(api.dir, "answering"), ""); else fs.rmSync(path.join(api.dir, "answering"), { force: true });
-        fs.writeFileSync(path.join(api.dir, "pvc"), answers.pvc.map((line) => `${line}\n`).join(""));
-        fs.writeFileSync(path.join(api.dir, "pv"), answers.pv.map((line) => `${line}\n`).join(""));
-        return api.run(renderClaimsGuardScript(spec), { "/etc/kubernetes/admin.conf": "admin.conf" });
-    }
-
-    test("claims and volumes of the two classes stop the destroy, each named; other classes do not count", () => {
-        const result = guard({
-            answering: true,
-            pvc: ["claim ceph-filesystem apps/shared", "claim ceph-block db/data-0", "claim local-path apps/scratch"],
-            pv: ["volume ceph-filesystem pvc-1111", "volume ceph-block pvc-2222", "volume local-path pvc-3333", "volume ceph-block pvc-4444"],
-        });
-        expect(result.status).toBe(1);
-        expect(result.stderr).toContain("destroy stopped before touching Ceph: these still use ceph-block or ceph-filesystem:");
-        const listed = result.stderr.split("\n").filter((line) => line.startsWith("  ")).map((line) => line.trim());
-        expect(listed).toEqual([
-            "claim apps/shared (ceph-filesystem)", "claim db/data-0 (ceph-block)",
-            "volume pvc-1111 (ceph-filesystem)", "volume pvc-2222 (ceph-block)", "volume pvc-4444 (ceph-block)",
-        ]);
-        expect(result.stderr).toContain("delete the claims");
-    });
-
-    test("with no claim or volume of the two classes the destroy goes on", () => {
-        const result = guard({ answering: true, pvc: ["claim local-path apps/scratch"], pv: ["volume local-path pvc-3333"] });
-        expect(result.stderr).toBe("");
-        expect(result.status).toBe(0);
-        expect(result.stdout).toContain("no claim or volume uses ceph-block or ceph-filesystem");
-    });
-
-    test("a cluster that no longer answers does not hold the destroy", () => {
-        const result = guard({ answering: false, pvc: ["claim ceph-block db/data-0"], pv: [] });
-        expect(result.status).toBe(0);
-        expect(result.stdout).toContain("the cluster does not answer (6 tries, 10 s apart)");
-        expect(fs.readFileSync(path.join(api.dir, "asked"), "utf8").trim().split("\n")).toHaveLength(6);
-    });
-
-    test("an API that misses a few answers is asked again: the guard still holds the destroy", () => {
-        const result = guard({ answering: false, misses: 3, pvc: ["claim ceph-block db/data-0"], pv: [] });
-        expect(result.status).toBe(1);
-        expect(result.stderr).toContain("claim db/data-0 (ceph-block)");
-    });
-});
-
 describe("the wait for HEALTH_OK, run by bash against stand-in kubectl, date and sleep", () => {
     // a clock that moves 5 minutes per reading (two per round: the bound check and the progress line)
     const ceph = standIns({
