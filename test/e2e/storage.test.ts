@@ -179,7 +179,10 @@ describe("Rook Ceph on the simulated lab", () => {
         kubectl("delete", "namespace", NAMESPACE, "--timeout=300s");
         await waitFor("the test's volumes deleted", () => (tryKubectl("get", "pv", "-o", "name") ?? "x") === "", 300000, 5000);
 
-        await project.stack.destroy({ onOutput: () => undefined });
+        // who wiped what: Rook's cleanup jobs, or each node's wipe step after them (the steps' output)
+        let destroyOutput = "";
+        await project.stack.destroy({ onOutput: (text) => { destroyOutput += text; } });
+        log(`destroy: ${destroyOutput.split("\n").filter((line) => /Rook wiped|Rook started no|did not finish|nothing to wipe|zeroed the first|emptied \/var\/lib\/rook|empty already/.test(line)).map((line) => line.trim()).join(" | ") || "no wipe messages in the output"}`);
         for (const node of NODES) await waitFor(`${node.hostname} off`, () => !isOn(node.hostname), 120000, 1000);
         for (const node of NODES) {
             lab("power-on", node.hostname);
