@@ -23,7 +23,7 @@ export function renderCleanupArmScript(): string {
   exit 0
 fi
 kc -n ${NAMESPACE} patch cephcluster ${CLUSTER_NAME} --type merge -p ${shellQuote(patch)} >/dev/null
-echo "cleanup policy set: deleting the CephCluster now wipes the OSD disks and /var/lib/rook on every node"`,
+echo "cleanup policy set: deleting the CephCluster now wipes the OSD disks and ${DATA_DIR_HOST_PATH} on every node"`,
     );
 }
 
@@ -57,7 +57,7 @@ for attempt in $(seq 1 ${CLEANUP_FINISH_TRIES}); do
   jobs=$(${jobs})
   pending=$(echo "$jobs" | awk '$2 != "1" { print $1 }')
   if [ -z "$pending" ]; then
-    echo "Rook wiped the disks and /var/lib/rook: $(echo "$jobs" | awk '{ print $1 }' | paste -sd' ' -)"
+    echo "Rook wiped the disks and ${DATA_DIR_HOST_PATH}: $(echo "$jobs" | awk '{ print $1 }' | paste -sd' ' -)"
     exit 0
   fi
   echo "[$attempt/${CLEANUP_FINISH_TRIES}] cleanup jobs still running: $(echo "$pending" | paste -sd' ' -)"
