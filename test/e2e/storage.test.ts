@@ -182,7 +182,9 @@ describe("Rook Ceph on the simulated lab", () => {
         // who wiped what: Rook's cleanup jobs, or each node's wipe step after them (the steps' output)
         let destroyOutput = "";
         await project.stack.destroy({ onOutput: (text) => { destroyOutput += text; } });
-        log(`destroy: ${destroyOutput.split("\n").filter((line) => /Rook wiped|Rook started no|did not finish|nothing to wipe|zeroed the first|emptied \/var\/lib\/rook|empty already/.test(line)).map((line) => line.trim()).join(" | ") || "no wipe messages in the output"}`);
+        log(`destroy: ${[...new Set(destroyOutput.split("\n").map((line) => line.trim())
+            // the steps' own lines; the engine's progress lines repeat them after a resource's name
+            .filter((line) => !line.includes("command:remote:Command") && /Rook wiped|Rook started no|did not finish|nothing to wipe|zeroed the first|emptied \/var\/lib\/rook|empty already/.test(line)))].join(" | ") || "no wipe messages in the output"}`);
         for (const node of NODES) await waitFor(`${node.hostname} off`, () => !isOn(node.hostname), 120000, 1000);
         for (const node of NODES) {
             lab("power-on", node.hostname);
