@@ -137,7 +137,8 @@ fi`,
 export function renderDeleteBundleScript(bundle: ManifestBundle): string {
     const deletes = [...bundle.files].reverse().map((file) => {
         const local = shellQuote(`${bundleDir(bundle)}/${file.name}`);
-        const fallback = file.url ? `\nelif ! kc delete -f ${shellQuote(file.url)} --ignore-not-found --wait=false; then\n  echo "could not delete ${file.name} (fetched from ${file.url}); continuing" >&2` : "";
+        // the URL comes from the stack config: quoted whole, it can hold nothing the shell would run
+        const fallback = file.url ? `\nelif ! kc delete -f ${shellQuote(file.url)} --ignore-not-found --wait=false; then\n  echo ${shellQuote(`could not delete ${file.name} (fetched from ${file.url}); continuing`)} >&2` : "";
         return `if [ -f ${local} ]; then
   kc delete -f ${local} --ignore-not-found --wait=false || echo "could not delete everything in ${file.name}; continuing" >&2${fallback}
 fi`;

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { interfaceName } from "../components/vlan/render";
+import { partialConfig } from "./partial";
 import { crossFieldProblems, ConfigProblem } from "./rules";
 import { configSchema, ParsedConfig } from "./schema";
 
@@ -78,7 +79,11 @@ function schemaProblems(error: z.ZodError, raw: Record<string, unknown>): Config
 /** Pure: validates raw config values (already parsed from YAML) and derives the typed config. */
 export function parseConfig(raw: Record<string, unknown>): { config?: Omit<HomelabConfig, "sshPrivateKey">; problems: ConfigProblem[] } {
     const parsed = configSchema.safeParse(raw);
-    if (!parsed.success) return { problems: schemaProblems(parsed.error, raw) };
+    if (!parsed.success) {
+        // every problem at once: the rules that relate several values run too, on what is well-formed (partial.ts)
+        const partial = partialConfig(configSchema, raw, parsed.error.issues);
+        return { problems: [...schemaProblems(parsed.error, raw), ...crossFieldProblems(partial)] };
+    }
     const config = parsed.data;
     const problems = crossFieldProblems(config);
     if (problems.length > 0) return { problems };

@@ -1,5 +1,8 @@
 // One test per validation rule, each with the exact message a user sees.
+import { spawnSync } from "child_process";
 import { runtimeConfigOf } from "./helpers/fixtures";
+import { renderPrepareScript } from "../components/baremetal/render";
+import { renderDeleteBundleScript } from "../components/manifests";
 import { ConfigError, formatProblem, loadConfig, parseConfig, privateKeyProblems, rawFromRuntimeConfig, readPrivateKey } from "../stacks/config";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nthrowaway\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -152,7 +155,7 @@ describe("each rule names the key, the value and what is valid", () => {
         raw.storage = { ...raw.storage, cephConfig: { global: { osd_memory_target: 1073741824 }, "OSD Settings": { x: "1" } } };
         expect(messages(raw)).toEqual([
             'homelab:storage.cephConfig.global.osd_memory_target: 1073741824 is not a string; Ceph option values are strings in the stack file, like "1073741824"',
-            'homelab:storage.cephConfig: "OSD Settings" is not a Ceph config section; expected global, mon, osd, mds, mgr or a daemon name like osd.0',
+            'homelab:storage.cephConfig: "OSD Settings" is not a Ceph config section; expected global, mon, osd, mds, mgr, client or a daemon name like osd.0',
         ]);
     });
 
@@ -180,6 +183,8 @@ describe("each rule names the key, the value and what is valid", () => {
         expect(messages(raw)).toEqual([
             'homelab:kubernetes.kubelet.evictionHard: "disk.available" is not a kubelet eviction signal; expected memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree or pid.available',
             'homelab:kubernetes.kubelet.evictionHard.nodefs.available: "five" is not an eviction threshold; expected a percentage like 5% or a quantity like 100Mi',
+            // the rule relating the two percentages runs in the same run: they are well-formed
+            "homelab:kubernetes.kubelet.imageGCLowThresholdPercent: 90 must be below kubernetes.kubelet.imageGCHighThresholdPercent (80)",
         ]);
         raw.kubernetes.kubelet.evictionHard = { "nodefs.available": "5%" };
         expect(messages(raw)).toEqual(["homelab:kubernetes.kubelet.imageGCLowThresholdPercent: 90 must be below kubernetes.kubelet.imageGCHighThresholdPercent (80)"]);
@@ -211,8 +216,8 @@ describe("each rule names the key, the value and what is valid", () => {
 
     test("a Calico mirror for the operator", () => {
         const raw = homeRaw();
-        raw.calico.mirror = "http://192.168.77.1:8480/calico-v3.31.0";
-        expect(messages(raw)).toEqual(['homelab:calico.mirror: "http://192.168.77.1:8480/calico-v3.31.0" needs calico.installMethod manifest; the tigera operator\'s images are not on the mirror (for the operator\'s bundle alone, use calico.manifests)']);
+        raw.calico.mirror = "http://192.168.77.1:8480/calico-v3.30.3";
+        expect(messages(raw)).toEqual(['homelab:calico.mirror: "http://192.168.77.1:8480/calico-v3.30.3" needs calico.installMethod manifest; the tigera operator\'s images are not on the mirror (for the operator\'s bundle alone, use calico.manifests)']);
     });
 
     test("a Calico mirror that is not an http(s) URL", () => {
@@ -227,6 +232,7 @@ describe("each rule names the key, the value and what is valid", () => {
         expect(messages(raw)).toEqual([
             'homelab:calico.encapsulation: "None" is not available with calico.installMethod manifest; expected VXLAN or VXLANCrossSubnet (calico-vxlan.yaml runs no BGP, which IPIP and None need)',
             'homelab:calico.manifests: {"path":"calico-vxlan.yaml"} is set as well as calico.mirror, which serves manifests/calico-vxlan.yaml; keep one of them',
+            'homelab:calico.version: "3.30.3" is not the release calico.mirror holds (http://192.168.77.1:8480/calico-v3.31.0); expected 3.31.0, or a mirror built for 3.30.3',
         ]);
     });
 
@@ -284,6 +290,307 @@ describe("each rule names the key, the value and what is valid", () => {
         const raw = homeRaw();
         delete raw.wakeOnLan;
         expect(messages(raw)).toEqual(["homelab:wakeOnLan: null is missing; it is required (see Pulumi.yaml)"]);
+    });
+});
+
+const URL_MESSAGE = "holds characters that shell scripts or apt's config would read specially; expected http(s)://host[:port]/path with only letters, digits and - . _ ~ % + , = : @ / (no spaces, quotes, backticks, $ ; & | < > \\ ( ), no ?query or #fragment; percent-encode anything else), like http://apt-cache.lan:3142";
+
+describe("well-formed values that would fail on a machine", () => {
+    test("Calico's MTU range is checked with the config (it was first checked by the renderer)", () => {
+        const raw = homeRaw();
+        raw.calico.mtu = 300;
+        expect(messages(raw)).toEqual(["homelab:calico.mtu: 300 is not a valid Calico MTU; expected 0 (Calico detects it) or 576-9216"]);
+        raw.calico.mtu = 0;
+        expect(messages(raw)).toEqual([]);
+    });
+
+    test("Calico's MTU must leave room for the encapsulation on the link", () => {
+        const raw = homeRaw();
+        raw.calico.mtu = 1500;
+        expect(messages(raw)).toEqual(["homelab:calico.mtu: 1500 does not fit the link's MTU, 1500 (network.mtu unset), less IPIP's 20 bytes; expected 0 (Calico detects it) or at most 1480"]);
+        raw.calico = { ...raw.calico, encapsulation: "VXLAN", wireguard: true };
+        raw.network.mtu = 9000;
+        raw.calico.mtu = 8960;
+        expect(messages(raw)).toEqual(["homelab:calico.mtu: 8960 does not fit the link's MTU, 9000 (network.mtu), less WireGuard's 60 bytes; expected 0 (Calico detects it) or at most 8940"]);
+        raw.calico.mtu = 8940;
+        expect(messages(raw)).toEqual([]);
+    });
+
+    test("a VLAN interface name over Linux's 15 characters", () => {
+        const raw = homeRaw();
+        raw.network = { ...raw.network, links: ["enp0s31f6np0"], vlanId: 1234 };
+        expect(messages(raw)).toEqual(["homelab:network.links[0]: \"enp0s31f6np0\" with network.vlanId 1234 makes the interface enp0s31f6np0.1234, 17 characters, over Linux's 15 (netplan would skip it); expected a name of at most 10 characters for this VLAN"]);
+        raw.network = { ...raw.network, links: ["enp3s0", "enp4s0"], bond: { name: "bond-internal" }, vlanId: 20 };
+        expect(messages(raw)).toEqual(["homelab:network.bond.name: \"bond-internal\" with network.vlanId 20 makes the interface bond-internal.20, 16 characters, over Linux's 15 (netplan would skip it); expected a name of at most 12 characters for this VLAN"]);
+        raw.network.vlanId = 2;
+        expect(messages(raw)).toEqual([]);
+    });
+
+    test("a pod network that covers the machines' own addresses and the Wake-on-LAN broadcast", () => {
+        const raw = homeRaw();
+        raw.kubernetes.podCidr = "192.168.0.0/16";
+        expect(messages(raw)).toEqual([
+            "homelab:kubernetes.podCidr: \"192.168.0.0/16\" covers nodes[0].sshAddress (192.168.10.101), nodes[1].sshAddress (192.168.10.102), nodes[2].sshAddress (192.168.10.103), wakeOnLan.broadcast (192.168.10.255), which the cluster would then route to pods; expected a network that holds no machine, route or Wake-on-LAN address",
+        ]);
+    });
+
+    test("a service network that covers a route's destination", () => {
+        const raw = homeRaw();
+        raw.network.routes = [{ to: "10.100.0.0/16", via: "10.0.0.1" }];
+        expect(messages(raw)).toEqual([
+            "homelab:kubernetes.serviceCidr: \"10.96.0.0/12\" covers network.routes[0].to (10.100.0.0/16), which the cluster would then route to pods; expected a network that holds no machine, route or Wake-on-LAN address",
+        ]);
+    });
+
+    test("a Kubernetes version that the mirror's directory does not name", () => {
+        const raw = homeRaw();
+        raw.kubernetes.mirror = "http://192.168.77.1:8480/kubernetes-v1.37.2";
+        expect(messages(raw)).toEqual(['homelab:kubernetes.version: "1.34.2" is not the release kubernetes.mirror holds (http://192.168.77.1:8480/kubernetes-v1.37.2); expected 1.37.2, or a mirror built for 1.34.2']);
+        raw.kubernetes.version = "v1.37.2";
+        expect(messages(raw)).toEqual([]);
+        // a mirror under a name of its own says nothing about its release
+        raw.kubernetes = { version: "1.34.2", mirror: "http://mirror.lan/k8s/" };
+        expect(messages(raw)).toEqual([]);
+    });
+
+    test("another release's mirror given to Kubernetes", () => {
+        const raw = homeRaw();
+        raw.kubernetes.mirror = "http://192.168.77.1:8480/calico-v3.31.0/";
+        expect(messages(raw)).toEqual(['homelab:kubernetes.mirror: "http://192.168.77.1:8480/calico-v3.31.0/" is a Calico mirror (calico-v3.31.0); expected the kubernetes-v<version> directory scripts/build-offline.sh writes, like http://192.168.77.1:8480/kubernetes-v1.34.2']);
+    });
+
+    test("a Rook version that the mirror's directory does not name", () => {
+        const raw = homeRaw();
+        raw.storage = { ...raw.storage, rookVersion: "v1.16.4", mirror: "http://192.168.77.1:8480/rook-v1.17.8" };
+        expect(messages(raw)).toEqual(['homelab:storage.rookVersion: "v1.16.4" is not the release storage.mirror holds (http://192.168.77.1:8480/rook-v1.17.8); expected 1.17.8, or a mirror built for 1.16.4']);
+    });
+
+    test("URLs with shell or apt metacharacters, in every URL key", () => {
+        const raw = homeRaw();
+        raw.os = { aptProxy: 'http://apt-cache.lan:3142";Acquire::https::Proxy "x' };
+        raw.kubernetes.mirror = "http://192.168.77.1:8480/kubernetes-v1.34.2;reboot";
+        raw.calico.manifests = { url: "http://mirror.lan/$(id)/tigera-operator.yaml" };
+        raw.storage = { ...raw.storage, manifests: { url: "http://mirror.lan/rook files/" } };
+        expect(messages(raw)).toEqual([
+            `homelab:os.aptProxy: "http://apt-cache.lan:3142\\";Acquire::https::Proxy \\"x" ${URL_MESSAGE}`,
+            `homelab:kubernetes.mirror: "http://192.168.77.1:8480/kubernetes-v1.34.2;reboot" ${URL_MESSAGE}`,
+            `homelab:calico.manifests.url: "http://mirror.lan/$(id)/tigera-operator.yaml" ${URL_MESSAGE}`,
+            `homelab:storage.manifests.url: "http://mirror.lan/rook files/" ${URL_MESSAGE}`,
+        ]);
+        raw.os = { aptProxy: "http://user:p%40ss@apt-cache.lan:3142" };
+        raw.kubernetes.mirror = "https://mirror.lan/kubernetes-v1.34.2/";
+        raw.calico.manifests = { url: "http://mirror.lan/calico/v3.30.3/tigera-operator.yaml" };
+        raw.storage.manifests = { url: "http://mirror.lan/rook_files/" };
+        expect(messages(raw)).toEqual([]);
+    });
+
+    test("a manifest URL reaches the delete script quoted", () => {
+        // unquoted, bash would run the substitution and print "ran" in its place
+        const url = "http://mirror.lan/$(echo ran)/tigera-operator.yaml";
+        const deleteScript = renderDeleteBundleScript({ id: "calico", version: "3.30.3", files: [{ name: "tigera-operator.yaml", url }], operator: { namespace: "tigera-operator", deployment: "tigera-operator" } });
+        const echo = deleteScript.split("\n").find((line) => line.includes("fetched from"))!;
+        const run = spawnSync("bash", ["-c", echo], { encoding: "utf8" });
+        expect(run.stderr).toBe(`could not delete tigera-operator.yaml (fetched from ${url}); continuing\n`);
+    });
+
+    test("the apt proxy cannot end apt's quoted value early", () => {
+        expect(() => renderPrepareScript({ hostname: "home-server-1", containerRuntime: "containerd", aptProxy: 'http://x";' })).toThrow("holds a quote, backslash or space");
+    });
+});
+
+describe("typos a user makes, key by key", () => {
+    test("the same link twice", () => {
+        const raw = homeRaw();
+        raw.network = { ...raw.network, links: ["enp3s0", "enp4s0", "enp3s0"], bond: { name: "bond0" } };
+        expect(messages(raw)).toEqual(['homelab:network.links[2]: "enp3s0" is already network.links[0]; list each link once']);
+    });
+
+    test("a bond named like one of its links", () => {
+        const raw = homeRaw();
+        raw.network = { ...raw.network, links: ["enp3s0", "enp4s0"], bond: { name: "enp4s0" } };
+        expect(messages(raw)).toEqual(['homelab:network.bond.name: "enp4s0" is network.links[1] too; the bond needs a name of its own, like bond0']);
+    });
+
+    test("the same OSD disk twice on a node (the same path on two nodes is fine)", () => {
+        const raw = homeRaw();
+        raw.nodes[0].osdDevices = ["/dev/sda", "/dev/sdb", "/dev/sda"];
+        expect(messages(raw)).toEqual(['homelab:nodes[0].osdDevices[2]: "/dev/sda" is already nodes[0].osdDevices[0]; list each disk once']);
+    });
+
+    test("an OSD device outside /dev", () => {
+        const raw = homeRaw();
+        raw.nodes[0].osdDevices = ["/mnt/disk1"];
+        expect(messages(raw)).toEqual(['homelab:nodes[0].osdDevices[0]: "/mnt/disk1" is not a disk under /dev; expected a whole disk like /dev/sdb or /dev/disk/by-id/ata-...']);
+    });
+
+    test("OSD disks on control planes that run no pods", () => {
+        const raw = homeRaw();
+        raw.kubernetes.scheduleOnControlPlanes = false;
+        const message = "are on a control plane, which runs no pods with kubernetes.scheduleOnControlPlanes false, so Rook would start no OSD there; expected OSD disks on workers, or scheduleOnControlPlanes true";
+        expect(messages(raw)).toEqual([0, 1, 2].map((index) => `homelab:nodes[${index}].osdDevices: ${JSON.stringify(raw.nodes[index].osdDevices)} ${message}`));
+    });
+
+    test("a MAC address no network card has", () => {
+        const raw = homeRaw();
+        raw.nodes[0].mac = "01:1e:06:1a:1b:1c";
+        raw.nodes[1].mac = "ff:ff:ff:ff:ff:ff";
+        const message = "is not a network card's own address (it is multicast, broadcast or all zeros); expected the MAC of the NIC that wakes, as `ip link` shows it";
+        expect(messages(raw)).toEqual([`homelab:nodes[0].mac: "01:1e:06:1a:1b:1c" ${message}`, `homelab:nodes[1].mac: "ff:ff:ff:ff:ff:ff" ${message}`]);
+    });
+
+    test("a node's internal address that is a machine's SSH address", () => {
+        const raw = homeRaw();
+        raw.nodes[0].sshAddress = "10.0.0.50";
+        raw.nodes[1].internalAddress = "10.0.0.50";
+        raw.wakeOnLan.broadcast = "255.255.255.255";
+        expect(messages(raw)).toEqual(['homelab:nodes[1].internalAddress: "10.0.0.50" is nodes[0].sshAddress too; the internal network needs addresses no machine has yet']);
+    });
+
+    test("the VIP equal to a node's SSH address", () => {
+        const raw = homeRaw();
+        raw.nodes[0].sshAddress = "10.0.0.50";
+        raw.vip.address = "10.0.0.50";
+        raw.wakeOnLan.broadcast = "255.255.255.255";
+        expect(messages(raw)).toEqual(['homelab:vip.address: "10.0.0.50" is nodes[0].sshAddress; the VIP needs an address in 10.0.0.0/24 that no machine holds']);
+    });
+
+    test("the same route twice", () => {
+        const raw = homeRaw();
+        raw.network.routes = [{ to: "10.1.0.0/24", via: "10.0.0.1" }, { to: "10.1.0.0/24", via: "10.0.0.254" }];
+        expect(messages(raw)).toEqual(['homelab:network.routes[1].to: "10.1.0.0/24" is already network.routes[0].to; each destination takes one route']);
+    });
+
+    test("a route's gateway outside the internal network, or a node's own address", () => {
+        const raw = homeRaw();
+        raw.network.routes = [{ to: "10.1.0.0/24", via: "192.168.10.1" }, { to: "10.2.0.0/24", via: "10.0.0.102" }];
+        expect(messages(raw)).toEqual([
+            'homelab:network.routes[0].via: "192.168.10.1" is outside the internal network 10.0.0.0/24; expected the gateway\'s address in 10.0.0.0/24',
+            'homelab:network.routes[1].via: "10.0.0.102" is nodes[1].internalAddress; expected the gateway\'s own address in 10.0.0.0/24',
+        ]);
+    });
+
+    test("a route to the internal network itself, and one with host bits", () => {
+        const raw = homeRaw();
+        raw.network.routes = [{ to: "10.0.0.0/16", via: "10.0.0.1" }, { to: "10.1.0.5/24", via: "10.0.0.1" }];
+        expect(messages(raw)).toEqual([
+            'homelab:network.routes[1].to: "10.1.0.5/24" has host bits set; expected the network address, 10.1.0.0/24',
+            'homelab:network.routes[0].to: "10.0.0.0/16" overlaps network.cidr (10.0.0.0/24), which the nodes reach directly; expected a destination outside it',
+        ]);
+    });
+
+    test("a Wake-on-LAN broadcast that does not reach the nodes", () => {
+        const raw = homeRaw();
+        const expected = "expected 255.255.255.255 or the broadcast address of the nodes' network, like 192.168.10.255 for 192.168.10.0/24";
+        raw.wakeOnLan.broadcast = "192.168.1.255";
+        expect(messages(raw)).toEqual([`homelab:wakeOnLan.broadcast: "192.168.1.255" is not the broadcast address of a network holding every node's sshAddress, so the magic packet would not reach them; ${expected}`]);
+        // the internal network does not exist while the machines are off
+        raw.wakeOnLan.broadcast = "10.0.0.255";
+        expect(messages(raw)).toEqual([`homelab:wakeOnLan.broadcast: "10.0.0.255" is not the broadcast address of a network holding every node's sshAddress, so the magic packet would not reach them; ${expected}`]);
+        raw.wakeOnLan.broadcast = "192.168.10.101";
+        expect(messages(raw)).toEqual([`homelab:wakeOnLan.broadcast: "192.168.10.101" is nodes[0].sshAddress, not a broadcast address; ${expected}`]);
+        // the prefix is not in the config: any network holding every node will do
+        for (const broadcast of ["255.255.255.255", "192.168.11.255", "192.168.255.255", "192.168.10.127"]) {
+            raw.wakeOnLan.broadcast = broadcast;
+            expect(messages(raw)).toEqual([]);
+        }
+    });
+
+    test("image GC thresholds against the kubelet's defaults for the one left out", () => {
+        const raw = homeRaw();
+        raw.kubernetes.kubelet = { imageGCHighThresholdPercent: 70 };
+        expect(messages(raw)).toEqual(["homelab:kubernetes.kubelet.imageGCHighThresholdPercent: 70 must be above the kubelet's default imageGCLowThresholdPercent (80); expected 81-100, or set kubernetes.kubelet.imageGCLowThresholdPercent too"]);
+        raw.kubernetes.kubelet = { imageGCLowThresholdPercent: 90 };
+        expect(messages(raw)).toEqual(["homelab:kubernetes.kubelet.imageGCLowThresholdPercent: 90 must be below the kubelet's default imageGCHighThresholdPercent (85); expected 0-84, or set kubernetes.kubelet.imageGCHighThresholdPercent too"]);
+    });
+
+    test("an eviction percentage over 100%", () => {
+        const raw = homeRaw();
+        raw.kubernetes.kubelet = { evictionHard: { "nodefs.available": "150%" } };
+        expect(messages(raw)).toEqual(['homelab:kubernetes.kubelet.evictionHard.nodefs.available: "150%" is more than 100%, which the kubelet refuses; expected a percentage from 0% to 100%, like 5%']);
+    });
+
+    test("a probe timeout longer than its period", () => {
+        const raw = homeRaw();
+        raw.storage.daemonProbes = { timeoutSeconds: 60, periodSeconds: 30, failureThreshold: 5 };
+        expect(messages(raw)).toEqual(["homelab:storage.daemonProbes.timeoutSeconds: 60 is longer than storage.daemonProbes.periodSeconds (30): a probe would still run when the next is due; expected at most 30 (were the two swapped?)"]);
+    });
+
+    test("one name for both storage classes", () => {
+        const raw = homeRaw();
+        raw.storage.filesystemStorageClass = "ceph-block";
+        expect(messages(raw)).toEqual(['homelab:storage.filesystemStorageClass: "ceph-block" is storage.blockStorageClass too; each storage class needs its own name, like ceph-filesystem']);
+    });
+
+    test("Ceph sections: a misspelt one, and a mgr module's option where no mgr reads it", () => {
+        const raw = homeRaw();
+        raw.storage.cephConfig = { globl: { mon_data_avail_warn: "5" }, osd: { "mgr/crash/warn_recent_interval": "0" } };
+        expect(messages(raw)).toEqual([
+            'homelab:storage.cephConfig: "globl" is not a Ceph config section; expected global, mon, osd, mds, mgr, client or a daemon name like osd.0',
+            'homelab:storage.cephConfig.osd.mgr/crash/warn_recent_interval: "0" is a mgr module\'s option in section osd, which no mgr reads; expected it under mgr',
+        ]);
+    });
+
+    test("zero durations where Pacemaker needs a positive one (a zero failureTimeout means never expire, and is allowed)", () => {
+        const raw = homeRaw();
+        raw.vip = { ...raw.vip, monitorInterval: "0s", operationTimeout: "0ms", failureTimeout: "0s" };
+        expect(messages(raw)).toEqual([
+            'homelab:vip.monitorInterval: "0s" is zero; expected a positive duration, like 5s',
+            'homelab:vip.operationTimeout: "0ms" is zero; expected a positive duration, like 20s',
+        ]);
+    });
+
+    test("a DNS domain kubeadm refuses", () => {
+        const raw = homeRaw();
+        raw.kubernetes.dnsDomain = "cluster..local";
+        expect(messages(raw)).toEqual([`homelab:kubernetes.dnsDomain: "cluster..local" is not a valid DNS domain; expected labels of lowercase letters, digits and '-' joined by single dots, like cluster.local`]);
+    });
+
+    test("pod and service networks Kubernetes refuses: sizes, host bits, octets", () => {
+        const raw = homeRaw();
+        raw.kubernetes.podCidr = "172.16.0.0/25";
+        raw.kubernetes.serviceCidr = "10.64.0.0/10";
+        expect(messages(raw)).toEqual([
+            'homelab:kubernetes.podCidr: "172.16.0.0/25" has a prefix length Kubernetes refuses; expected /8 to /24 (kubeadm gives each node a /24 of it, and at most 65536 of them), like 172.16.0.0/16',
+            'homelab:kubernetes.serviceCidr: "10.64.0.0/10" has a prefix length Kubernetes refuses; expected /12 to /28 (the API server takes at most a /12; kubeadm puts the cluster DNS at its 10th address), like 10.96.0.0/12',
+        ]);
+        raw.kubernetes.podCidr = "172.16.5.0/16";
+        raw.kubernetes.serviceCidr = "10.96.0.300/12";
+        expect(messages(raw)).toEqual([
+            'homelab:kubernetes.podCidr: "172.16.5.0/16" has host bits set; expected the network address, 172.16.0.0/16',
+            'homelab:kubernetes.serviceCidr: "10.96.0.300/12" is not a valid IPv4 network; expected address/prefix, like 10.0.0.0/24',
+        ]);
+    });
+});
+
+describe("every problem in one run", () => {
+    test("malformed values and mistakes across values together; no rule speaks from a malformed value", () => {
+        const raw = homeRaw();
+        raw.nodes[0].mac = "nope";                                  // malformed: the duplicate-MAC rule skips it
+        raw.nodes[1].hostname = "home-server-1";                    // across values: a duplicate
+        raw.network.cidr = "10.0.0.0/33";                           // malformed: every rule that places an address in it is silent
+        raw.network.routes = [{ to: "10.1.0.0/24", via: "10.0.0.1" }, { to: "10.1.0.0/24", via: "10.0.0.1" }]; // a duplicate, judged without network.cidr
+        raw.vip = { ...raw.vip, address: "10.0.0.102", monitorInterval: "often", stonithEnable: false }; // a node's address; malformed; unknown key
+        delete raw.wakeOnLan;                                       // missing: the broadcast rule is silent
+        raw.kubernetes = { ...raw.kubernetes, serviceCidr: "172.16.0.0/20", mirror: "http://192.168.77.1:8480/kubernetes-v1.37.2" };
+        raw.calico.mtu = 100;                                       // malformed: the MTU-fit rule is silent
+        raw.storage = { ...raw.storage, filesystemStorageClass: "ceph-block", poolSize: 0 }; // a clash; malformed: the pool rule is silent
+        expect(messages(raw)).toEqual([
+            // the schema's problems
+            'homelab:nodes[0].mac: "nope" is not a valid MAC address; expected six hex pairs separated by \':\', like 00:1e:06:1a:1b:1c',
+            "homelab:wakeOnLan: null is missing; it is required (see Pulumi.yaml)",
+            'homelab:network.cidr: "10.0.0.0/33" is not a valid IPv4 network; expected address/prefix, like 10.0.0.0/24',
+            'homelab:vip.monitorInterval: "often" is not a valid duration; expected a number and a unit (ms, s, m, h), like 5s',
+            "homelab:vip.stonithEnable: false is not a known key; see Pulumi.yaml for the keys and their meaning",
+            "homelab:calico.mtu: 100 is not a valid Calico MTU; expected 0 (Calico detects it) or 576-9216",
+            "homelab:storage.poolSize: 0 must be a whole number of at least 1",
+            // the rules across values, in the same run
+            'homelab:nodes[1].hostname: "home-server-1" is already used by nodes[0]; each node needs its own hostname',
+            'homelab:vip.address: "10.0.0.102" is nodes[1].internalAddress; the VIP needs an address of its own',
+            'homelab:network.routes[1].to: "10.1.0.0/24" is already network.routes[0].to; each destination takes one route',
+            'homelab:kubernetes.podCidr: "172.16.0.0/16" overlaps kubernetes.serviceCidr (172.16.0.0/20); pod, service and node networks must not overlap',
+            'homelab:kubernetes.version: "1.34.2" is not the release kubernetes.mirror holds (http://192.168.77.1:8480/kubernetes-v1.37.2); expected 1.37.2, or a mirror built for 1.34.2',
+            'homelab:storage.filesystemStorageClass: "ceph-block" is storage.blockStorageClass too; each storage class needs its own name, like ceph-filesystem',
+        ]);
     });
 });
 

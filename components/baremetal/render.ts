@@ -100,6 +100,8 @@ fi`;
 function aptProxySection(aptProxy: string | undefined): string {
     const path = "/etc/apt/apt.conf.d/01homelab-proxy";
     if (!aptProxy) return `# no apt proxy configured\nrm -f ${path}`;
+    // inside apt's double quotes: a quote, backslash or line break would end the value early (the config's URL check refuses them too)
+    if (/["\\\s]/.test(aptProxy)) throw new Error(`aptProxy ${JSON.stringify(aptProxy)} holds a quote, backslash or space, which apt's config cannot hold`);
     return `# apt proxy\nCHANGED=0\n${writeFileIfChanged(path, `Acquire::http::Proxy "${aptProxy}";`, "644")}`;
 }
 

@@ -25,7 +25,7 @@ fi
 if [ -f /etc/homelab/manifests/calico/tigera-operator.yaml ]; then
   kc delete -f /etc/homelab/manifests/calico/tigera-operator.yaml --ignore-not-found --wait=false || echo "could not delete everything in tigera-operator.yaml; continuing" >&2
 elif ! kc delete -f https://raw.githubusercontent.com/projectcalico/calico/v3.30.3/manifests/tigera-operator.yaml --ignore-not-found --wait=false; then
-  echo "could not delete tigera-operator.yaml (fetched from https://raw.githubusercontent.com/projectcalico/calico/v3.30.3/manifests/tigera-operator.yaml); continuing" >&2
+  echo 'could not delete tigera-operator.yaml (fetched from https://raw.githubusercontent.com/projectcalico/calico/v3.30.3/manifests/tigera-operator.yaml); continuing' >&2
 fi
 
 rm -rf /etc/homelab/manifests/calico

@@ -25,17 +25,17 @@ fi
 if [ -f /etc/homelab/manifests/rook/operator.yaml ]; then
   kc delete -f /etc/homelab/manifests/rook/operator.yaml --ignore-not-found --wait=false || echo "could not delete everything in operator.yaml; continuing" >&2
 elif ! kc delete -f https://raw.githubusercontent.com/rook/rook/v1.17.8/deploy/examples/operator.yaml --ignore-not-found --wait=false; then
-  echo "could not delete operator.yaml (fetched from https://raw.githubusercontent.com/rook/rook/v1.17.8/deploy/examples/operator.yaml); continuing" >&2
+  echo 'could not delete operator.yaml (fetched from https://raw.githubusercontent.com/rook/rook/v1.17.8/deploy/examples/operator.yaml); continuing' >&2
 fi
 if [ -f /etc/homelab/manifests/rook/common.yaml ]; then
   kc delete -f /etc/homelab/manifests/rook/common.yaml --ignore-not-found --wait=false || echo "could not delete everything in common.yaml; continuing" >&2
 elif ! kc delete -f https://raw.githubusercontent.com/rook/rook/v1.17.8/deploy/examples/common.yaml --ignore-not-found --wait=false; then
-  echo "could not delete common.yaml (fetched from https://raw.githubusercontent.com/rook/rook/v1.17.8/deploy/examples/common.yaml); continuing" >&2
+  echo 'could not delete common.yaml (fetched from https://raw.githubusercontent.com/rook/rook/v1.17.8/deploy/examples/common.yaml); continuing' >&2
 fi
 if [ -f /etc/homelab/manifests/rook/crds.yaml ]; then
   kc delete -f /etc/homelab/manifests/rook/crds.yaml --ignore-not-found --wait=false || echo "could not delete everything in crds.yaml; continuing" >&2
 elif ! kc delete -f https://raw.githubusercontent.com/rook/rook/v1.17.8/deploy/examples/crds.yaml --ignore-not-found --wait=false; then
-  echo "could not delete crds.yaml (fetched from https://raw.githubusercontent.com/rook/rook/v1.17.8/deploy/examples/crds.yaml); continuing" >&2
+  echo 'could not delete crds.yaml (fetched from https://raw.githubusercontent.com/rook/rook/v1.17.8/deploy/examples/crds.yaml); continuing' >&2
 fi
 
 rm -rf /etc/homelab/manifests/rook
