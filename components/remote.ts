@@ -2,6 +2,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { asRoot } from "./script";
+import { renderStep } from "./step";
 
 // Script helpers live in ./script (pure, no SDK); re-exported for callers that want one import.
 export * from "./script";
@@ -16,7 +17,10 @@ export interface SshTarget {
     user: pulumi.Input<string>;
     /** OpenSSH private key (a Pulumi secret). */
     privateKey: pulumi.Input<string>;
-    /** Pinned host key line ("ssh-ed25519 AAAA..."); the connection fails if the node shows another. */
+    /**
+     * The node's host key line ("ssh-ed25519 AAAA..."): pinned in the stack config, or the one
+     * BareMetalNode recorded at first contact. Every connection fails if the node shows another.
+     */
     hostKey?: pulumi.Input<string>;
     /** How long to keep trying to connect, in seconds. */
     connectTimeoutSeconds?: number;
@@ -37,7 +41,7 @@ export function connectionOf(target: SshTarget): command.types.input.remote.Conn
 
 export interface RemoteScriptArgs {
     target: SshTarget;
-    /** Rendered script run on create (and on update when its inputs change). */
+    /** Rendered script run on create (and on update when it or its stdin changes). */
     create: pulumi.Input<string>;
     /** Rendered script run on delete. */
     delete?: pulumi.Input<string>;
@@ -45,19 +49,55 @@ export interface RemoteScriptArgs {
     stdin?: pulumi.Input<string>;
     /** Changes here replace the command, so create runs again. */
     triggers?: pulumi.Input<any[]>;
-    /** Keep stdout out of the logs and mark it secret (e.g. a kubeconfig). */
-    secretStdout?: boolean;
 }
 
-/** One script on one node, run as root with sudo. */
+/**
+ * One step on one node, run as root with sudo: its script runs on create, and on update only when
+ * the script or its stdin changed (./step records on the node what completed), so a change of how
+ * the node is reached re-runs nothing.
+ */
 export function remoteScript(name: string, args: RemoteScriptArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
+    const script = pulumi.output(args.create);
     return new command.remote.Command(name, {
         connection: connectionOf(args.target),
-        create: pulumi.output(args.create).apply(asRoot),
+        create: script.apply((text) => asRoot(renderStep(name, text, "create"))),
+        update: script.apply((text) => asRoot(renderStep(name, text, "update"))),
         delete: args.delete === undefined ? undefined : pulumi.output(args.delete).apply(asRoot),
         stdin: args.stdin === undefined ? undefined : pulumi.secret(args.stdin),
         triggers: args.triggers,
-        logging: args.secretStdout ? "stderr" : "stdoutAndStderr",
+        logging: "stdoutAndStderr",
         addPreviousOutputInEnv: false,
-    }, args.secretStdout ? { ...opts, additionalSecretOutputs: ["stdout"] } : opts);
+    }, opts);
+}
+
+/**
+ * A step that exists only for what its delete does (power off, wipe, wait for cleanup): nothing
+ * runs on create or update, and it is ordered by its dependencies so that its delete comes at
+ * the right moment of a destroy.
+ */
+export function deleteOnlyStep(name: string, args: { target: SshTarget; delete: pulumi.Input<string> }, opts: pulumi.CustomResourceOptions): command.remote.Command {
+    return new command.remote.Command(name, {
+        connection: connectionOf(args.target),
+        create: "true",
+        update: "true",
+        delete: pulumi.output(args.delete).apply(asRoot),
+        logging: "stdoutAndStderr",
+        addPreviousOutputInEnv: false,
+    }, opts);
+}
+
+/**
+ * Reads a secret from a node once (the admin kubeconfig): stdout is secret and kept out of the
+ * logs. Its connection is left out of the diff: a new SSH key, timeout or address must not
+ * re-read it, because a value being re-read is unknown during preview, and the Kubernetes
+ * providers that take it would then plan to replace every resource they manage. It is read
+ * again when its script changes (through the connection it was first read with).
+ */
+export function readSecret(name: string, args: { target: SshTarget; create: pulumi.Input<string> }, opts: pulumi.CustomResourceOptions): command.remote.Command {
+    return new command.remote.Command(name, {
+        connection: connectionOf(args.target),
+        create: pulumi.output(args.create).apply(asRoot),
+        logging: "stderr",
+        addPreviousOutputInEnv: false,
+    }, { ...opts, additionalSecretOutputs: ["stdout"], ignoreChanges: ["connection"] });
 }

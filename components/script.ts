@@ -57,11 +57,38 @@ export function asRoot(renderedScript: string): string {
     return `sudo -n bash -c ${shellQuote(renderedScript)}`;
 }
 
+/** How long apt and dpkg wait for dpkg's lock (unattended-upgrades holds it for minutes after a node boots). */
+export const DPKG_LOCK_TIMEOUT_SECONDS = 600;
+
 /**
- * `apt_get ARGS...`: apt-get with bounded retries, after finishing any install that a
- * power loss cut short (dpkg would otherwise refuse every later install). Needs RETRY_FUNCTION.
+ * `dpkg_ready`: finishes what a power loss or a killed run left half-installed (dpkg refuses every
+ * later install until then), waiting for dpkg's lock, bounded. `packages_installed PKG...`: true
+ * when every package is fully installed (a half-configured one is not). `apt_get ARGS...`: apt-get
+ * with bounded retries and the same wait for the lock. Needs RETRY_FUNCTION.
  */
-export const APT_FUNCTION = `apt_get() {
-  dpkg --configure -a
-  retry 5 10 apt-get "$@"
+export const APT_FUNCTION = `dpkg_ready() {
+  local waited=0 output
+  until output=$(dpkg --configure -a 2>&1); do
+    if ! grep -qi 'lock' <<<"$output" || [ "$waited" -ge ${DPKG_LOCK_TIMEOUT_SECONDS} ]; then
+      printf '%s\\n' "$output" >&2
+      if [ "$waited" -ge ${DPKG_LOCK_TIMEOUT_SECONDS} ]; then
+        echo "dpkg's lock on $(hostname) was still held after ${DPKG_LOCK_TIMEOUT_SECONDS} s (unattended-upgrades?)" >&2
+      else
+        echo "dpkg --configure -a failed on $(hostname)" >&2
+      fi
+      return 1
+    fi
+    sleep 5
+    waited=$((waited + 5))
+  done
+}
+packages_installed() {
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='\${db:Status-Abbrev}' "$pkg" 2>/dev/null | grep '^ii' >/dev/null || return 1
+  done
+}
+apt_get() {
+  dpkg_ready
+  retry 5 10 apt-get -o DPkg::Lock::Timeout=${DPKG_LOCK_TIMEOUT_SECONDS} "$@"
 }`;

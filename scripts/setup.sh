@@ -11,7 +11,7 @@ mkdir -p "$STAMPS"
 say() { echo "==> $*"; }
 
 # Debian packages: the real tools that check rendered files, and what the lab runs on.
-TEST_PACKAGES=(shellcheck netplan.io corosync pacemaker-cli-utils iproute2 openssh-client)
+TEST_PACKAGES=(shellcheck netplan.io corosync pacemaker-cli-utils iproute2 openssh-client strace fdisk ceph-osd)
 LAB_PACKAGES=(debootstrap systemd-container dnsmasq-base iptables bridge-utils openssh-client iputils-ping tcpdump curl)
 # The tagged VLAN proof: QEMU machines with Debian's kernel (lab/vlan-proof).
 VLAN_PACKAGES=(qemu-system-x86 debootstrap e2fsprogs tcpdump iproute2)

@@ -20,17 +20,22 @@ say "unit, golden and real-tool tests (jest)"
 npx jest --json --outputFile="$results/unit.json" || status=1
 say "integration: real pulumi preview, offline (jest -c jest.integration.config.js)"
 npx jest -c jest.integration.config.js --json --outputFile="$results/integration.json" || status=1
-say "homelab's command provider: go test (tools/engine/pulumi-resource-command)"
+say "homelab's command and random providers: go test (tools/engine/pulumi-resource-command, pulumi-resource-random)"
 # shellcheck source=scripts/go-env.sh
-(source scripts/go-env.sh && cd tools/engine/pulumi-resource-command &&
-  "$GO" test -mod=mod -trimpath -count=1 -json . >"$results/go.json") || status=1
+for provider in command random; do
+  (source scripts/go-env.sh && cd "tools/engine/pulumi-resource-$provider" &&
+    "$GO" test -mod=mod -trimpath -count=1 -json . >>"$results/go.json") || status=1
+done
 
 node -e '
 const fs = require("fs");
 let passed = 0, failed = 0, skipped = 0;
 const [goFile, ...jestFiles] = process.argv.slice(1);
 const goEvents = fs.existsSync(goFile) ? fs.readFileSync(goFile, "utf8").split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)) : [];
-if (!goEvents.some((e) => e.Action === "pass" && !e.Test)) failed++;
+// each package must report its own pass: a provider whose tests did not build counts as a failure
+for (const pkg of ["pulumi-resource-command", "pulumi-resource-random"]) {
+  if (!goEvents.some((e) => e.Action === "pass" && !e.Test && String(e.Package).endsWith(pkg))) failed++;
+}
 for (const e of goEvents.filter((e) => e.Test)) {
   if (e.Action === "pass") passed++; else if (e.Action === "fail") failed++; else if (e.Action === "skip") skipped++;
 }

@@ -57,7 +57,7 @@ export function composeHomelab(config: HomelabConfig): Homelab {
             os: config.os,
         });
         const network = new VlanInterface(`${node.hostname}-internal`, {
-            ssh,
+            ssh: machine.ssh,
             network: {
                 links: config.network.links,
                 bond: config.network.bond,
@@ -67,7 +67,8 @@ export function composeHomelab(config: HomelabConfig): Homelab {
                 routes: config.network.routes,
             },
         }, { dependsOn: [machine.ready] });
-        return { node, ssh, machine, network };
+        // every later step checks the host key the node showed (or that the stack config pins)
+        return { node, ssh: machine.ssh, machine, network };
     });
 
     const controlPlanes = machines.filter(({ node }) => node.role === "control-plane");
@@ -139,6 +140,7 @@ export function composeHomelab(config: HomelabConfig): Homelab {
             filesystemStorageClass: storage.filesystemStorageClass,
             allowLoopDevices: storage.allowLoopDevices,
             wipeDisksOnDestroy: storage.wipeDisksOnDestroy,
+            protect: storage.protect,
             cephConfig: storage.cephConfig,
             metrics: storage.metrics,
             cephCommandsTimeoutSeconds: storage.cephCommandsTimeoutSeconds,

@@ -188,6 +188,8 @@ export const configSchema = z.strictObject({
         daemonProbes: z.strictObject({ timeoutSeconds: positiveInt, periodSeconds: positiveInt, failureThreshold: positiveInt }).optional(),
         /** On destroy, Rook wipes the OSD disks and /var/lib/rook on every node (a lab); otherwise the data stays on the disks. */
         wipeDisksOnDestroy: z.boolean().default(false),
+        /** Pulumi protects the CephCluster, pool, filesystem and storage classes: a plan that would delete or replace them fails, naming them. */
+        protect: z.boolean().default(true),
         /** Ceph options by section, as in ceph.conf, e.g. { global: { mon_data_avail_warn: "10" } }; values are strings. */
         cephConfig: z.record(z.string().regex(/^(global|(mon|mgr|osd|mds|client)(\.[a-z0-9_.-]+)?)$/, "is not a Ceph config section; expected global, mon, osd, mds, mgr, client or a daemon name like osd.0"),
             z.record(z.string().regex(/^[a-z0-9_]+(\/[a-z0-9_]+)*$/, "is not a Ceph option name; expected lowercase words joined by _, like osd_memory_target, or a module's option like mgr/crash/warn_recent_interval"),

@@ -1,7 +1,7 @@
 // Structure of the node, network and VIP components under Pulumi mocks:
 // what each creates, in which order, with secrets kept secret and deletes present.
 import * as pulumi from "@pulumi/pulumi";
-import { byName, installMocks, isSecretOutput, promiseOf, registered, resetRegistered, secretValue, settle } from "./helpers/mocks";
+import { byName, installMocks, isSecretOutput, mockStdout, promiseOf, registered, resetRegistered, secretValue, settle } from "./helpers/mocks";
 import { SEED_HOSTS, THROWAWAY_KEY, VIP_SETTINGS, VLAN_NETWORK } from "./helpers/fixtures";
 
 installMocks();
@@ -28,6 +28,7 @@ describe("BareMetalNode", () => {
         expect(registered.map((r) => `${r.type} ${r.name}`)).toEqual([
             "homelab:index:BareMetalNode home-server-1",
             "command:local:Command home-server-1-power",
+            "command:local:Command home-server-1-host-key",
             "command:remote:Command home-server-1-prepare",
             "command:remote:Command home-server-1-hosts",
             "command:remote:Command home-server-1-poweroff",
@@ -36,14 +37,32 @@ describe("BareMetalNode", () => {
         expect(power.inputs.create).toMatch(/^node \S*components\/baremetal\/power\.js wake$/);
         expect(power.inputs.delete).toMatch(/power\.js wait-off$/);
         expect(power.inputs.environment).toMatchObject({ HOMELAB_MAC: "00:1e:06:1a:1b:1c", HOMELAB_WOL_BROADCAST: "192.168.10.255", HOMELAB_SSH_HOST: "192.168.10.101" });
+        expect(byName("home-server-1-host-key").dependsOn).toEqual(["home-server-1-power"]);
+        expect(byName("home-server-1-host-key").inputs.create).toMatch(/power\.js host-key$/);
+        expect(byName("home-server-1-host-key").inputs.addPreviousOutputInEnv).toBe(true);
         expect(byName("home-server-1-prepare").dependsOn).toEqual(["home-server-1-power"]);
         expect(byName("home-server-1-hosts").dependsOn).toEqual(["home-server-1-prepare"]);
         expect(byName("home-server-1-hosts").inputs.create).toContain(SEED_HOSTS[2].hostname);
         expect(byName("home-server-1-prepare").inputs.create).not.toContain(SEED_HOSTS[2].hostname);
         expect(byName("home-server-1-poweroff").dependsOn).toEqual(["home-server-1-hosts"]);
         expect(byName("home-server-1-poweroff").inputs.delete).toContain("shutdown -P now");
+        expect(byName("home-server-1-poweroff").inputs).toMatchObject({ create: "true", update: "true" });
         for (const child of registered.slice(1)) expect(child.parent).toBe("home-server-1");
         expect(await promiseOf(node.address)).toBe("192.168.10.101");
+    });
+
+    test("every SSH step checks the host key recorded at first contact (the command provider checks only a key it is given), or the pinned one", async () => {
+        mockStdout.set("tofu-host-key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl");
+        const args = { mac: "00:1e:06:1a:1b:1c", wakeOnLan: { broadcast: "10.0.0.255", port: 9, timeoutSeconds: 5 }, hosts: SEED_HOSTS, os: { containerRuntime: "containerd" as const } };
+        new BareMetalNode("tofu", { ...args, hostname: "tofu", ssh: ssh("10.0.0.1") });
+        const pinned = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPinnedPinnedPinnedPinnedPinnedPinnedPinned";
+        new BareMetalNode("pinned", { ...args, hostname: "pinned", ssh: { ...ssh("10.0.0.2"), hostKey: pinned } });
+        await settle();
+        for (const step of ["prepare", "hosts", "poweroff"]) {
+            expect((secretValue(byName(`tofu-${step}`).inputs.connection) as { hostKey: string }).hostKey).toBe(mockStdout.get("tofu-host-key"));
+            expect((secretValue(byName(`pinned-${step}`).inputs.connection) as { hostKey: string }).hostKey).toBe(pinned);
+        }
+        expect(registered.map((r) => r.name)).not.toContain("pinned-host-key");
     });
 
     test("the SSH key is a secret in every connection and never in a command", async () => {
@@ -84,9 +103,12 @@ describe("PacemakerVip", () => {
         const members = registered.filter((r) => r.name.startsWith("home-vip-member-"));
         expect(members.map((m) => m.name)).toEqual(["home-vip-member-home-server-1", "home-vip-member-home-server-2", "home-vip-member-home-server-3"]);
         const authkey = byName("home-vip-authkey");
-        expect(authkey.type).toBe("random:index/randomBytes:RandomBytes");
-        expect(authkey.inputs.length).toBe(256);
-        const mockedKey = Buffer.alloc(256, 7).toString("base64");
+        // a RandomPassword of 512 hex digits: the official provider keeps a RandomBytes' value in its plaintext ID
+        expect(authkey.type).toBe("random:index/randomPassword:RandomPassword");
+        expect(authkey.inputs).toMatchObject({ length: 512, lower: false, upper: false, numeric: true, special: true, overrideSpecial: "abcdef" });
+        expect(authkey.additionalSecretOutputs).toContain("result");
+        const mockedKey = Buffer.from("a".repeat(512), "hex").toString("base64");
+        expect(Buffer.from(mockedKey, "base64")).toHaveLength(256);
         for (const member of members) {
             expect(secretValue(member.inputs.stdin)).toBe(mockedKey);
             expect(member.inputs.create).not.toContain(mockedKey);

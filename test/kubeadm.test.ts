@@ -1,11 +1,12 @@
 import * as YAML from "yaml";
-import { installMocks, isSecretOutput, promiseOf, registered, settle } from "./helpers/mocks";
+import { byName, installMocks, isSecretOutput, mockStdout, promiseOf, registered, settle } from "./helpers/mocks";
+import { throwawayCa } from "./helpers/fixtures";
 import { dependencyNamesOf, recordDependencies } from "./helpers/deps";
 import { expectGolden } from "./helpers/golden";
 import { expectShellcheckClean } from "./helpers/shellcheck";
-import { ClusterSpec, renderInitConfig, renderJoinConfig, TOKEN_PLACEHOLDER, validateSpec } from "../components/kubeadm/config";
+import { caCertHashOf, ClusterSpec, renderInitConfig, renderJoinConfig, TOKEN_PLACEHOLDER, validateSpec } from "../components/kubeadm/config";
 import {
-    parseCaCertHash, renderInitScript, renderJoinScript, renderKubeconfigScript, renderPackagesScript,
+    renderInitScript, renderJoinScript, renderJoinSecretsCleanupScript, renderKubeconfigScript, renderPackagesScript,
     renderPrejoinScript,
 } from "../components/kubeadm/render";
 import { renderResetScript } from "../components/kubeadm/reset";
@@ -16,10 +17,11 @@ recordDependencies();
 const { KubeadmCluster } = require("../components/kubeadm") as typeof import("../components/kubeadm");
 
 const CA_HASH = `sha256:${"ab".repeat(32)}`;
-// What the mocks return: RandomString -> "a" * length, RandomBytes -> 0x07 bytes.
+// What the mocks return for a RandomPassword: "a" * length.
 const MOCK_TOKEN = "aaaaaa.aaaaaaaaaaaaaaaa";
 const MOCK_TOKEN_SECRET = "a".repeat(16);
-const MOCK_CERTIFICATE_KEY = "07".repeat(32);
+const MOCK_CERTIFICATE_KEY = "a".repeat(64);
+const CA = throwawayCa();
 // How the mock engine receives a secret input: wrapped with Pulumi's secret signature.
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const isSecretValue = (value: any) => value?.[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270";
@@ -54,7 +56,8 @@ const scripts: Record<string, string> = {
     "join-control-plane-air-gapped.sh": renderJoinScript(airGapped, cp2, CA_HASH),
     "init.sh": renderInitScript(spec, cp1),
     "init-tainted.sh": renderInitScript({ ...spec, scheduleOnControlPlanes: false }, cp1),
-    "prejoin.sh": renderPrejoinScript(),
+    "prejoin.sh": renderPrejoinScript(spec, cp1),
+    "join-secrets-cleanup.sh": renderJoinSecretsCleanupScript(),
     "join-control-plane.sh": renderJoinScript(spec, cp2, CA_HASH),
     "join-worker.sh": renderJoinScript(spec, worker, CA_HASH),
     "kubeconfig.sh": renderKubeconfigScript(spec),
@@ -94,9 +97,9 @@ describe("kubeadm renderers", () => {
         expect(join.discovery.bootstrapToken).toEqual({ apiServerEndpoint: "10.0.0.100:6443", token: TOKEN_PLACEHOLDER, caCertHashes: [CA_HASH], unsafeSkipCAVerification: false });
     });
 
-    test("the CA hash is the last one the pre-join step printed", () => {
-        expect(parseCaCertHash(`bootstrap token abc is valid\nsha256:${"0".repeat(64)}\n${CA_HASH}\n`)).toBe(CA_HASH);
-        expect(parseCaCertHash("")).toBe("");
+    test("the CA hash joins pin is the one openssl computes from the kubeconfig's CA, as kubeadm documents it", () => {
+        expect(caCertHashOf(CA.kubeconfig)).toBe(CA.opensslHash);
+        expect(caCertHashOf("")).toBe("");
     });
 
     test("packages are pinned to the patch version and an upgrade is refused", () => {
@@ -148,6 +151,7 @@ describe("KubeadmCluster", () => {
     let cluster: InstanceType<typeof KubeadmCluster>;
 
     beforeAll(async () => {
+        mockStdout.set("kubernetes-kubeconfig", CA.kubeconfig);
         cluster = new KubeadmCluster("kubernetes", {
             ...spec,
             nodes: spec.nodes.map((node, index) => ({ ...node, ssh: ssh(`192.168.10.${101 + index}`) })),
@@ -165,14 +169,13 @@ describe("KubeadmCluster", () => {
 
     test("registers the component and its children under its name", () => {
         expect(named("kubernetes").type).toBe("homelab:index:KubeadmCluster");
-        expect(named("kubernetes-token-id").type).toBe("random:index/randomString:RandomString");
         expect(named("kubernetes-token-id").inputs).toMatchObject({ length: 6, upper: false, special: false });
         expect(named("kubernetes-token-secret").inputs).toMatchObject({ length: 16, upper: false, special: false });
-        expect(named("kubernetes-certificate-key").inputs).toMatchObject({ length: 32 });
+        expect(named("kubernetes-certificate-key").inputs).toMatchObject({ length: 64, lower: false, upper: false, numeric: true, special: true, overrideSpecial: "abcdef" });
         expect(commands().map((c) => c.name).sort()).toEqual([
             "kubernetes-home-server-1-packages", "kubernetes-home-server-2-join", "kubernetes-home-server-2-packages",
             "kubernetes-home-server-3-join", "kubernetes-home-server-3-packages", "kubernetes-home-server-4-join",
-            "kubernetes-home-server-4-packages", "kubernetes-init", "kubernetes-kubeconfig", "kubernetes-prejoin",
+            "kubernetes-home-server-4-packages", "kubernetes-init", "kubernetes-join-secrets-cleanup", "kubernetes-kubeconfig", "kubernetes-prejoin",
         ]);
     });
 
@@ -196,6 +199,28 @@ describe("KubeadmCluster", () => {
         expect(secretValue(named("kubernetes-prejoin").inputs.stdin)).toBe(`${MOCK_TOKEN}\n${MOCK_CERTIFICATE_KEY}\n`);
         expect(secretValue(named("kubernetes-home-server-2-join").inputs.stdin)).toBe(`${MOCK_TOKEN}\n${MOCK_CERTIFICATE_KEY}\n`);
         expect(secretValue(named("kubernetes-home-server-4-join").inputs.stdin)).toBe(`${MOCK_TOKEN}\n`);
+    });
+
+    test("generated secrets are RandomPasswords the program marks secret: the official provider keeps a RandomString's or RandomBytes' value in its plaintext ID", () => {
+        for (const name of ["kubernetes-token-id", "kubernetes-token-secret", "kubernetes-certificate-key"]) {
+            expect(named(name).type).toBe("random:index/randomPassword:RandomPassword");
+            expect(byName(name).additionalSecretOutputs).toContain("result");
+        }
+        expect(registered.filter((r) => /randomString|randomBytes/.test(r.type))).toEqual([]);
+    });
+
+    test("joins pin the CA read from the kubeconfig, and the kubeconfig is read once: a new SSH key or address does not re-read it", () => {
+        expect(named("kubernetes-home-server-2-join").inputs.create).toContain(CA.opensslHash);
+        expect(named("kubernetes-kubeconfig").ignoreChanges).toEqual(["connection"]);
+        expect(named("kubernetes-kubeconfig").additionalSecretOutputs).toContain("stdout");
+        expect(dependencyNamesOf("kubernetes-home-server-2-join")).toContain("kubernetes-kubeconfig");
+    });
+
+    test("once every node has joined, the token and the uploaded certificates are deleted; again after each change of the joining nodes", () => {
+        const cleanup = named("kubernetes-join-secrets-cleanup");
+        expect(dependencyNamesOf("kubernetes-join-secrets-cleanup")).toEqual(expect.arrayContaining(["kubernetes-home-server-2-join", "kubernetes-home-server-3-join", "kubernetes-home-server-4-join"]));
+        expect(cleanup.inputs.triggers).toEqual(["home-server-2", "home-server-3", "home-server-4"]);
+        expect(secretValue(cleanup.inputs.stdin)).toBe(`${MOCK_TOKEN}\n`);
     });
 
     test("every node is reset on delete", () => {
@@ -222,7 +247,7 @@ describe("KubeadmCluster", () => {
     test("the ready handle covers every join and the kubeconfig", async () => {
         const names = await Promise.all(cluster.ready.map((r) => promiseOf(r.urn)));
         expect(names.map((urn) => urn.slice(urn.lastIndexOf("::") + 2)).sort()).toEqual([
-            "kubernetes-home-server-2-join", "kubernetes-home-server-3-join", "kubernetes-home-server-4-join", "kubernetes-init", "kubernetes-kubeconfig",
+            "kubernetes-home-server-2-join", "kubernetes-home-server-3-join", "kubernetes-home-server-4-join", "kubernetes-init", "kubernetes-join-secrets-cleanup", "kubernetes-kubeconfig",
         ]);
     });
 });

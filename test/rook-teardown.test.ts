@@ -1,21 +1,27 @@
-// What RookCeph runs on destroy, run by bash: the claims guard and the wait for Rook's cleanup jobs
-// against a stand-in kubectl, and a node's own wipe against real files for its disks and /var/lib/rook.
+// What RookCeph runs on destroy, run by bash against a stand-in kubectl: the claims guard, the step
+// that arms Rook's wipe, and the wait for Rook's cleanup jobs. A node's own wipe works on real disks:
+// rook-disks.test.ts.
 import * as fs from "fs";
 import * as path from "path";
 import { standIns } from "./helpers/standins";
-import { renderCleanupWaitScript, renderClaimsGuardScript, renderNodeWipeScript } from "../components/rook/teardown";
+import { renderCleanupArmScript, renderCleanupWaitScript, renderClaimsGuardScript } from "../components/rook/teardown";
 
 const spec = { blockStorageClass: "ceph-block", filesystemStorageClass: "ceph-filesystem" };
 
-// what the API would answer: /readyz (always with "answering", else after "misses" misses), and the
-// jsonpath output of `get pvc -A`, `get pv` and `get jobs`, from files of those names
+// what the API would answer: /readyz (always with "answering", else after "misses" misses), the
+// jsonpath output of `get pvc -A`, `get pv` and `get jobs`, and the names of the pools and
+// filesystems left, from files of those names; every call is logged in "calls"
 const api = standIns({
     sleep: "true",
-    kubectl: `case "$*" in
+    kubectl: `echo "$*" >> "$STANDINS/calls"
+case "$*" in
   *"get --raw /readyz"*) echo x >> "$STANDINS/asked"; [ -f "$STANDINS/answering" ] || [ "$(wc -l < "$STANDINS/asked")" -gt "$(cat "$STANDINS/misses" 2>/dev/null || echo 99)" ] ;;
   *"get pvc -A"*) cat "$STANDINS/pvc" ;;
   *"get pv "*) cat "$STANDINS/pv" ;;
   *"get jobs"*) cat "$STANDINS/jobs" ;;
+  *"get cephcluster rook-ceph"*) true ;;
+  *"get cephblockpools,cephfilesystems -o name"*) cat "$STANDINS/left" ;;
+  *"patch cephcluster rook-ceph"*) true ;;
   *) echo "unexpected: kubectl $*" >&2; exit 2 ;;
 esac`,
 });
@@ -27,7 +33,7 @@ describe("the wait for Rook's cleanup jobs, against a stand-in kubectl", () => {
     const wait = (jobs: string[]) => {
         fs.writeFileSync(path.join(api.dir, "answering"), "");
         fs.writeFileSync(path.join(api.dir, "jobs"), lines(jobs));
-        return api.run(renderCleanupWaitScript(), { "/etc/kubernetes/admin.conf": "admin.conf" });
+        return api.run(renderCleanupWaitScript({ wipeDisksOnDestroy: true }), { "/etc/kubernetes/admin.conf": "admin.conf" });
     };
 
     test("jobs that all succeeded end the wait: Rook wiped the disks", () => {
@@ -99,76 +105,41 @@ describe("the claims guard, run by bash against a stand-in kubectl", () => {
     });
 });
 
-describe("a node's wipe, with files for its disks and its /var/lib/rook", () => {
-    // pgrep answers with the pids in $STANDINS/daemons, one line per call, until the file runs out
-    const node = standIns({
-        sleep: "true",
-        pgrep: `[ -s "$STANDINS/daemons" ] || exit 1
-head -1 "$STANDINS/daemons"; sed -i 1d "$STANDINS/daemons"`,
-    });
-    afterAll(() => node.cleanup());
-    const disk = (name: string) => path.join(node.dir, name);
-    const MiB = 1048576;
-
-    function prepare(daemons: string[] = []) {
-        fs.writeFileSync(disk("daemons"), lines(daemons));
-        // an OSD disk with a BlueStore label at its start and data further on
-        const used = Buffer.alloc(3 * MiB, 0);
-        used.write("bluestore block device\n", 0);
-        used.write("data", 2 * MiB + 17);
-        fs.writeFileSync(disk("sdb"), used);
-        // one Rook's cleanup already zeroed at its start
-        const zeroed = Buffer.alloc(2 * MiB, 0);
-        zeroed.write("left after the first MiB", MiB + 5);
-        fs.writeFileSync(disk("sdc"), zeroed);
-        fs.rmSync(disk("rook"), { recursive: true, force: true });
-        fs.mkdirSync(disk("rook/rook-ceph/mon-a/data"), { recursive: true });
-        fs.writeFileSync(disk("rook/rook-ceph/mon-a/data/store.db"), "mon store");
+describe("arming Rook's disk wipe, against a stand-in kubectl", () => {
+    const calls = () => (fs.existsSync(path.join(api.dir, "calls")) ? fs.readFileSync(path.join(api.dir, "calls"), "utf8").trim().split("\n") : []);
+    function arm(wipeDisksOnDestroy: boolean, left: string[]) {
+        fs.writeFileSync(path.join(api.dir, "answering"), "");
+        fs.writeFileSync(path.join(api.dir, "left"), lines(left));
+        fs.rmSync(path.join(api.dir, "calls"), { force: true });
+        return api.run(renderCleanupArmScript({ wipeDisksOnDestroy }), wipeDisksOnDestroy ? { "/etc/kubernetes/admin.conf": "admin.conf" } : {});
     }
-    const wipe = (devices: string[]) => node.run(renderNodeWipeScript({ hostname: "lab-1", osdDevices: devices }), { "/var/lib/rook": "rook" });
-    const nonZeroBytes = (file: string, start: number, length: number) => [...fs.readFileSync(file).subarray(start, start + length)].filter((byte) => byte !== 0).length;
 
-    test("zeroes the start of a disk Ceph used, leaves a blank one alone, says so for a missing one, and empties /var/lib/rook", () => {
-        prepare();
-        const result = wipe([disk("sdb"), disk("sdc"), disk("sdz")]);
-        expect(result.stderr).toBe("");
+    test("with the pools and the filesystem gone, it sets the cleanup policy", () => {
+        const result = arm(true, []);
         expect(result.status).toBe(0);
-        expect(result.stdout).toContain(`zeroed the first 3 MiB of ${disk("sdb")}: no Ceph label is left on it`);
-        expect(nonZeroBytes(disk("sdb"), 0, 3 * MiB)).toBe(0);
-        expect(fs.statSync(disk("sdb")).size).toBe(3 * MiB);
-        expect(result.stdout).toContain(`${disk("sdc")} is blank at its start already (Rook's cleanup zeroes it): nothing to wipe`);
-        expect(nonZeroBytes(disk("sdc"), MiB, MiB)).toBeGreaterThan(0);
-        expect(result.stdout).toContain(`${disk("sdz")} is not on lab-1: nothing to wipe`);
-        expect(result.stdout).toContain(`emptied ${disk("rook")} on lab-1`);
-        expect(fs.readdirSync(disk("rook"))).toEqual([]);
+        expect(calls().filter((call) => call.includes("patch cephcluster rook-ceph"))).toHaveLength(1);
+        expect(result.stdout).toContain("cleanup policy set");
     });
 
-    test("run again, it finds nothing to do", () => {
-        prepare();
-        expect(wipe([disk("sdb")]).status).toBe(0);
-        const again = wipe([disk("sdb")]);
-        expect(again.status).toBe(0);
-        expect(again.stdout).toContain(`${disk("sdb")} is blank at its start already`);
-        expect(again.stdout).toContain(`${disk("rook")} on lab-1 is empty already`);
-        expect(again.stdout).not.toContain("zeroed");
-    });
-
-    test("it waits for Ceph's daemons on the node to stop before it touches a disk", () => {
-        prepare(["4242 4243", "4243"]);
-        const result = wipe([disk("sdb")]);
-        expect(result.status).toBe(0);
-        expect(result.stdout).toContain("[1/30] waiting for Ceph's daemons on lab-1 to stop (pids 4242 4243)");
-        expect(result.stdout).toContain("[2/30] waiting for Ceph's daemons on lab-1 to stop (pids 4243)");
-        expect(nonZeroBytes(disk("sdb"), 0, 3 * MiB)).toBe(0);
-    });
-
-    test("daemons that never stop fail the step, and nothing is wiped", () => {
-        prepare(Array.from({ length: 40 }, () => "4242"));
-        const result = wipe([disk("sdb")]);
+    test("while a pool or filesystem is left the CephCluster is not going: it sets nothing and stops the destroy", () => {
+        const result = arm(true, ["cephblockpool.ceph.rook.io/ceph-blockpool", "cephfilesystem.ceph.rook.io/ceph-filesystem"]);
         expect(result.status).toBe(1);
-        expect(result.stderr).toContain("Ceph's daemons still run on lab-1 (pids 4242) 5 minutes after the CephCluster was deleted");
-        expect(result.stderr).toContain("were NOT wiped; the next destroy tries again");
-        expect(nonZeroBytes(disk("sdb"), 0, MiB)).toBeGreaterThan(0);
-        expect(fs.readdirSync(disk("rook"))).toEqual(["rook-ceph"]);
+        expect(result.stderr).toContain("not arming Rook's disk wipe: cephblockpool.ceph.rook.io/ceph-blockpool cephfilesystem.ceph.rook.io/ceph-filesystem still exist(s)");
+        expect(calls().some((call) => call.includes("patch"))).toBe(false);
     });
+
+    test("with wipeDisksOnDestroy off at the last up, it asks nothing of the cluster and sets nothing", () => {
+        const result = arm(false, []);
+        expect(result.status).toBe(0);
+        expect(result.stdout).toContain("wipeDisksOnDestroy was off at the last up: the cleanup policy is not set");
+        expect(calls()).toEqual([]);
+    });
+});
+
+test("with wipeDisksOnDestroy off, the wait for Rook's cleanup jobs asks nothing of the cluster", () => {
+    fs.rmSync(path.join(api.dir, "calls"), { force: true });
+    const result = api.run(renderCleanupWaitScript({ wipeDisksOnDestroy: false }));
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("wipeDisksOnDestroy was off at the last up: Rook was not asked to wipe the disks");
+    expect(fs.existsSync(path.join(api.dir, "calls"))).toBe(false);
 });

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { installMocks, promiseOf, registered, secretValue, settle } from "./helpers/mocks";
+import { installMocks, promiseOf, registered, resetRegistered, secretValue, settle } from "./helpers/mocks";
 import { dependencyNamesOf, recordDependencies } from "./helpers/deps";
 import { expectGolden } from "./helpers/golden";
 import { expectShellcheckClean } from "./helpers/shellcheck";
@@ -12,12 +12,14 @@ import {
     validateRookSpec,
 } from "../components/rook/render";
 import { renderCleanupArmScript, renderCleanupWaitScript, renderClaimsGuardScript, renderNodeWipeScript } from "../components/rook/teardown";
+import { renderDeviceCheckScript, renderFsidRecordScript, renderFsidRetireScript } from "../components/rook/disks";
 
 installMocks();
 recordDependencies();
 const { RookCeph } = require("../components/rook") as typeof import("../components/rook");
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const FSID = "8f2a5c1e-0c55-4b41-9d0a-3f0e1c2b4a6d";
 const spec: RookSpec = {
     rookVersion: "1.17.8",
     cephImage: "quay.io/ceph/ceph:v19.2.3",
@@ -44,11 +46,17 @@ describe("rook renderers", () => {
         "operator-delete.sh": renderDeleteBundleScript(upstream),
         "wait.sh": renderWaitScript(spec),
         "wait-module-options.sh": renderWaitScript({ ...spec, cephConfig: { mgr: { "mgr/crash/warn_recent_interval": "0" } } }),
-        "cleanup-wait.sh": renderCleanupWaitScript(),
-        "cleanup-arm.sh": renderCleanupArmScript(),
+        "cleanup-wait.sh": renderCleanupWaitScript({ wipeDisksOnDestroy: true }),
+        "cleanup-wait-kept.sh": renderCleanupWaitScript({ wipeDisksOnDestroy: false }),
+        "cleanup-arm.sh": renderCleanupArmScript({ wipeDisksOnDestroy: true }),
+        "cleanup-arm-kept.sh": renderCleanupArmScript({ wipeDisksOnDestroy: false }),
         "claims-guard.sh": renderClaimsGuardScript(spec),
-        "node-wipe.sh": renderNodeWipeScript({ hostname: "home-server-1", osdDevices: ["/dev/disk/by-id/ata-WDC_1", "/dev/sdc"] }),
-        "node-wipe-no-osds.sh": renderNodeWipeScript({ hostname: "home-server-3", osdDevices: [] }),
+        "node-wipe.sh": renderNodeWipeScript({ hostname: "home-server-1", osdDevices: ["/dev/disk/by-id/ata-WDC_1", "/dev/sdc"] }, { wipeDisksOnDestroy: true }),
+        "node-wipe-no-osds.sh": renderNodeWipeScript({ hostname: "home-server-3", osdDevices: [] }, { wipeDisksOnDestroy: true }),
+        "node-wipe-kept.sh": renderNodeWipeScript({ hostname: "home-server-1", osdDevices: ["/dev/disk/by-id/ata-WDC_1"] }, { wipeDisksOnDestroy: false }),
+        "devices-check.sh": renderDeviceCheckScript({ hostname: "home-server-1", osdDevices: ["/dev/disk/by-id/ata-WDC_1", "/dev/sdc"] }, 0),
+        "fsid-record.sh": renderFsidRecordScript({ hostname: "home-server-1", osdDevices: ["/dev/disk/by-id/ata-WDC_1", "/dev/sdc"] }),
+        "fsid-retire.sh": renderFsidRetireScript({ hostname: "home-server-1", osdDevices: ["/dev/disk/by-id/ata-WDC_1", "/dev/sdc"] }),
     };
     test.each(Object.keys(scripts))("%s matches its golden and passes shellcheck", (file) => {
         expectGolden(`rook/${file}`, scripts[file]);
@@ -65,10 +73,11 @@ describe("rook renderers", () => {
         })));
     });
 
-    test("the cluster is created without the wipe confirmation, which would stop Rook managing it; the arm script sets it", () => {
-        expect(renderRookResources({ ...spec, wipeDisksOnDestroy: true }).cluster.spec.cleanupPolicy).toEqual({ confirmation: "" });
+    test("the cluster is created without the wipe confirmation, which would stop Rook managing it; the arm script sets it, with the flag on only", () => {
+        expect(renderRookResources({ ...spec, wipeDisksOnDestroy: true })).toEqual(renderRookResources({ ...spec, wipeDisksOnDestroy: false }));
         expect(renderRookResources(spec).cluster.spec.cleanupPolicy).toEqual({ confirmation: "" });
-        expect(renderCleanupArmScript()).toContain(`patch cephcluster rook-ceph --type merge -p '{"spec":{"cleanupPolicy":{"confirmation":"yes-really-destroy-data","sanitizeDisks":{"method":"quick","dataSource":"zero","iteration":1}}}}'`);
+        expect(renderCleanupArmScript({ wipeDisksOnDestroy: true })).toContain(`patch cephcluster rook-ceph --type merge -p '{"spec":{"cleanupPolicy":{"confirmation":"yes-really-destroy-data","sanitizeDisks":{"method":"quick","dataSource":"zero","iteration":1}}}}'`);
+        expect(renderCleanupArmScript({ wipeDisksOnDestroy: false })).not.toContain("yes-really-destroy-data");
     });
 
     test("metrics off disables Rook's exporter; on (the default) leaves Rook's monitoring settings alone", () => {
@@ -170,8 +179,13 @@ describe("RookCeph", () => {
         const children = registered.filter((r) => r.name.startsWith("storage")).map((r) => `${r.type} ${r.name}`).sort();
         expect(children).toEqual([
             "command:remote:Command storage-claims-guard",
+            "command:remote:Command storage-cleanup",
+            "command:remote:Command storage-cleanup-arm",
+            ...spec.nodes.map((node) => `command:remote:Command storage-devices-${node.hostname}`),
+            ...spec.nodes.map((node) => `command:remote:Command storage-fsid-${node.hostname}`),
             "command:remote:Command storage-operator",
             "command:remote:Command storage-wait",
+            ...spec.nodes.map((node) => `command:remote:Command storage-wipe-${node.hostname}`),
             "homelab:index:RookCeph storage",
             "kubernetes:ceph.rook.io/v1:CephBlockPool storage-block-pool",
             "kubernetes:ceph.rook.io/v1:CephCluster storage-cluster",
@@ -193,10 +207,21 @@ describe("RookCeph", () => {
         expect(named("storage-operator").inputs.delete).toContain("--ignore-not-found --wait=false");
     });
 
-    test("a destroy meets the claims guard before the storage classes, so it stops before anything of Ceph's is deleted", () => {
-        expect(dependencyNamesOf("storage-claims-guard")).toEqual(expect.arrayContaining(["storage-block-storage-class", "storage-filesystem-storage-class"]));
-        expect(named("storage-claims-guard").inputs.create).toBe(`sudo -n bash -c true`);
+    test("a destroy meets the claims guard before the storage classes and the fsid steps, so it stops before anything of Ceph's is deleted or moved", () => {
+        expect(dependencyNamesOf("storage-claims-guard")).toEqual(expect.arrayContaining([
+            "storage-block-storage-class", "storage-filesystem-storage-class", ...spec.nodes.map((node) => `storage-fsid-${node.hostname}`),
+        ]));
+        expect(named("storage-claims-guard").inputs.create).toBe("true");
         expect(named("storage-claims-guard").inputs.delete).toContain("destroy stopped before touching Ceph");
+    });
+
+    test("each node's devices are checked before the operator; each node records the fsid once Ceph is healthy", () => {
+        expect(dependencyNamesOf("storage-operator")).toEqual(expect.arrayContaining(spec.nodes.map((node) => `storage-devices-${node.hostname}`)));
+        spec.nodes.forEach((node, index) => {
+            expect(named(`storage-devices-${node.hostname}`).inputs.create).toContain(`nodes[${index}].osdDevices[0]`);
+            expect(dependencyNamesOf(`storage-fsid-${node.hostname}`)).toEqual(["storage-wait"]);
+            expect(named(`storage-fsid-${node.hostname}`).parent).toBe("storage");
+        });
     });
 
     test("the cluster uses only the listed devices", () => {
@@ -209,6 +234,59 @@ describe("RookCeph", () => {
 
     test("outputs the storage class names", async () => {
         expect(await promiseOf(rook.storageClasses)).toEqual({ block: "ceph-block", filesystem: "ceph-filesystem" });
+    });
+
+    test("what holds the data and what claims name is protected by default: Pulumi refuses a plan that deletes or replaces it", () => {
+        const stateful = ["storage-cluster", "storage-block-pool", "storage-filesystem", "storage-block-storage-class", "storage-filesystem-storage-class"];
+        for (const name of stateful) expect({ name, protect: named(name).protect }).toEqual({ name, protect: true });
+        const others = registered.filter((r) => r.name.startsWith("storage-") && !stateful.includes(r.name));
+        expect(others.length).toBeGreaterThan(10);
+        for (const other of others) expect({ name: other.name, protect: other.protect }).toEqual({ name: other.name, protect: undefined });
+    });
+});
+
+describe("RookCeph with storage unprotected", () => {
+    test("storage.protect false leaves every resource deletable (the step before a destroy of the storage)", async () => {
+        resetRegistered();
+        const ssh = { host: "192.168.10.101", port: 22, user: "homeuser", privateKey: "k" };
+        new RookCeph("open", { ...spec, protect: false, nodes: spec.nodes.map((node) => ({ ...node, ssh })), manifests: {}, kubeconfig: "apiVersion: v1\nkind: Config\n", adminNode: ssh });
+        await settle();
+        expect(registered.filter((r) => r.name.startsWith("open-") && r.protect)).toEqual([]);
+        expect(registered.find((r) => r.name === "open-cluster")?.protect).toBe(false);
+    });
+});
+
+describe("RookCeph with wipeDisksOnDestroy off and on", () => {
+    // each child's type, inputs and dependencies, with the component's name taken out (it is in the steps' own names)
+    const childrenOf = (prefix: string) => Object.fromEntries(registered
+        .filter((r) => r.name.startsWith(`${prefix}-`))
+        .map((r) => [r.name.slice(prefix.length + 1), JSON.parse(JSON.stringify({ type: r.type, inputs: r.inputs, dependsOn: dependencyNamesOf(r.name) }).split(`${prefix}-`).join("NAME-"))]));
+
+    beforeAll(async () => {
+        for (const [prefix, wipeDisksOnDestroy] of [["kept", false], ["wiped", true]] as const) {
+            new RookCeph(prefix, { ...spec, nodes: spec.nodes.map((node) => ({ ...node, ssh })), manifests: {}, wipeDisksOnDestroy, kubeconfig: "apiVersion: v1\nkind: Config\n", adminNode: ssh });
+        }
+        await settle();
+    });
+
+    test("turning the flag on or off changes only what the teardown steps' deletes will do: no step appears or goes, nothing is created", () => {
+        const kept = childrenOf("kept");
+        const wiped = childrenOf("wiped");
+        expect(Object.keys(kept).sort()).toEqual(Object.keys(wiped).sort());
+        const differing = Object.keys(kept).filter((name) => JSON.stringify(kept[name]) !== JSON.stringify(wiped[name]));
+        expect(differing.sort()).toEqual(["cleanup", "cleanup-arm", ...spec.nodes.map((node) => `wipe-${node.hostname}`)].sort());
+        for (const name of differing) {
+            const { delete: _keptDelete, ...keptRest } = kept[name].inputs;
+            const { delete: _wipedDelete, ...wipedRest } = wiped[name].inputs;
+            expect(keptRest).toEqual(wipedRest);
+            expect(keptRest.create).toBe("true");
+            expect(kept[name].dependsOn).toEqual(wiped[name].dependsOn);
+        }
+        expect(kept["cleanup-arm"].inputs.delete).not.toContain("yes-really-destroy-data");
+        expect(kept["cleanup-arm"].inputs.delete).toContain("wipeDisksOnDestroy was off at the last up");
+        expect(wiped["cleanup-arm"].inputs.delete).toContain("yes-really-destroy-data");
+        expect(kept["wipe-home-server-1"].inputs.delete).not.toContain("dd if=/dev/zero");
+        expect(kept.cluster.inputs).toEqual(wiped.cluster.inputs);
     });
 });
 
@@ -263,6 +341,7 @@ describe("the wait for HEALTH_OK, run by bash against stand-in kubectl, date and
   *"get cephcluster"*"health"*) cat "$STANDINS/health" ;;
   *"get cephcluster"*"details"*) echo "SLOW_PING_TIME_FRONT" ;;
   *"exec deploy/rook-ceph-operator"*"osd stat"*) cat "$STANDINS/osd-stat" ;;
+  *"get cephcluster"*"fsid"*) cat "$STANDINS/fsid" 2>/dev/null || true ;;
   *"exec deploy/rook-ceph-operator"*"health detail"*) cat "$STANDINS/health-detail" 2>/dev/null || echo HEALTH_WARN ;;
   *"delete pod -l app=rook-ceph-mon,mon="*) echo "$*" >> "$STANDINS/deleted"; if [ -e "$STANDINS/restart-heals" ]; then echo HEALTH_OK > "$STANDINS/health"; fi ;;
   *"get cephblockpool"*|*"get cephfilesystem"*) echo Ready ;;
@@ -272,7 +351,8 @@ esac`,
     afterAll(() => ceph.cleanup());
 
     function wait(answers: { health: string; osdStat: string; healthDetail?: string; restartHeals?: boolean }, healthTimeoutMinutes?: number) {
-        for (const file of ["clock", "deleted", "health-detail", "restart-heals"]) fs.rmSync(path.join(ceph.dir, file), { force: true });
+        for (const file of ["clock", "deleted", "health-detail", "restart-heals", "fsid"]) fs.rmSync(path.join(ceph.dir, file), { force: true });
+        fs.writeFileSync(path.join(ceph.dir, "fsid"), FSID);
         if (answers.healthDetail) fs.writeFileSync(path.join(ceph.dir, "health-detail"), answers.healthDetail);
         if (answers.restartHeals) fs.writeFileSync(path.join(ceph.dir, "restart-heals"), "");
         fs.writeFileSync(path.join(ceph.dir, "health"), answers.health);
@@ -321,10 +401,11 @@ esac`,
         expect(result.stdout).not.toContain("restarting");
     });
 
-    test("HEALTH_OK with every OSD up and in ends the wait", () => {
+    test("HEALTH_OK with every OSD up and in ends the wait, printing the cluster's fsid for whoever reads the log", () => {
         const result = wait({ health: "HEALTH_OK", osdStat: "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20" });
         expect(result.stderr).toBe("");
         expect(result.status).toBe(0);
         expect(result.stdout).toContain("is HEALTH_OK: 3 OSDs up and in");
+        expect(result.stdout).toContain(`Ceph fsid: ${FSID}`);
     });
 });

@@ -37,9 +37,9 @@ test("the chain runs in order: nodes, network, VIP, kubeadm, Calico, Rook", () =
     // Calico and Rook order their cluster-wide steps themselves (clusterReady), not as whole components
     expect(byName("home-calico").dependsOn).toEqual([]);
     expect(byName("home-rook").dependsOn).toEqual([]);
-    const kubeadmDone = ["home-kubernetes-init", "home-kubernetes-home-server-2-join", "home-kubernetes-home-server-3-join", "home-kubernetes-kubeconfig"];
+    const kubeadmDone = ["home-kubernetes-init", "home-kubernetes-home-server-2-join", "home-kubernetes-home-server-3-join", "home-kubernetes-join-secrets-cleanup", "home-kubernetes-kubeconfig"];
     expect(byName("home-calico-operator").dependsOn).toEqual(kubeadmDone);
-    expect(byName("home-rook-operator").dependsOn).toEqual(["home-calico-wait"]);
+    expect(byName("home-rook-operator").dependsOn).toEqual(["home-calico-wait", "home-rook-devices-home-server-1", "home-rook-devices-home-server-2", "home-rook-devices-home-server-3"]);
 });
 
 test("outputs: the kubeconfig is a secret, the rest is plain", async () => {

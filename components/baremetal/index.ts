@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { remoteScript, SshTarget } from "../remote";
+import { deleteOnlyStep, remoteScript, SshTarget } from "../remote";
 import { HostEntry, renderHostsScript, renderPowerOffScript, renderPrepareScript } from "./render";
 
 export interface WakeOnLan {
@@ -35,6 +35,11 @@ export class BareMetalNode extends pulumi.ComponentResource {
     readonly mac: pulumi.Output<string>;
     /** Completes when the node is awake and prepared; later steps depend on it. */
     readonly ready: pulumi.Resource;
+    /**
+     * How every later step reaches this node: args.ssh with the host key that every connection
+     * checks, pinned in the stack config or recorded at first contact.
+     */
+    readonly ssh: SshTarget & { host: string; port: number };
 
     constructor(name: string, args: BareMetalNodeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homelab:index:BareMetalNode", name, {}, opts);
@@ -54,23 +59,33 @@ export class BareMetalNode extends pulumi.ComponentResource {
             environment,
         }, { parent: this });
 
+        // Trust on first use: the key the node shows when first reached is recorded in the state, and
+        // every SSH step then checks it (the command provider checks only a key it is given)
+        const hostKey = args.ssh.hostKey ?? new command.local.Command(`${name}-host-key`, {
+            create: `node ${POWER_HELPER} host-key`,
+            environment: { HOMELAB_NODE: args.hostname, HOMELAB_SSH_HOST: args.ssh.host, HOMELAB_SSH_PORT: String(args.ssh.port) },
+            // on update (a new address or port) the key recorded before is compared with the one found
+            addPreviousOutputInEnv: true,
+        }, { parent: this, dependsOn: [power] }).stdout;
+        const ssh = { ...args.ssh, hostKey };
+
         const prepare = remoteScript(`${name}-prepare`, {
-            target: args.ssh,
+            target: ssh,
             create: renderPrepareScript({ hostname: args.hostname, ...args.os }),
         }, { parent: this, dependsOn: [power] });
         // apart from the preparation: a node added to the lab re-runs only this on the others
         const hosts = remoteScript(`${name}-hosts`, {
-            target: args.ssh,
+            target: ssh,
             create: renderHostsScript(args.hosts),
         }, { parent: this, dependsOn: [prepare] });
 
         // Created last so that it is deleted first: everything that needs the
         // node running is gone before it powers off, and `power` then waits for SSH to close.
-        this.ready = remoteScript(`${name}-poweroff`, {
-            target: args.ssh,
-            create: "true",
+        this.ready = deleteOnlyStep(`${name}-poweroff`, {
+            target: ssh,
             delete: renderPowerOffScript(args.hostname),
         }, { parent: this, dependsOn: [hosts] });
+        this.ssh = ssh;
 
         this.hostname = pulumi.output(args.hostname);
         this.address = pulumi.output(args.ssh.host);

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // Power control from the machine running Pulumi, as the seed's wakeup.yml and
 // poweroff.yml do it: Wake-on-LAN when SSH does not answer, then wait for SSH;
-// on delete, wait until SSH is closed. Configured by HOMELAB_* variables.
+// on delete, wait until SSH is closed. Also the node's SSH host key, recorded at
+// first contact (trust on first use). Configured by HOMELAB_* variables.
 "use strict";
+const { createHash } = require("node:crypto");
+const { spawnSync } = require("node:child_process");
 const dgram = require("node:dgram");
 const net = require("node:net");
 
@@ -56,6 +59,7 @@ function settings(env) {
         wolPort: Number(env.HOMELAB_WOL_PORT || 9),
         timeoutSeconds: Number(env.HOMELAB_TIMEOUT_SECONDS || 300),
         pollMs: Number(env.HOMELAB_POLL_MS || 2000),
+        scanAttempts: Number(env.HOMELAB_SCAN_ATTEMPTS || 15),
         resendSeconds: 30,
     };
 }
@@ -95,12 +99,64 @@ async function waitOff(s, log) {
     throw new Error(`${s.node}: SSH at ${s.host}:${s.sshPort} still answers ${s.timeoutSeconds} s after power-off was requested`);
 }
 
+/**
+ * Host key types in the order they are preferred; the first the node offers is recorded. Not RSA:
+ * a pinned "ssh-rsa" key makes the official command provider ask for SHA-1 signatures, which
+ * current OpenSSH servers refuse.
+ */
+const HOST_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521"];
+
+/** OpenSSH's fingerprint of a host key line ("ssh-ed25519 AAAA..."): SHA256:<base64 without padding>. */
+function fingerprint(keyLine) {
+    const blob = Buffer.from(keyLine.trim().split(/\s+/)[1] ?? "", "base64");
+    return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
+}
+
+/** The node's preferred host key as "TYPE BASE64", read with ssh-keyscan (which checks the key signs the exchange). */
+function scanHostKey(s) {
+    const result = spawnSync("ssh-keyscan", ["-T", "10", "-p", String(s.sshPort), "-t", "ed25519,ecdsa", s.host], { encoding: "utf8" });
+    if (result.error) throw new Error(`${s.node}: cannot run ssh-keyscan (${result.error.code}); install OpenSSH's client on this machine`);
+    const offered = new Map((result.stdout || "").split("\n")
+        .map((line) => line.trim().split(/\s+/))
+        .filter((fields) => fields.length >= 3 && !fields[0].startsWith("#"))
+        .map(([, type, key]) => [type, `${type} ${key}`]));
+    for (const type of HOST_KEY_TYPES) if (offered.has(type)) return offered.get(type);
+    return undefined;
+}
+
+/**
+ * Prints the host key every SSH step of this node then requires. Run when the node is first reached
+ * (and again only if its address or port change): the key seen then is trusted, and a key that
+ * differs from the one recorded before (PULUMI_COMMAND_STDOUT, the previous run's output) fails.
+ */
+async function hostKey(s, log, previous) {
+    let key;
+    for (let attempt = 1; attempt <= s.scanAttempts && !key; attempt++) {
+        key = scanHostKey(s);
+        if (!key && attempt < s.scanAttempts) await sleep(s.pollMs);
+    }
+    if (!key) throw new Error(`${s.node}: no Ed25519 or ECDSA SSH host key from ${s.host}:${s.sshPort} (ssh-keyscan found none); pin the node's key in homelab:nodes[N].sshHostKey`);
+    if (previous && previous.trim() !== key) {
+        throw new Error(`${s.node}: the SSH host key at ${s.host}:${s.sshPort} is ${fingerprint(key)}, not ${fingerprint(previous)} as recorded; ` +
+            "nothing was sent to it. If this is not the same machine, find out why before going on. If the node was reinstalled on purpose, " +
+            `pin its new key in the stack config and run pulumi up again: pulumi config set --path 'homelab:nodes[N].sshHostKey' '${key}' (N: ${s.node}'s position in homelab:nodes)`);
+    }
+    log(`${s.node}: SSH host key ${fingerprint(key)} recorded`);
+    return key;
+}
+
 async function main(argv, env) {
     const s = settings(env);
     const log = (line) => process.stdout.write(`${line}\n`);
     if (argv[0] === "wake") return wake(s, log);
     if (argv[0] === "wait-off") return waitOff(s, log);
-    throw new Error(`usage: power.js wake|wait-off (got ${argv[0]})`);
+    if (argv[0] === "host-key") {
+        // stdout is the recorded key itself; what is said about it goes to stderr
+        const key = await hostKey(s, (line) => process.stderr.write(`${line}\n`), env.PULUMI_COMMAND_STDOUT);
+        process.stdout.write(`${key}\n`);
+        return undefined;
+    }
+    throw new Error(`usage: power.js wake|wait-off|host-key (got ${argv[0]})`);
 }
 
 if (require.main === module) {
@@ -110,4 +166,4 @@ if (require.main === module) {
     });
 }
 
-module.exports = { magicPacket, sendMagicPacket, sshAnswers, wake, waitOff, settings };
+module.exports = { magicPacket, sendMagicPacket, sshAnswers, wake, waitOff, settings, hostKey, fingerprint, scanHostKey };

@@ -105,8 +105,10 @@ function aptProxySection(aptProxy: string | undefined): string {
     return `# apt proxy\nCHANGED=0\n${writeFileIfChanged(path, `Acquire::http::Proxy "${aptProxy}";`, "644")}`;
 }
 
-const CONTAINERD_SECTION = `# containerd with the systemd cgroup driver, as kubelet expects
-if ! command -v containerd >/dev/null 2>&1; then
+const CONTAINERD_SECTION = `# containerd with the systemd cgroup driver, as kubelet expects; a package a killed run left
+# half-configured is finished first, and only a fully installed one counts (Debian's, or Docker's containerd.io)
+dpkg_ready
+if ! packages_installed containerd && ! packages_installed containerd.io; then
   apt_get update -q
   apt_get install -y -q --no-install-recommends containerd
   echo "containerd installed"

@@ -1,6 +1,7 @@
 // Pure renderers for the kubeadm configuration files (kubeadm.k8s.io/v1beta4).
 // Secrets never appear here: the files carry placeholders that the scripts fill
 // from stdin into a root-only temporary copy.
+import { createHash, X509Certificate } from "crypto";
 import * as YAML from "yaml";
 
 export type NodeRole = "control-plane" | "worker";
@@ -181,4 +182,17 @@ export function validateSpec(spec: ClusterSpec): void {
     }
     if (!/^v?\d+\.\d+\.\d+$/.test(spec.version)) problems.push(`version: ${spec.version} is not MAJOR.MINOR.PATCH, like 1.34.2`);
     if (problems.length > 0) throw new Error(`KubeadmCluster: ${problems.join("; ")}`);
+}
+
+/**
+ * The hash joins pin the cluster CA with ("sha256:<hex>" of its public key), from the admin
+ * kubeconfig's certificate-authority-data; "" when the kubeconfig holds no CA (the join then refuses).
+ */
+export function caCertHashOf(kubeconfig: string): string {
+    const config = YAML.parse(kubeconfig) as { clusters?: { cluster?: Record<string, string> }[] } | null;
+    const caData = config?.clusters?.[0]?.cluster?.["certificate-authority-data"];
+    if (!caData) return "";
+    const certificate = new X509Certificate(Buffer.from(caData, "base64"));
+    const publicKey = certificate.publicKey.export({ type: "spki", format: "der" });
+    return `sha256:${createHash("sha256").update(publicKey).digest("hex")}`;
 }

@@ -1,10 +1,10 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
-import { remoteScript, SshTarget } from "../remote";
-import { ClusterSpec, controlPlanesOf, endpointOf, NodeRole, validateSpec } from "./config";
+import { readSecret, remoteScript, SshTarget } from "../remote";
+import { randomHex, randomLowerAlphanumeric } from "../secret";
+import { caCertHashOf, ClusterSpec, controlPlanesOf, endpointOf, NodeRole, validateSpec } from "./config";
 import {
-    PackageSource, parseCaCertHash, renderInitScript, renderJoinScript, renderKubeconfigScript,
+    PackageSource, renderInitScript, renderJoinScript, renderJoinSecretsCleanupScript, renderKubeconfigScript,
     renderPackagesScript, renderPrejoinScript,
 } from "./render";
 import { renderResetScript } from "./reset";
@@ -61,12 +61,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         const joiningControlPlanes = args.nodes.filter((node) => node.role === "control-plane" && node !== initNode);
         const workers = args.nodes.filter((node) => node.role === "worker");
 
-        // The bootstrap token ([a-z0-9]{6}.[a-z0-9]{16}) and the certificate key (hex, as kubeadm requires).
-        const tokenId = new random.RandomString(`${name}-token-id`, { length: 6, upper: false, lower: true, numeric: true, special: false }, { parent: this });
-        const tokenSecret = new random.RandomString(`${name}-token-secret`, { length: 16, upper: false, lower: true, numeric: true, special: false }, { parent: this });
-        const keyBytes = new random.RandomBytes(`${name}-certificate-key`, { length: 32 }, { parent: this });
-        const token = pulumi.secret(pulumi.interpolate`${tokenId.result}.${tokenSecret.result}`);
-        const certificateKey = pulumi.secret(keyBytes.base64.apply((base64) => Buffer.from(base64, "base64").toString("hex")));
+        // The bootstrap token ([a-z0-9]{6}.[a-z0-9]{16}) and the certificate key (32 bytes in hex, as kubeadm requires).
+        const tokenId = randomLowerAlphanumeric(`${name}-token-id`, 6, { parent: this });
+        const tokenSecret = randomLowerAlphanumeric(`${name}-token-secret`, 16, { parent: this });
+        const token = pulumi.secret(pulumi.interpolate`${tokenId}.${tokenSecret}`);
+        const certificateKey = randomHex(`${name}-certificate-key`, 32, { parent: this });
         const tokenAndKey = pulumi.secret(pulumi.interpolate`${token}\n${certificateKey}\n`);
         const tokenOnly = pulumi.secret(pulumi.interpolate`${token}\n`);
 
@@ -91,15 +90,28 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             dependsOn: [packagesOf(initNode)],
         });
 
+        const kubeconfig = readSecret(`${name}-kubeconfig`, {
+            target: initNode.ssh,
+            create: renderKubeconfigScript(spec),
+        }, {
+            parent: this,
+            // admin.conf is complete once init is
+            dependsOn: [init],
+        });
+        // joins pin the cluster CA by the hash of its public key, which is no secret; read from the
+        // kubeconfig here rather than from a step's output, so it stays known in every preview
+        const caCertHash = pulumi.unsecret(kubeconfig.stdout.apply(caCertHashOf));
+
         const joins: command.remote.Command[] = [];
         const joining = [...joiningControlPlanes, ...workers];
         if (joining.length > 0) {
+            // a new joining node needs a live token and certificates uploaded less than 2 h ago
+            const joiningNames = joining.map((node) => node.hostname);
             const prejoin = remoteScript(`${name}-prejoin`, {
                 target: initNode.ssh,
-                create: renderPrejoinScript(),
+                create: renderPrejoinScript(spec, initNode),
                 stdin: tokenAndKey,
-                // a new joining node needs a live token and certificates uploaded less than 2 h ago
-                triggers: joining.map((node) => node.hostname),
+                triggers: joiningNames,
             }, {
                 parent: this,
                 // the token and certificates live in the cluster that init creates
@@ -110,7 +122,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 const controlPlane = node.role === "control-plane";
                 const join = remoteScript(`${name}-${node.hostname}-join`, {
                     target: node.ssh,
-                    create: prejoin.stdout.apply((stdout) => renderJoinScript(spec, node, parseCaCertHash(stdout))),
+                    create: caCertHash.apply((hash) => renderJoinScript(spec, node, hash)),
                     // workers get the token only: the certificate key unlocks the control-plane keys
                     stdin: controlPlane ? tokenAndKey : tokenOnly,
                 }, {
@@ -122,17 +134,15 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 if (controlPlane) previous = join;
                 joins.push(join);
             }
+            // once every node has joined, the token and the uploaded control-plane keys have no use
+            // left: they are deleted, and the next join's pre-join step creates them again
+            joins.push(remoteScript(`${name}-join-secrets-cleanup`, {
+                target: initNode.ssh,
+                create: renderJoinSecretsCleanupScript(),
+                stdin: tokenOnly,
+                triggers: joiningNames,
+            }, { parent: this, dependsOn: [...joins] }));
         }
-
-        const kubeconfig = remoteScript(`${name}-kubeconfig`, {
-            target: initNode.ssh,
-            create: renderKubeconfigScript(spec),
-            secretStdout: true,
-        }, {
-            parent: this,
-            // admin.conf is written by kubeadm init
-            dependsOn: [init],
-        });
 
         this.kubeconfig = pulumi.secret(kubeconfig.stdout);
         this.apiEndpoint = pulumi.output(`https://${endpointOf(spec)}`);

@@ -110,6 +110,8 @@ export function renderPackagesScript(packages: PackageSource, version: string, h
     return script(
         RETRY_FUNCTION,
         APT_FUNCTION,
+        `# what a killed run left half-installed is finished before anything counts as installed
+dpkg_ready`,
         `# another kubeadm version on the node means an upgrade, which this program does not do
 want=${want}
 have=$(kubeadm version -o short 2>/dev/null || true)
@@ -186,16 +188,44 @@ for node in $control_planes; do
 done`;
 }
 
-/** `kubeadm init` on the first control plane, once; then the control-plane taint as configured. */
+/** Written once kubeadm init has completed every phase (admin.conf alone is written early, before the uploads and addons). */
+export const INIT_DONE = "/etc/kubernetes/homelab-init.done";
+/** Written once kubeadm join has completed (kubelet.conf alone is written before the node is registered). */
+export const JOIN_DONE = "/etc/kubernetes/homelab-join.done";
+/** How long a cut-short init or join is given to come up before it is completed or redone. */
+const SETTLE_TRIES = 12;
+const SETTLE_SECONDS = 10;
+
+/** The phases of `kubeadm init` after the control plane is up, in kubeadm's order: each is safe to run again. */
+const INIT_PHASES_AFTER_API = ["upload-config all", "upload-certs --upload-certs", "mark-control-plane", "bootstrap-token", "kubelet-finalize all", "addon all"];
+
+/** `kubeadm init` on the first control plane, once, completed if it was cut short; then the control-plane taint as configured. */
 export function renderInitScript(spec: ClusterSpec, node: ClusterNode): string {
+    // super-admin.conf (system:masters, on this node only) works before kubeadm has bound admin.conf's group
+    const superAdmin = "kubectl --kubeconfig /etc/kubernetes/super-admin.conf";
     return script(
         RETRY_FUNCTION,
         KUBECTL_FUNCTION,
         secretsSection(true),
         configSection(`${CONFIG_DIR}/init.yaml`, renderInitConfig(spec, node)),
-        `# kubeadm init, once: admin.conf exists from the moment an init succeeded
-if [ -f ${ADMIN_KUBECONFIG} ]; then
+        `# done means every phase completed: ${INIT_DONE}, written after them, with admin.conf still there
+# (a kubeadm reset by hand removes admin.conf, and the record with it goes stale)
+if [ -f ${INIT_DONE} ] && [ ! -f ${ADMIN_KUBECONFIG} ]; then rm -f ${INIT_DONE}; fi
+if [ -f ${INIT_DONE} ]; then
   echo "${node.hostname} is already initialised; changed kubeadm settings are not applied to a running cluster"
+elif [ -f ${ADMIN_KUBECONFIG} ]; then
+  # admin.conf without the record: an init cut short after its kubeconfig phase (the uploads, the token
+  # and the addons may be missing), or a cluster built before the record existed. The addons are
+  # kubeadm's last phase: when they exist, every phase ran.
+  api_answers() { ${superAdmin} --request-timeout=10s get --raw /readyz >/dev/null 2>&1; }
+  retry ${SETTLE_TRIES} ${SETTLE_SECONDS} api_answers || { echo "${node.hostname} has ${ADMIN_KUBECONFIG} from an init that did not complete, and its API does not answer; if this cluster holds nothing yet, run 'sudo kubeadm reset -f' on ${node.hostname} and pulumi up again" >&2; exit 1; }
+  if ${superAdmin} -n kube-system get deployment coredns >/dev/null 2>&1 && ${superAdmin} -n kube-system get daemonset kube-proxy >/dev/null 2>&1; then
+    echo "${node.hostname} was initialised before (its addons exist)"
+  else
+    echo "kubeadm init on ${node.hostname} was cut short: running its remaining phases"
+${INIT_PHASES_AFTER_API.map((phase) => `    retry 3 10 kubeadm init phase ${phase} --config "$kubeadm_config"${phase.startsWith("kubelet-finalize") ? "" : " --kubeconfig /etc/kubernetes/super-admin.conf"} 2>&1 | hide_secrets`).join("\n")}
+  fi
+  touch ${INIT_DONE}
 else
   kubeadm config validate --config "$kubeadm_config" 2>&1 | hide_secrets
 ${spec.imagesPreloaded ? "" : `  # pulling the images is the slow, flaky part
@@ -203,63 +233,112 @@ ${spec.imagesPreloaded ? "" : `  # pulling the images is the slow, flaky part
 `}  if ! kubeadm init --config "$kubeadm_config" --upload-certs --skip-token-print --skip-certificate-key-print 2>&1 | hide_secrets; then
 ${failAndReset("kubeadm init", node.hostname, "    ")}
   fi
+  touch ${INIT_DONE}
   echo "${node.hostname} initialised cluster ${spec.clusterName} (Kubernetes v${normalizedVersion(spec.version)}, API at ${endpointOf(spec)})"
 fi`,
         taintSection(spec),
     );
 }
 
-/** Run on the init node before joins: a live bootstrap token, fresh certificates, and the CA hash. */
-export function renderPrejoinScript(): string {
-    return script(
-        RETRY_FUNCTION,
-        KUBECTL_FUNCTION,
-        secretsSection(true),
-        `[ -f ${ADMIN_KUBECONFIG} ] || { echo "this node has not run kubeadm init" >&2; exit 1; }`,
-        `# tokens expire after 24 h and a node may join months after init: keep one valid for 2 h more
+/** Bash that creates the bootstrap token as kubeadm does, from stdin to kubectl: the token is never in a command line. Needs secretsSection. */
+function bootstrapTokenSection(): string {
+    return `# tokens expire after 24 h and a node may join months after init: keep one valid for 2 h more
 token_id=\${bootstrap_token%%.*}
 expiration=$(kc -n kube-system get secret "bootstrap-token-$token_id" -o jsonpath='{.data.expiration}' 2>/dev/null | base64 -d 2>/dev/null || true)
 if [ -n "$expiration" ] && [ "$(date -d "$expiration" +%s)" -gt "$(( $(date +%s) + 7200 ))" ]; then
   echo "bootstrap token $token_id is valid until $expiration"
 else
+  # the Secret kubeadm token create would make; a here-document goes to kubectl's stdin, so neither
+  # the token nor its secret half is in any command line
   create_token() {
-    kubeadm token delete "$token_id" >/dev/null 2>&1 || true
-    kubeadm token create "$bootstrap_token" --ttl 24h0m0s --description ${shellQuote(TOKEN_DESCRIPTION)}
+    kc apply -f - >/dev/null <<HOMELAB_TOKEN
+apiVersion: v1
+kind: Secret
+type: bootstrap.kubernetes.io/token
+metadata:
+  name: bootstrap-token-$token_id
+  namespace: kube-system
+stringData:
+  description: ${JSON.stringify(TOKEN_DESCRIPTION)}
+  token-id: $token_id
+  token-secret: \${bootstrap_token#*.}
+  expiration: $(date -u -d '+24 hours' +%Y-%m-%dT%H:%M:%SZ)
+  usage-bootstrap-authentication: "true"
+  usage-bootstrap-signing: "true"
+  auth-extra-groups: system:bootstrappers:kubeadm:default-node-token
+HOMELAB_TOKEN
   }
-  retry 5 10 create_token 2>&1 | hide_secrets
+  retry 5 10 create_token
   echo "bootstrap token $token_id created, valid for 24 h"
-fi`,
-        `# the control-plane certificates in the cluster expire after 2 h: upload them again under the same key.
-# With the default kubeconfig this phase first re-bootstraps admin.conf against an API address it guesses
-# from the default route (the management NIC here), which can hang; super-admin.conf (written by init,
-# on this node only) talks to the VIP and needs no bootstrap.
-retry 5 10 kubeadm init phase upload-certs --upload-certs --certificate-key "$certificate_key" --kubeconfig /etc/kubernetes/super-admin.conf 2>&1 | hide_secrets`,
-        `# joins pin the cluster CA by the hash of its public key (not a secret); the last line is the hash
-ca_hash=$(openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed 's/^.* //')
-echo "sha256:$ca_hash"`,
+fi`;
+}
+
+/** Run on the init node before joins: a live bootstrap token and freshly uploaded control-plane certificates. */
+export function renderPrejoinScript(spec: ClusterSpec, node: ClusterNode): string {
+    return script(
+        RETRY_FUNCTION,
+        KUBECTL_FUNCTION,
+        secretsSection(true),
+        `[ -f ${INIT_DONE} ] || { echo "${node.hostname} has not completed kubeadm init" >&2; exit 1; }`,
+        bootstrapTokenSection(),
+        configSection(`${CONFIG_DIR}/init.yaml`, renderInitConfig(spec, node)),
+        `# the control-plane certificates in the cluster expire after 2 h: upload them again under the same key,
+# which the filled config carries (not the command line). With the default kubeconfig this phase first
+# re-bootstraps admin.conf against an API address it guesses from the default route (the management NIC
+# here), which can hang; super-admin.conf (written by init, on this node only) talks to the VIP.
+retry 5 10 kubeadm init phase upload-certs --upload-certs --config "$kubeadm_config" --kubeconfig /etc/kubernetes/super-admin.conf 2>&1 | hide_secrets`,
     );
 }
 
-/** The CA hash the pre-join step printed last, or "" when there is none (the join then refuses). */
-export function parseCaCertHash(stdout: string): string {
-    const hashes = stdout.match(/sha256:[0-9a-f]{64}/g);
-    return hashes ? hashes[hashes.length - 1] : "";
+/**
+ * Run on the init node once every node has joined: the bootstrap token and the uploaded
+ * control-plane keys are deleted, so neither outlives the joins (the next join's pre-join step
+ * makes them again).
+ */
+export function renderJoinSecretsCleanupScript(): string {
+    return script(
+        RETRY_FUNCTION,
+        KUBECTL_FUNCTION,
+        secretsSection(false),
+        `token_id=\${bootstrap_token%%.*}
+# the token's id is the public half of it (the name of its Secret); the secret half stays on stdin
+retry 5 10 kc -n kube-system delete secret "bootstrap-token-$token_id" --ignore-not-found >/dev/null
+retry 5 10 kc -n kube-system delete secret kubeadm-certs --ignore-not-found >/dev/null
+echo "every node has joined: bootstrap token $token_id and the uploaded control-plane certificates deleted"`,
+    );
 }
 
-/** `kubeadm join` of one node (control planes with --control-plane semantics via the config), once. */
+/** `kubeadm join` of one node (control planes with --control-plane semantics via the config), once, redone if it was cut short. */
 export function renderJoinScript(spec: ClusterSpec, node: ClusterNode, caCertHash: string): string {
     const controlPlane = node.role === "control-plane";
+    const asNode = `kubectl --kubeconfig /etc/kubernetes/kubelet.conf --request-timeout=10s get node ${shellQuote(node.hostname)}`;
+    // mark-control-plane is a control-plane join's last phase; a worker's is the kubelet's registration
+    const joinedCheck = controlPlane
+        ? `joined() { ${asNode} -o jsonpath='{.metadata.labels}' 2>/dev/null | grep -F '"node-role.kubernetes.io/control-plane"' >/dev/null && curl -ksf --max-time 10 https://127.0.0.1:${spec.controlPlaneEndpoint.port}/readyz >/dev/null; }`
+        : `joined() { ${asNode} -o name >/dev/null 2>&1; }`;
     return script(
         RETRY_FUNCTION,
         secretsSection(controlPlane),
-        `# join once: kubelet.conf exists from the moment a join succeeded
-if [ -f /etc/kubernetes/kubelet.conf ]; then
+        `# done means the join completed: ${JOIN_DONE}, written after it, with kubelet.conf still there
+if [ -f ${JOIN_DONE} ] && [ ! -f /etc/kubernetes/kubelet.conf ]; then rm -f ${JOIN_DONE}; fi
+if [ -f ${JOIN_DONE} ]; then
   echo "${node.hostname} has already joined the cluster"
   exit 0
 fi
+if [ -f /etc/kubernetes/kubelet.conf ]; then
+  # kubelet.conf without the record: a join cut short, or one made before the record existed
+  ${joinedCheck}
+  if retry ${SETTLE_TRIES} ${SETTLE_SECONDS} joined; then
+    touch ${JOIN_DONE}
+    echo "${node.hostname} had joined the cluster before"
+    exit 0
+  fi
+  echo "the last kubeadm join on ${node.hostname} did not complete: resetting it and joining again" >&2
+  kubeadm reset -f --cri-socket ${CRI_SOCKET} >/dev/null 2>&1 || true
+fi
 ca_cert_hash=${shellQuote(caCertHash)}
 if ! [[ "$ca_cert_hash" =~ ^sha256:[0-9a-f]{64}$ ]]; then
-  echo "no CA certificate hash from the init node (got '$ca_cert_hash'); the pre-join step must run first" >&2
+  echo "no CA certificate hash from the admin kubeconfig (got '$ca_cert_hash')" >&2
   exit 1
 fi`,
         configSection(`${CONFIG_DIR}/join.yaml`, renderJoinConfig(spec, node, caCertHash)),
@@ -270,6 +349,7 @@ retry 5 15 kubeadm config images pull --kubernetes-version v${normalizedVersion(
         `if ! kubeadm join --config "$kubeadm_config" 2>&1 | hide_secrets; then
 ${failAndReset("kubeadm join", node.hostname, "  ")}
 fi
+touch ${JOIN_DONE}
 echo "${node.hostname} joined the cluster as ${controlPlane ? "a control plane" : "a worker"}"`,
     );
 }

@@ -2,7 +2,7 @@
 // cleanup of what reset leaves behind (CNI config, iptables chains, IPVS, links).
 import { script as joinSections } from "../script";
 import { ClusterNode, CRI_SOCKET } from "./config";
-import { CONFIG_DIR } from "./render";
+import { CONFIG_DIR, INIT_DONE, JOIN_DONE } from "./render";
 
 /** script() without the sections that do not apply. */
 function script(...sections: string[]): string {
@@ -18,8 +18,8 @@ if command -v kubeadm >/dev/null 2>&1; then
 else
   echo "kubeadm is not installed on ${node.hostname}; cleaning up what may be left"
 fi`,
-        `# what reset leaves: CNI config, Calico's node state, our configs and kubeconfigs
-rm -rf /etc/cni/net.d /var/lib/calico ${CONFIG_DIR} /root/.kube
+        `# what reset leaves: CNI config, Calico's node state, our configs, records and kubeconfigs
+rm -rf /etc/cni/net.d /var/lib/calico ${CONFIG_DIR} /root/.kube ${INIT_DONE} ${JOIN_DONE}
 if [ -n "\${SUDO_USER:-}" ]; then
   user_home=$(getent passwd "$SUDO_USER" | cut -d: -f6)
   if [ -n "$user_home" ]; then rm -rf "$user_home/.kube"; fi

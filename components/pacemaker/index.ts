@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import { remoteScript, SshTarget } from "../remote";
+import { randomHex } from "../secret";
 import { AUTHKEY_BYTES, renderClusterScript, renderMemberScript, renderRemoveMemberScript, renderRemoveVipScript, VipSettings } from "./render";
 
 export interface PacemakerVipArgs {
@@ -21,13 +21,14 @@ export class PacemakerVip extends pulumi.ComponentResource {
         if (args.ssh.length !== args.settings.members.length) {
             throw new pulumi.ResourceError(`PacemakerVip ${name}: ${args.settings.members.length} members but ${args.ssh.length} SSH targets`, this);
         }
-        const authkey = new random.RandomBytes(`${name}-authkey`, { length: AUTHKEY_BYTES }, { parent: this });
+        // corosync's shared key, handed to each member as base64 on stdin
+        const authkey = randomHex(`${name}-authkey`, AUTHKEY_BYTES, { parent: this }).apply((hex) => Buffer.from(hex, "hex").toString("base64"));
 
         const members = args.settings.members.map((member, index) => remoteScript(`${name}-member-${member.hostname}`, {
             target: args.ssh[index],
             create: renderMemberScript(args.settings),
             delete: renderRemoveMemberScript(),
-            stdin: authkey.base64,
+            stdin: authkey,
             // Recorded on each member too, so that the state says the internal network comes first.
         }, { parent: this, dependsOn: opts?.dependsOn }));
 

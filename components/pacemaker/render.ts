@@ -117,8 +117,11 @@ WantedBy=multi-user.target
 `;
 }
 
-const PACKAGES_SECTION = `# corosync, pacemaker, pcs and the IPaddr2 agent (resource-agents, split into -base on some releases)
-if ! command -v pcs >/dev/null 2>&1 || ! command -v corosync >/dev/null 2>&1 || [ ! -x /usr/lib/ocf/resource.d/heartbeat/IPaddr2 ]; then
+const PACKAGES_SECTION = `# corosync, pacemaker, pcs and the IPaddr2 agent (resource-agents, split into -base on some releases);
+# a package a killed run left half-configured is finished first, and only fully installed ones count
+dpkg_ready
+if ! packages_installed corosync pacemaker pacemaker-cli-utils pcs curl || { ! packages_installed resource-agents && ! packages_installed resource-agents-base; } ||
+  [ ! -x /usr/lib/ocf/resource.d/heartbeat/IPaddr2 ]; then
   apt_get update -q
   agents=resource-agents
   if apt-cache policy resource-agents-base 2>/dev/null | grep -E 'Candidate: [0-9]' >/dev/null; then agents=resource-agents-base; fi

@@ -2,19 +2,25 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { applyManifestBundle, bundleFiles, ManifestSource } from "../manifests";
-import { remoteScript, SshTarget } from "../remote";
+import { deleteOnlyStep, remoteScript, SshTarget } from "../remote";
 import { renderMirroredImagesImportScript, renderMirroredImagesRemoveScript } from "../airgap";
 import {
     CephfsMounter, MANIFEST_FILES, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle, rookImages, RookSpec, upstreamManifestBase, validateRookSpec,
 } from "./render";
 import { renderCleanupArmScript, renderCleanupWaitScript, renderClaimsGuardScript, renderNodeWipeScript } from "./teardown";
+import { renderDeviceCheckScript, renderFsidRecordScript, renderFsidRetireScript } from "./disks";
 
 export { CephfsMounter } from "./render";
 
 export interface RookNode {
     /** e.g. home-server-1 */
     hostname: string;
-    /** Whole disks Ceph may wipe and take, e.g. ["/dev/sdb"]; none for a node without OSDs. */
+    /**
+     * Whole disks Ceph may wipe and take, e.g. ["/dev/disk/by-id/ata-WDC_WD40EFRX-68N32N0_WD-WCC7K0000000"]
+     * (a by-id name stays with the disk when /dev/sdX names change); none for a node without OSDs.
+     * Problems with them are reported as nodes[i].osdDevices[j], i being the node's place in
+     * RookCephArgs.nodes (the stack passes its config's nodes in order).
+     */
     osdDevices: string[];
     /** How Pulumi reaches the node (for the air-gapped image import). */
     ssh: SshTarget;
@@ -32,8 +38,18 @@ export interface RookCephArgs extends Omit<RookSpec, "csi" | "nodes" | "wipeDisk
      * http://10.0.0.1:8480/rook-v1.17.8; its images/*.tar go into containerd on every node and its manifests/ are applied.
      */
     mirror?: string;
-    /** On destroy, Rook wipes the OSD disks and /var/lib/rook on every node, and each node wipes what Rook left; default false (the data stays). */
+    /**
+     * On destroy, Rook wipes the OSD disks and /var/lib/rook on every node, and each node wipes what
+     * Rook left of this cluster's OSDs; default false (the data stays). Only rendered into delete
+     * scripts: changing it runs nothing, and a destroy acts on the value the last up recorded.
+     */
     wipeDisksOnDestroy?: boolean;
+    /**
+     * Pulumi protects the CephCluster, the pool, the filesystem and the storage classes (default
+     * true): a plan that would delete or replace one of them fails before anything changes, naming
+     * it. false, and an up (which changes nothing on the machines), before a destroy of the storage.
+     */
+    protect?: boolean;
     /** Admin kubeconfig (a secret), e.g. KubeadmCluster.kubeconfig. */
     kubeconfig: pulumi.Input<string>;
     /** The first control plane, which has admin.conf and kubectl, e.g. the init node's SshTarget. */
@@ -58,7 +74,9 @@ export class RookCeph extends pulumi.ComponentResource {
     constructor(name: string, args: RookCephArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homelab:index:RookCeph", name, {}, opts);
 
-        const { manifests: _manifests, kubeconfig: _kubeconfig, adminNode: _adminNode, mirror, csi, nodes, wipeDisksOnDestroy, clusterReady: _clusterReady, ...settings } = args;
+        const { manifests: _manifests, kubeconfig: _kubeconfig, adminNode: _adminNode, mirror, csi, nodes, wipeDisksOnDestroy, clusterReady: _clusterReady, protect: _protect, ...settings } = args;
+        // what holds the data, and what claims name: never deleted or replaced without the user saying so
+        const stateful = { protect: args.protect ?? true };
         const spec: RookSpec = {
             ...settings,
             nodes: nodes.map(({ hostname, osdDevices }) => ({ hostname, osdDevices })),
@@ -94,41 +112,61 @@ export class RookCeph extends pulumi.ComponentResource {
             });
         });
 
-        const operator = applyManifestBundle(`${name}-operator`, { target: args.adminNode, bundle, dependsOn: [...(args.clusterReady ?? []), ...images] }, { parent: this });
+        // each node's disks are what the config says they are (whole, unused, blank or this cluster's)
+        // before Rook, which takes whatever it is given, sees them
+        const deviceChecks = nodes.flatMap((node, index) => node.osdDevices.length === 0 ? [] : [remoteScript(`${name}-devices-${node.hostname}`, {
+            target: node.ssh,
+            create: renderDeviceCheckScript(node, index),
+        }, { parent: this, dependsOn: node.runtimeReady ? [node.runtimeReady] : [] })]);
+
+        const operator = applyManifestBundle(`${name}-operator`, {
+            target: args.adminNode,
+            bundle,
+            // Rook's operator acts on the disks only once the cluster exists, which comes after it
+            dependsOn: [...(args.clusterReady ?? []), ...images, ...deviceChecks],
+        }, { parent: this });
+
+        // The three teardown steps below exist whatever wipeDisksOnDestroy says, and the flag is only
+        // rendered into their delete scripts: were they created and deleted with the flag, turning it
+        // off would delete them on the next up, and the arm step's delete would set the wipe policy on
+        // the live cluster. A flag change is an update of their delete scripts, which runs nothing.
 
         // deleted after the wait for Rook's cleanup jobs: each node wipes what they left (all of it when
         // Rook started none), so a destroy that could not arm Rook's cleanup still leaves blank disks
-        const wipes = spec.wipeDisksOnDestroy ? nodes.map((node) => remoteScript(`${name}-wipe-${node.hostname}`, {
+        const wipes = nodes.map((node) => deleteOnlyStep(`${name}-wipe-${node.hostname}`, {
             target: node.ssh,
-            create: "true",
-            delete: renderNodeWipeScript(node),
-        }, { parent: this, dependsOn: node.runtimeReady ? [node.runtimeReady] : [] })) : [];
+            delete: renderNodeWipeScript(node, spec),
+        }, { parent: this, dependsOn: node.runtimeReady ? [node.runtimeReady] : [] }));
 
         // between the operator and the cluster: deleted after the cluster and before the operator, it
-        // waits for the cleanup jobs the deletion starts, so the operator is not removed under them
-        const cleanup = spec.wipeDisksOnDestroy ? [remoteScript(`${name}-cleanup`, {
+        // waits for the cleanup jobs the deletion starts, so the operator is not removed under them;
+        // on the wipes, so they are deleted after it, when Rook is done or has given up
+        const cleanup = deleteOnlyStep(`${name}-cleanup`, {
             target: args.adminNode,
-            create: "true",
-            delete: renderCleanupWaitScript(),
-        }, { parent: this, dependsOn: [operator, ...wipes] })] : [];
+            delete: renderCleanupWaitScript(spec),
+        }, { parent: this, dependsOn: [operator, ...wipes] });
 
         const cluster = new k8s.apiextensions.CustomResource(`${name}-cluster`, resources.cluster, {
             parent: this,
             provider,
-            // the CRDs and the operator come with the bundle; deleted before it, so the operator can clean up
-            dependsOn: [operator, ...cleanup],
+            ...stateful,
+            // the CRDs and the operator come with the bundle; deleted before it, so the operator can
+            // clean up; on the cleanup wait, so that wait runs only once the cluster is deleted
+            dependsOn: [operator, cleanup],
         });
         // after the cluster and before the pools: deleted after them and before the cluster, it sets
-        // the cleanup policy that makes Rook wipe the disks once the cluster is deleted
-        const arm = spec.wipeDisksOnDestroy ? [remoteScript(`${name}-cleanup-arm`, {
+        // the cleanup policy that makes Rook wipe the disks once the cluster is deleted. On the cluster
+        // so that its delete runs only where the cluster's comes next; the script itself refuses while
+        // any pool or filesystem is left.
+        const arm = deleteOnlyStep(`${name}-cleanup-arm`, {
             target: args.adminNode,
-            create: "true",
-            delete: renderCleanupArmScript(),
-        }, { parent: this, dependsOn: [cluster] })] : [];
+            delete: renderCleanupArmScript(spec),
+        }, { parent: this, dependsOn: [cluster] });
 
-        // Rook refuses to delete a cluster that still has pools or filesystems: they go first
-        const blockPool = new k8s.apiextensions.CustomResource(`${name}-block-pool`, resources.blockPool, { parent: this, provider, dependsOn: [cluster, ...arm] });
-        const filesystem = new k8s.apiextensions.CustomResource(`${name}-filesystem`, resources.filesystem, { parent: this, provider, dependsOn: [cluster, ...arm] });
+        // Rook refuses to delete a cluster that still has pools or filesystems: they go first; on the
+        // arm step, so its delete runs only after theirs
+        const blockPool = new k8s.apiextensions.CustomResource(`${name}-block-pool`, resources.blockPool, { parent: this, provider, ...stateful, dependsOn: [cluster, arm] });
+        const filesystem = new k8s.apiextensions.CustomResource(`${name}-filesystem`, resources.filesystem, { parent: this, provider, ...stateful, dependsOn: [cluster, arm] });
 
         const healthy = remoteScript(`${name}-wait`, {
             target: args.adminNode,
@@ -141,20 +179,33 @@ export class RookCeph extends pulumi.ComponentResource {
             dependsOn: [cluster, blockPool, filesystem],
         });
 
+        // every node with OSD disks records the healthy cluster's fsid from their labels, which the
+        // device check and the wipe on destroy compare with; deleted at the start of a destroy, they
+        // move the record aside, where the wipe still finds it
+        const fsids = nodes.filter((node) => node.osdDevices.length > 0).map((node) => remoteScript(`${name}-fsid-${node.hostname}`, {
+            target: node.ssh,
+            create: renderFsidRecordScript(node),
+            delete: renderFsidRetireScript(node),
+        }, {
+            parent: this,
+            // only a healthy cluster with an OSD on every disk has labelled each disk as its own
+            dependsOn: [healthy],
+        }));
+
         // classes only once Ceph is healthy (so a claim never waits on a broken cluster), and deleted first
         const blockClass = new k8s.storage.v1.StorageClass(`${name}-block-storage-class`, resources.blockStorageClass, {
-            parent: this, provider, dependsOn: [blockPool, healthy],
+            parent: this, provider, ...stateful, dependsOn: [blockPool, healthy],
         });
         const filesystemClass = new k8s.storage.v1.StorageClass(`${name}-filesystem-storage-class`, resources.filesystemStorageClass, {
-            parent: this, provider, dependsOn: [filesystem, healthy],
+            parent: this, provider, ...stateful, dependsOn: [filesystem, healthy],
         });
 
-        // deleted first: a destroy stops here, before anything of Ceph's is touched, while claims use the classes
-        remoteScript(`${name}-claims-guard`, {
+        // deleted first: a destroy stops here, before anything of Ceph's is touched, while claims use
+        // the classes; on the fsid steps too, so a destroy it stops has not moved any record aside
+        deleteOnlyStep(`${name}-claims-guard`, {
             target: args.adminNode,
-            create: "true",
             delete: renderClaimsGuardScript(spec),
-        }, { parent: this, dependsOn: [blockClass, filesystemClass] });
+        }, { parent: this, dependsOn: [blockClass, filesystemClass, ...fsids] });
 
         this.storageClasses = pulumi.all([blockClass.metadata, filesystemClass.metadata])
             .apply(([block, fs]) => ({ block: block.name, filesystem: fs.name }));

@@ -5,6 +5,7 @@ import * as YAML from "yaml";
 import { KUBECTL_FUNCTION } from "../kubectl";
 import { KubernetesObject, ManifestBundle, ManifestFile } from "../manifests";
 import { script, shellQuote } from "../script";
+import { FSID_LINE_PREFIX } from "./disks";
 
 export type CephfsMounter = "kernel" | "fuse";
 
@@ -333,6 +334,8 @@ while [ $(($(date +%s) - started)) -lt ${limit * 60} ]; do${setModuleOptions}
   fi
   if [ "$health" = HEALTH_OK ] && [ "$osds" = "$want_osds" ] && [ "$pool" = Ready ] && [ "$filesystem" = Ready ]${moduleOptions.length === 0 ? "" : ` && [ "$module_options" = applied ]`}; then
     echo "Ceph (${spec.cephImage}, Rook ${spec.rookVersion}) is HEALTH_OK: ${osds} OSDs up and in, pool ${BLOCK_POOL} and filesystem ${FILESYSTEM} Ready"
+    # for whoever reads the log; the nodes record it from their own disks' labels (the fsid steps)
+    echo "${FSID_LINE_PREFIX}$(${get("cephcluster", CLUSTER_NAME, "{.status.ceph.fsid}")})"
     exit 0
   fi
   echo "[$(($(date +%s) - started))s of ${limit * 60}s] Ceph health \${health:-unknown}; OSDs (total up in) \${osds:-unknown} of ${osds}; pool \${pool:-pending}; filesystem \${filesystem:-pending}${moduleOptions.length === 0 ? "" : "; mgr module options $module_options"}"

@@ -49,3 +49,24 @@ export function runtimeConfigOf(stackFile: string): Record<string, string> {
     for (const [key, value] of Object.entries<unknown>(doc.config)) all[key] = typeof value === "string" ? value : JSON.stringify(value);
     return all;
 }
+
+/**
+ * A throwaway CA made by openssl, an admin kubeconfig that carries it, and the join hash kubeadm's
+ * documentation computes from it with openssl (so the program's own computation is checked against the real tool).
+ */
+export function throwawayCa(): { kubeconfig: string; opensslHash: string } {
+    const dir = fs.mkdtempSync(path.join(require("os").tmpdir(), "homelab-ca-"));
+    const { execSync } = require("child_process") as typeof import("child_process");
+    try {
+        execSync(`openssl req -x509 -newkey rsa:2048 -nodes -keyout ${dir}/ca.key -out ${dir}/ca.crt -days 1 -subj /CN=kubernetes 2>/dev/null`);
+        const opensslHash = execSync(`openssl x509 -pubkey -noout -in ${dir}/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed 's/^.* //'`, { encoding: "utf8" }).trim();
+        const kubeconfig = YAML.stringify({
+            apiVersion: "v1", kind: "Config",
+            clusters: [{ name: "home", cluster: { server: "https://10.0.0.100:6443", "certificate-authority-data": fs.readFileSync(`${dir}/ca.crt`).toString("base64") } }],
+            users: [{ name: "kubernetes-admin", user: { "client-certificate-data": "c2VjcmV0", "client-key-data": "c2VjcmV0" } }],
+        });
+        return { kubeconfig, opensslHash: `sha256:${opensslHash}` };
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}

@@ -12,10 +12,19 @@ export interface Registered {
     parent?: string;
     /** Replacement order: true when the old resource is deleted before its replacement is created. */
     deleteBeforeReplace?: boolean;
+    /** Outputs the program itself marks secret. */
+    additionalSecretOutputs?: string[];
+    /** Inputs left out of the diff. */
+    ignoreChanges?: string[];
+    /** Pulumi refuses to delete or replace it. */
+    protect?: boolean;
 }
 
 /** What each resource was constructed with, recorded by a stack transformation (the mocks do not see options). */
-const options = new Map<string, { dependsOn: string[]; parent?: string; deleteBeforeReplace?: boolean }>();
+const options = new Map<string, Pick<Registered, "dependsOn" | "parent" | "deleteBeforeReplace" | "additionalSecretOutputs" | "ignoreChanges" | "protect">>();
+
+/** stdout the mocks give a command, by resource name (e.g. a kubeconfig for the step that reads it). */
+export const mockStdout = new Map<string, string>();
 
 function namesOf(dependsOn: unknown): string[] {
     const list = Array.isArray(dependsOn) ? dependsOn : dependsOn ? [dependsOn] : [];
@@ -31,11 +40,11 @@ export function installMocks(): void {
             registered.push({ type: args.type, name: args.name, inputs: args.inputs, urn: `${args.type}::${args.name}`, ...recorded });
             const state: Record<string, any> = { ...args.inputs };
             if (args.type === "command:remote:Command" || args.type === "command:local:Command") {
-                state.stdout = "";
+                state.stdout = mockStdout.get(args.name) ?? "";
                 state.stderr = "";
             }
             if (args.type === "random:index/randomBytes:RandomBytes") state.base64 = Buffer.alloc(args.inputs.length ?? 32, 7).toString("base64");
-            if (args.type === "random:index/randomString:RandomString") state.result = "a".repeat(args.inputs.length ?? 16);
+            if (args.type === "random:index/randomString:RandomString" || args.type === "random:index/randomPassword:RandomPassword") state.result = "a".repeat(args.inputs.length ?? 16);
             return { id: `${args.name}-id`, state };
         },
         call(args: pulumi.runtime.MockCallArgs) {
@@ -46,8 +55,11 @@ export function installMocks(): void {
     const runtimeResource = require("@pulumi/pulumi/runtime/resource");
     const register = runtimeResource.registerResource;
     runtimeResource.registerResource = function (res: unknown, parent: { __name?: string } | undefined, type: string, name: string, ...rest: any[]) {
-        const opts = rest[4] as pulumi.ResourceOptions; // after custom, remote, newDependency, props
-        options.set(name, { dependsOn: namesOf(opts.dependsOn), parent: parent?.__name, deleteBeforeReplace: (opts as pulumi.CustomResourceOptions).deleteBeforeReplace });
+        const opts = rest[4] as pulumi.CustomResourceOptions; // after custom, remote, newDependency, props
+        options.set(name, {
+            dependsOn: namesOf(opts.dependsOn), parent: parent?.__name, deleteBeforeReplace: opts.deleteBeforeReplace,
+            additionalSecretOutputs: opts.additionalSecretOutputs, ignoreChanges: opts.ignoreChanges, protect: opts.protect,
+        });
         return register.call(this, res, parent, type, name, ...rest);
     };
 }

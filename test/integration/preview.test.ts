@@ -68,15 +68,16 @@ describe("pulumi preview --stack home (real engine, offline)", () => {
             "homelab:index:KubeadmCluster": 1,
             "homelab:index:CalicoNetwork": 1,
             "homelab:index:RookCeph": 1,
-            // wake and wait per node
-            "command:local:Command": 3,
+            // wake and wait, and the host key recorded at first contact, per node
+            "command:local:Command": 6,
             // per node: prepare, hosts, poweroff, netplan (12); VIP: 3 members and the cluster (4);
-            // kubeadm: 3 package installs, init, pre-join, 2 joins, kubeconfig (8); Calico: operator and wait (2);
-            // Rook: operator, wait and the claims guard (3)
-            "command:remote:Command": 29,
-            // corosync authkey, kubeadm certificate key; the bootstrap token's two halves
-            "random:index/randomBytes:RandomBytes": 2,
-            "random:index/randomString:RandomString": 2,
+            // kubeadm: 3 package installs, init, pre-join, 2 joins, the join secrets' cleanup, kubeconfig (9);
+            // Calico: operator and wait (2); Rook: per node the device check, the fsid record and the
+            // wipe on destroy (9), operator, wait, the claims guard, the cleanup wait and its arming (5)
+            "command:remote:Command": 41,
+            // corosync authkey, kubeadm certificate key, the bootstrap token's two halves: RandomPasswords,
+            // whose value the official provider keeps out of the plaintext ID
+            "random:index/randomPassword:RandomPassword": 4,
             "kubernetes:operator.tigera.io/v1:Installation": 1,
             "kubernetes:operator.tigera.io/v1:APIServer": 1,
             "kubernetes:ceph.rook.io/v1:CephCluster": 1,

@@ -16,9 +16,31 @@ retry() {
   done
 }
 
+dpkg_ready() {
+  local waited=0 output
+  until output=$(dpkg --configure -a 2>&1); do
+    if ! grep -qi 'lock' <<<"$output" || [ "$waited" -ge 600 ]; then
+      printf '%s\n' "$output" >&2
+      if [ "$waited" -ge 600 ]; then
+        echo "dpkg's lock on $(hostname) was still held after 600 s (unattended-upgrades?)" >&2
+      else
+        echo "dpkg --configure -a failed on $(hostname)" >&2
+      fi
+      return 1
+    fi
+    sleep 5
+    waited=$((waited + 5))
+  done
+}
+packages_installed() {
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null | grep '^ii' >/dev/null || return 1
+  done
+}
 apt_get() {
-  dpkg --configure -a
-  retry 5 10 apt-get "$@"
+  dpkg_ready
+  retry 5 10 apt-get -o DPkg::Lock::Timeout=600 "$@"
 }
 
 # hostname
@@ -88,8 +110,10 @@ fi
 # no apt proxy configured
 rm -f /etc/apt/apt.conf.d/01homelab-proxy
 
-# containerd with the systemd cgroup driver, as kubelet expects
-if ! command -v containerd >/dev/null 2>&1; then
+# containerd with the systemd cgroup driver, as kubelet expects; a package a killed run left
+# half-configured is finished first, and only a fully installed one counts (Debian's, or Docker's containerd.io)
+dpkg_ready
+if ! packages_installed containerd && ! packages_installed containerd.io; then
   apt_get update -q
   apt_get install -y -q --no-install-recommends containerd
   echo "containerd installed"

@@ -102,9 +102,29 @@ config_text=${config_text//__HOMELAB_BOOTSTRAP_TOKEN__/$bootstrap_token}
 config_text=${config_text//__HOMELAB_CERTIFICATE_KEY__/$certificate_key}
 printf '%s\n' "$config_text" > "$kubeadm_config"
 
-# kubeadm init, once: admin.conf exists from the moment an init succeeded
-if [ -f /etc/kubernetes/admin.conf ]; then
+# done means every phase completed: /etc/kubernetes/homelab-init.done, written after them, with admin.conf still there
+# (a kubeadm reset by hand removes admin.conf, and the record with it goes stale)
+if [ -f /etc/kubernetes/homelab-init.done ] && [ ! -f /etc/kubernetes/admin.conf ]; then rm -f /etc/kubernetes/homelab-init.done; fi
+if [ -f /etc/kubernetes/homelab-init.done ]; then
   echo "home-server-1 is already initialised; changed kubeadm settings are not applied to a running cluster"
+elif [ -f /etc/kubernetes/admin.conf ]; then
+  # admin.conf without the record: an init cut short after its kubeconfig phase (the uploads, the token
+  # and the addons may be missing), or a cluster built before the record existed. The addons are
+  # kubeadm's last phase: when they exist, every phase ran.
+  api_answers() { kubectl --kubeconfig /etc/kubernetes/super-admin.conf --request-timeout=10s get --raw /readyz >/dev/null 2>&1; }
+  retry 12 10 api_answers || { echo "home-server-1 has /etc/kubernetes/admin.conf from an init that did not complete, and its API does not answer; if this cluster holds nothing yet, run 'sudo kubeadm reset -f' on home-server-1 and pulumi up again" >&2; exit 1; }
+  if kubectl --kubeconfig /etc/kubernetes/super-admin.conf -n kube-system get deployment coredns >/dev/null 2>&1 && kubectl --kubeconfig /etc/kubernetes/super-admin.conf -n kube-system get daemonset kube-proxy >/dev/null 2>&1; then
+    echo "home-server-1 was initialised before (its addons exist)"
+  else
+    echo "kubeadm init on home-server-1 was cut short: running its remaining phases"
+    retry 3 10 kubeadm init phase upload-config all --config "$kubeadm_config" --kubeconfig /etc/kubernetes/super-admin.conf 2>&1 | hide_secrets
+    retry 3 10 kubeadm init phase upload-certs --upload-certs --config "$kubeadm_config" --kubeconfig /etc/kubernetes/super-admin.conf 2>&1 | hide_secrets
+    retry 3 10 kubeadm init phase mark-control-plane --config "$kubeadm_config" --kubeconfig /etc/kubernetes/super-admin.conf 2>&1 | hide_secrets
+    retry 3 10 kubeadm init phase bootstrap-token --config "$kubeadm_config" --kubeconfig /etc/kubernetes/super-admin.conf 2>&1 | hide_secrets
+    retry 3 10 kubeadm init phase kubelet-finalize all --config "$kubeadm_config" 2>&1 | hide_secrets
+    retry 3 10 kubeadm init phase addon all --config "$kubeadm_config" --kubeconfig /etc/kubernetes/super-admin.conf 2>&1 | hide_secrets
+  fi
+  touch /etc/kubernetes/homelab-init.done
 else
   kubeadm config validate --config "$kubeadm_config" 2>&1 | hide_secrets
   # pulling the images is the slow, flaky part
@@ -114,6 +134,7 @@ else
     kubeadm reset -f --cri-socket unix:///var/run/containerd/containerd.sock >/dev/null 2>&1 || true
     exit 1
   fi
+  touch /etc/kubernetes/homelab-init.done
   echo "home-server-1 initialised cluster home (Kubernetes v1.34.2, API at 10.0.0.100:6443)"
 fi
 

@@ -37,14 +37,26 @@ hide_secrets() {
   done
 }
 
-# join once: kubelet.conf exists from the moment a join succeeded
-if [ -f /etc/kubernetes/kubelet.conf ]; then
+# done means the join completed: /etc/kubernetes/homelab-join.done, written after it, with kubelet.conf still there
+if [ -f /etc/kubernetes/homelab-join.done ] && [ ! -f /etc/kubernetes/kubelet.conf ]; then rm -f /etc/kubernetes/homelab-join.done; fi
+if [ -f /etc/kubernetes/homelab-join.done ]; then
   echo "home-server-2 has already joined the cluster"
   exit 0
 fi
+if [ -f /etc/kubernetes/kubelet.conf ]; then
+  # kubelet.conf without the record: a join cut short, or one made before the record existed
+  joined() { kubectl --kubeconfig /etc/kubernetes/kubelet.conf --request-timeout=10s get node home-server-2 -o jsonpath='{.metadata.labels}' 2>/dev/null | grep -F '"node-role.kubernetes.io/control-plane"' >/dev/null && curl -ksf --max-time 10 https://127.0.0.1:6443/readyz >/dev/null; }
+  if retry 12 10 joined; then
+    touch /etc/kubernetes/homelab-join.done
+    echo "home-server-2 had joined the cluster before"
+    exit 0
+  fi
+  echo "the last kubeadm join on home-server-2 did not complete: resetting it and joining again" >&2
+  kubeadm reset -f --cri-socket unix:///var/run/containerd/containerd.sock >/dev/null 2>&1 || true
+fi
 ca_cert_hash=sha256:abababababababababababababababababababababababababababababababab
 if ! [[ "$ca_cert_hash" =~ ^sha256:[0-9a-f]{64}$ ]]; then
-  echo "no CA certificate hash from the init node (got '$ca_cert_hash'); the pre-join step must run first" >&2
+  echo "no CA certificate hash from the admin kubeconfig (got '$ca_cert_hash')" >&2
   exit 1
 fi
 
@@ -95,4 +107,5 @@ if ! kubeadm join --config "$kubeadm_config" 2>&1 | hide_secrets; then
   kubeadm reset -f --cri-socket unix:///var/run/containerd/containerd.sock >/dev/null 2>&1 || true
   exit 1
 fi
+touch /etc/kubernetes/homelab-join.done
 echo "home-server-2 joined the cluster as a control plane"

@@ -16,10 +16,35 @@ retry() {
   done
 }
 
-apt_get() {
-  dpkg --configure -a
-  retry 5 10 apt-get "$@"
+dpkg_ready() {
+  local waited=0 output
+  until output=$(dpkg --configure -a 2>&1); do
+    if ! grep -qi 'lock' <<<"$output" || [ "$waited" -ge 600 ]; then
+      printf '%s\n' "$output" >&2
+      if [ "$waited" -ge 600 ]; then
+        echo "dpkg's lock on $(hostname) was still held after 600 s (unattended-upgrades?)" >&2
+      else
+        echo "dpkg --configure -a failed on $(hostname)" >&2
+      fi
+      return 1
+    fi
+    sleep 5
+    waited=$((waited + 5))
+  done
 }
+packages_installed() {
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null | grep '^ii' >/dev/null || return 1
+  done
+}
+apt_get() {
+  dpkg_ready
+  retry 5 10 apt-get -o DPkg::Lock::Timeout=600 "$@"
+}
+
+# what a killed run left half-installed is finished before anything counts as installed
+dpkg_ready
 
 # another kubeadm version on the node means an upgrade, which this program does not do
 want=1.34.2

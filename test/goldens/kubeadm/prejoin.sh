@@ -39,7 +39,7 @@ hide_secrets() {
   done
 }
 
-[ -f /etc/kubernetes/admin.conf ] || { echo "this node has not run kubeadm init" >&2; exit 1; }
+[ -f /etc/kubernetes/homelab-init.done ] || { echo "home-server-1 has not completed kubeadm init" >&2; exit 1; }
 
 # tokens expire after 24 h and a node may join months after init: keep one valid for 2 h more
 token_id=${bootstrap_token%%.*}
@@ -47,20 +47,95 @@ expiration=$(kc -n kube-system get secret "bootstrap-token-$token_id" -o jsonpat
 if [ -n "$expiration" ] && [ "$(date -d "$expiration" +%s)" -gt "$(( $(date +%s) + 7200 ))" ]; then
   echo "bootstrap token $token_id is valid until $expiration"
 else
+  # the Secret kubeadm token create would make; a here-document goes to kubectl's stdin, so neither
+  # the token nor its secret half is in any command line
   create_token() {
-    kubeadm token delete "$token_id" >/dev/null 2>&1 || true
-    kubeadm token create "$bootstrap_token" --ttl 24h0m0s --description 'homelab: joins of the nodes in the stack config'
+    kc apply -f - >/dev/null <<HOMELAB_TOKEN
+apiVersion: v1
+kind: Secret
+type: bootstrap.kubernetes.io/token
+metadata:
+  name: bootstrap-token-$token_id
+  namespace: kube-system
+stringData:
+  description: "homelab: joins of the nodes in the stack config"
+  token-id: $token_id
+  token-secret: ${bootstrap_token#*.}
+  expiration: $(date -u -d '+24 hours' +%Y-%m-%dT%H:%M:%SZ)
+  usage-bootstrap-authentication: "true"
+  usage-bootstrap-signing: "true"
+  auth-extra-groups: system:bootstrappers:kubeadm:default-node-token
+HOMELAB_TOKEN
   }
-  retry 5 10 create_token 2>&1 | hide_secrets
+  retry 5 10 create_token
   echo "bootstrap token $token_id created, valid for 24 h"
 fi
 
-# the control-plane certificates in the cluster expire after 2 h: upload them again under the same key.
-# With the default kubeconfig this phase first re-bootstraps admin.conf against an API address it guesses
-# from the default route (the management NIC here), which can hang; super-admin.conf (written by init,
-# on this node only) talks to the VIP and needs no bootstrap.
-retry 5 10 kubeadm init phase upload-certs --upload-certs --certificate-key "$certificate_key" --kubeconfig /etc/kubernetes/super-admin.conf 2>&1 | hide_secrets
+# the file on disk keeps placeholders; the filled copy is root-only and gone on exit
+CHANGED=0
+homelab_new=$(mktemp)
+cat > "$homelab_new" <<'HOMELAB_EOF'
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+bootstrapTokens:
+  - token: __HOMELAB_BOOTSTRAP_TOKEN__
+    description: "homelab: joins of the nodes in the stack config"
+    ttl: 24h0m0s
+    usages:
+      - signing
+      - authentication
+    groups:
+      - system:bootstrappers:kubeadm:default-node-token
+certificateKey: __HOMELAB_CERTIFICATE_KEY__
+localAPIEndpoint:
+  advertiseAddress: 10.0.0.101
+  bindPort: 6443
+nodeRegistration:
+  name: home-server-1
+  criSocket: unix:///var/run/containerd/containerd.sock
+  kubeletExtraArgs:
+    - name: node-ip
+      value: 10.0.0.101
+  taints: []
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+clusterName: home
+kubernetesVersion: v1.34.2
+controlPlaneEndpoint: 10.0.0.100:6443
+networking:
+  podSubnet: 172.16.0.0/16
+  serviceSubnet: 10.96.0.0/12
+  dnsDomain: cluster.local
+apiServer:
+  certSANs:
+    - 10.0.0.100
+    - 10.0.0.101
+    - 10.0.0.102
+    - 10.0.0.103
+    - home-server-1
+    - home-server-2
+    - home-server-3
+---
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: systemd
+HOMELAB_EOF
+if ! cmp -s "$homelab_new" /etc/homelab/kubeadm/init.yaml; then
+  install -D -m 644 "$homelab_new" /etc/homelab/kubeadm/init.yaml
+  CHANGED=1
+fi
+rm -f "$homelab_new"
+if [ "$CHANGED" = 1 ]; then echo "/etc/homelab/kubeadm/init.yaml written"; fi
+kubeadm_config=$(mktemp)
+trap 'rm -f "$kubeadm_config"' EXIT
+config_text=$(cat /etc/homelab/kubeadm/init.yaml)
+config_text=${config_text//__HOMELAB_BOOTSTRAP_TOKEN__/$bootstrap_token}
+config_text=${config_text//__HOMELAB_CERTIFICATE_KEY__/$certificate_key}
+printf '%s\n' "$config_text" > "$kubeadm_config"
 
-# joins pin the cluster CA by the hash of its public key (not a secret); the last line is the hash
-ca_hash=$(openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex | sed 's/^.* //')
-echo "sha256:$ca_hash"
+# the control-plane certificates in the cluster expire after 2 h: upload them again under the same key,
+# which the filled config carries (not the command line). With the default kubeconfig this phase first
+# re-bootstraps admin.conf against an API address it guesses from the default route (the management NIC
+# here), which can hang; super-admin.conf (written by init, on this node only) talks to the VIP.
+retry 5 10 kubeadm init phase upload-certs --upload-certs --config "$kubeadm_config" --kubeconfig /etc/kubernetes/super-admin.conf 2>&1 | hide_secrets

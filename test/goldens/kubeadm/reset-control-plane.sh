@@ -10,8 +10,8 @@ else
   echo "kubeadm is not installed on home-server-1; cleaning up what may be left"
 fi
 
-# what reset leaves: CNI config, Calico's node state, our configs and kubeconfigs
-rm -rf /etc/cni/net.d /var/lib/calico /etc/homelab/kubeadm /root/.kube
+# what reset leaves: CNI config, Calico's node state, our configs, records and kubeconfigs
+rm -rf /etc/cni/net.d /var/lib/calico /etc/homelab/kubeadm /root/.kube /etc/kubernetes/homelab-init.done /etc/kubernetes/homelab-join.done
 if [ -n "${SUDO_USER:-}" ]; then
   user_home=$(getent passwd "$SUDO_USER" | cut -d: -f6)
   if [ -n "$user_home" ]; then rm -rf "$user_home/.kube"; fi

@@ -16,13 +16,38 @@ retry() {
   done
 }
 
+dpkg_ready() {
+  local waited=0 output
+  until output=$(dpkg --configure -a 2>&1); do
+    if ! grep -qi 'lock' <<<"$output" || [ "$waited" -ge 600 ]; then
+      printf '%s\n' "$output" >&2
+      if [ "$waited" -ge 600 ]; then
+        echo "dpkg's lock on $(hostname) was still held after 600 s (unattended-upgrades?)" >&2
+      else
+        echo "dpkg --configure -a failed on $(hostname)" >&2
+      fi
+      return 1
+    fi
+    sleep 5
+    waited=$((waited + 5))
+  done
+}
+packages_installed() {
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null | grep '^ii' >/dev/null || return 1
+  done
+}
 apt_get() {
-  dpkg --configure -a
-  retry 5 10 apt-get "$@"
+  dpkg_ready
+  retry 5 10 apt-get -o DPkg::Lock::Timeout=600 "$@"
 }
 
-# corosync, pacemaker, pcs and the IPaddr2 agent (resource-agents, split into -base on some releases)
-if ! command -v pcs >/dev/null 2>&1 || ! command -v corosync >/dev/null 2>&1 || [ ! -x /usr/lib/ocf/resource.d/heartbeat/IPaddr2 ]; then
+# corosync, pacemaker, pcs and the IPaddr2 agent (resource-agents, split into -base on some releases);
+# a package a killed run left half-configured is finished first, and only fully installed ones count
+dpkg_ready
+if ! packages_installed corosync pacemaker pacemaker-cli-utils pcs curl || { ! packages_installed resource-agents && ! packages_installed resource-agents-base; } ||
+  [ ! -x /usr/lib/ocf/resource.d/heartbeat/IPaddr2 ]; then
   apt_get update -q
   agents=resource-agents
   if apt-cache policy resource-agents-base 2>/dev/null | grep -E 'Candidate: [0-9]' >/dev/null; then agents=resource-agents-base; fi

@@ -26,5 +26,10 @@ if ! kc -n rook-ceph get cephcluster rook-ceph >/dev/null 2>&1; then
   echo "no CephCluster rook-ceph; nothing to arm"
   exit 0
 fi
+left=$(kc -n rook-ceph get cephblockpools,cephfilesystems -o name | paste -sd' ' -)
+if [ -n "$left" ]; then
+  echo "not arming Rook's disk wipe: $left still exist(s), so the CephCluster is not being deleted (this step runs after ceph-blockpool and ceph-filesystem are gone); the cleanup policy would stop Rook managing a live cluster. Nothing was set." >&2
+  exit 1
+fi
 kc -n rook-ceph patch cephcluster rook-ceph --type merge -p '{"spec":{"cleanupPolicy":{"confirmation":"yes-really-destroy-data","sanitizeDisks":{"method":"quick","dataSource":"zero","iteration":1}}}}' >/dev/null
 echo "cleanup policy set: deleting the CephCluster now wipes the OSD disks and /var/lib/rook on every node"

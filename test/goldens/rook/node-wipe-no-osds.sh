@@ -25,3 +25,9 @@ if [ -d /var/lib/rook ] && [ -n "$(find /var/lib/rook -mindepth 1 -print -quit)"
 else
   echo "/var/lib/rook on home-server-3 is empty already"
 fi
+
+# the record goes once no disk here can carry that cluster's data; a refused disk keeps it for later checks
+if [ "${refused:-0}" = 0 ] && [ -e /etc/homelab/ceph/fsid-destroyed ]; then
+  rm -f /etc/homelab/ceph/fsid-destroyed
+  echo "forgot the destroyed cluster's fsid on home-server-3: none of its disks here carries it"
+fi

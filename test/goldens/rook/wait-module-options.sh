@@ -35,6 +35,8 @@ while [ $(($(date +%s) - started)) -lt 1200 ]; do
   fi
   if [ "$health" = HEALTH_OK ] && [ "$osds" = "$want_osds" ] && [ "$pool" = Ready ] && [ "$filesystem" = Ready ] && [ "$module_options" = applied ]; then
     echo "Ceph (quay.io/ceph/ceph:v19.2.3, Rook 1.17.8) is HEALTH_OK: 3 OSDs up and in, pool ceph-blockpool and filesystem ceph-filesystem Ready"
+    # for whoever reads the log; the nodes record it from their own disks' labels (the fsid steps)
+    echo "Ceph fsid: $(kc -n rook-ceph get cephcluster rook-ceph -o jsonpath='{.status.ceph.fsid}' 2>/dev/null || true)"
     exit 0
   fi
   echo "[$(($(date +%s) - started))s of 1200s] Ceph health ${health:-unknown}; OSDs (total up in) ${osds:-unknown} of 3; pool ${pool:-pending}; filesystem ${filesystem:-pending}; mgr module options $module_options"

@@ -29,6 +29,11 @@ func runLocal(ctx context.Context, props resource.PropertyMap, command string) (
 			cmd.Env = append(cmd.Env, string(key)+"="+s)
 		}
 	}
+	for key, name := range map[resource.PropertyKey]string{previousStdout: "PULUMI_COMMAND_STDOUT", previousStderr: "PULUMI_COMMAND_STDERR"} {
+		if s, ok := str(props, key); ok && s != "" {
+			cmd.Env = append(cmd.Env, name+"="+s)
+		}
+	}
 	if stdin, ok := str(props, "stdin"); ok {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
@@ -82,7 +87,15 @@ func dial(ctx context.Context, props resource.PropertyMap) (*ssh.Client, error) 
 		if err != nil {
 			return nil, fmt.Errorf("the pinned host key cannot be parsed: %w", err)
 		}
-		config.HostKeyCallback = ssh.FixedHostKey(want)
+		// as upstream: only the pinned key's algorithm is offered, and any other key is refused
+		config.HostKeyAlgorithms = []string{want.Type()}
+		config.HostKeyCallback = func(hostname string, _ net.Addr, got ssh.PublicKey) error {
+			if bytes.Equal(got.Marshal(), want.Marshal()) {
+				return nil
+			}
+			return fmt.Errorf("host key mismatch: %s shows %s, not %s as recorded; nothing was sent to it. If the machine was reinstalled on purpose, pin its new key in the stack config (homelab:nodes[N].sshHostKey)",
+				hostname, ssh.FingerprintSHA256(got), ssh.FingerprintSHA256(want))
+		}
 	}
 	perDial := 15.0
 	if s, ok := str(conn, "perDialTimeout"); ok {

@@ -97,9 +97,6 @@ func (p *commandProvider) Check(_ context.Context, req plugin.CheckRequest) (plu
 	return plugin.CheckResponse{}, fmt.Errorf("homelab's command provider does not implement %s", req.Type)
 }
 
-// Inputs whose change re-runs nothing: they only matter on a later delete or for logging.
-var quietKeys = map[resource.PropertyKey]bool{"delete": true, "logging": true, "addPreviousOutputInEnv": true}
-
 func (p *commandProvider) Diff(_ context.Context, req plugin.DiffRequest) (plugin.DiffResponse, error) {
 	olds := req.OldInputs
 	if olds == nil {
@@ -133,28 +130,37 @@ func (p *commandProvider) Create(ctx context.Context, req plugin.CreateRequest) 
 	return plugin.CreateResponse{ID: newID(), Properties: outputs, Status: resource.StatusOK}, nil
 }
 
+// Update does what the official provider does on any change of inputs (also one of the connection,
+// the delete command or logging): it runs `update`, or `create` when there is no `update`.
 func (p *commandProvider) Update(ctx context.Context, req plugin.UpdateRequest) (plugin.UpdateResponse, error) {
-	diff := req.OldInputs.Diff(req.NewInputs)
-	onlyQuiet := diff != nil
-	if diff != nil {
-		for _, key := range diff.ChangedKeys() {
-			onlyQuiet = onlyQuiet && quietKeys[key]
-		}
-	}
-	if onlyQuiet {
-		outputs := req.NewInputs.Copy()
-		outputs["stdout"], outputs["stderr"] = req.OldOutputs["stdout"], req.OldOutputs["stderr"]
-		return plugin.UpdateResponse{Properties: outputs, Status: resource.StatusOK}, nil
-	}
 	phase := "create"
 	if s, ok := str(req.NewInputs, "update"); ok && s != "" {
 		phase = "update"
 	}
-	outputs, err := p.run(ctx, req.URN, string(req.Type), req.NewInputs, phase, req.Preview)
+	props := req.NewInputs.Copy()
+	if string(req.Type) == localCommand && previousOutputInEnv(req.NewInputs) {
+		// like upstream's local command: the previous run's output, for a command that compares with it
+		props[previousStdout], props[previousStderr] = req.OldOutputs["stdout"], req.OldOutputs["stderr"]
+	}
+	outputs, err := p.run(ctx, req.URN, string(req.Type), props, phase, req.Preview)
 	if err != nil {
 		return plugin.UpdateResponse{}, err
 	}
+	delete(outputs, previousStdout)
+	delete(outputs, previousStderr)
 	return plugin.UpdateResponse{Properties: outputs, Status: resource.StatusOK}, nil
+}
+
+// Keys under which Update hands the previous outputs to runLocal; never recorded.
+const (
+	previousStdout resource.PropertyKey = "__previousStdout"
+	previousStderr resource.PropertyKey = "__previousStderr"
+)
+
+// previousOutputInEnv is addPreviousOutputInEnv, true unless set false (upstream's default).
+func previousOutputInEnv(props resource.PropertyMap) bool {
+	v, ok := props["addPreviousOutputInEnv"]
+	return !ok || !v.IsBool() || v.BoolValue()
 }
 
 func (p *commandProvider) Delete(ctx context.Context, req plugin.DeleteRequest) (plugin.DeleteResponse, error) {

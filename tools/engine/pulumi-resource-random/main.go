@@ -1,8 +1,12 @@
 // pulumi-resource-random, homelab's own implementation of the provider protocol
-// for the resources of @pulumi/random that homelab uses: RandomBytes and
-// RandomString. The upstream provider's Go module is not served by the module
-// proxy this project builds from (see docs/engine.md). Values come from crypto/rand;
-// any change of input replaces the resource, as upstream does.
+// for the resources of @pulumi/random: RandomBytes, RandomString and RandomPassword.
+// The upstream provider's Go module is not served by the module proxy this project
+// builds from (see docs/engine.md). Values come from crypto/rand; any change of input
+// replaces the resource, as upstream does. What is secret, and what the ID is, follow
+// upstream exactly (terraform-provider-random and pulumi-random's ComputeID), because
+// the program must not rely on more: a RandomString's result is not secret and is its
+// ID, a RandomBytes' base64 is its ID, in plaintext; only a RandomPassword keeps its
+// value out of the ID ("none") and secret.
 package main
 
 import (
@@ -25,8 +29,9 @@ import (
 var Version = "4.21.2"
 
 const (
-	randomBytes  = "random:index/randomBytes:RandomBytes"
-	randomString = "random:index/randomString:RandomString"
+	randomBytes    = "random:index/randomBytes:RandomBytes"
+	randomString   = "random:index/randomString:RandomString"
+	randomPassword = "random:index/randomPassword:RandomPassword"
 )
 
 type randomProvider struct{ plugin.UnimplementedProvider }
@@ -67,7 +72,7 @@ func (p *randomProvider) Configure(context.Context, plugin.ConfigureRequest) (pl
 }
 
 func (p *randomProvider) Check(_ context.Context, req plugin.CheckRequest) (plugin.CheckResponse, error) {
-	if string(req.Type) != randomBytes && string(req.Type) != randomString {
+	if string(req.Type) != randomBytes && string(req.Type) != randomString && string(req.Type) != randomPassword {
 		return plugin.CheckResponse{}, fmt.Errorf("homelab's random provider does not implement %s", req.Type)
 	}
 	length, ok := number(req.News, "length")
@@ -95,6 +100,7 @@ func (p *randomProvider) Create(_ context.Context, req plugin.CreateRequest) (pl
 		}
 		return plugin.CreateResponse{Properties: outputs}, nil
 	}
+	var id string
 	switch string(req.Type) {
 	case randomBytes:
 		data := make([]byte, length)
@@ -103,16 +109,23 @@ func (p *randomProvider) Create(_ context.Context, req plugin.CreateRequest) (pl
 		}
 		outputs["base64"] = resource.MakeSecret(resource.NewStringProperty(base64.StdEncoding.EncodeToString(data)))
 		outputs["hex"] = resource.MakeSecret(resource.NewStringProperty(hex.EncodeToString(data)))
+		id = base64.StdEncoding.EncodeToString(data) // pulumi-random's computeRandomBytesID
 	case randomString:
 		value, err := randomText(req.Properties, length)
 		if err != nil {
 			return plugin.CreateResponse{}, err
 		}
+		outputs["result"] = resource.NewStringProperty(value)
+		id = value // terraform-provider-random: the string is its own ID
+	case randomPassword:
+		value, err := randomText(req.Properties, length)
+		if err != nil {
+			return plugin.CreateResponse{}, err
+		}
 		outputs["result"] = resource.MakeSecret(resource.NewStringProperty(value))
+		id = "none" // terraform-provider-random: a password's ID says nothing about it
 	}
-	id := make([]byte, 8)
-	_, _ = rand.Read(id)
-	return plugin.CreateResponse{ID: resource.ID(hex.EncodeToString(id)), Properties: outputs, Status: resource.StatusOK}, nil
+	return plugin.CreateResponse{ID: resource.ID(id), Properties: outputs, Status: resource.StatusOK}, nil
 }
 
 func (p *randomProvider) Read(_ context.Context, req plugin.ReadRequest) (plugin.ReadResponse, error) {
@@ -163,7 +176,7 @@ func randomText(props resource.PropertyMap, length int) (string, error) {
 		alphabet += special
 	}
 	if alphabet == "" {
-		return "", fmt.Errorf("RandomString: every character class is turned off")
+		return "", fmt.Errorf("every character class is turned off")
 	}
 	out := make([]byte, length)
 	max := big.NewInt(int64(len(alphabet)))
