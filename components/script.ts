@@ -9,9 +9,9 @@ export const PRELUDE = [
     "export DEBIAN_FRONTEND=noninteractive",
 ].join("\n");
 
-/** Joins script sections under the prelude; sections are separated by a blank line. */
+/** Joins script sections under the prelude, separated by a blank line; an empty section (one that does not apply) is left out. */
 export function script(...sections: string[]): string {
-    return [PRELUDE, ...sections.map((section) => section.trim())].join("\n\n") + "\n";
+    return [PRELUDE, ...sections.map((section) => section.trim()).filter((section) => section !== "")].join("\n\n") + "\n";
 }
 
 /** Quotes a value for bash: the result is one word whatever the value holds. */

@@ -4,6 +4,7 @@
 // judge (see partial.ts for how).
 import * as ipaddr from "ipaddr.js";
 import { interfaceName } from "../components/vlan/render";
+import { plainVersion } from "../components/version";
 import { each, firstIndex, guarded, plain, wellFormed } from "./partial";
 import { MAX_INTERFACE_NAME, ParsedConfig } from "./schema";
 
@@ -300,13 +301,13 @@ function mirrorRelease(
     if (!mirror || !match) return [];
     const [, named, release] = match as unknown as [string, keyof typeof PRODUCT_NAMES, string];
     if (named !== product) {
-        const wanted = wellFormed(version)?.replace(/^v/, "") ?? release;
+        const wanted = plainVersion(wellFormed(version) ?? release);
         const example = mirror.replace(MIRROR_RELEASE, `/${product}-v${wanted}`);
         return [{ key: mirrorKey, value: mirror, message: `is a ${PRODUCT_NAMES[named]} mirror (${named}-v${release}); expected the ${product}-v<version> directory ${script} writes, like ${example}` }];
     }
     const wanted = version();
-    if (wanted.replace(/^v/, "") === release) return [];
-    return [{ key: versionKey, value: wanted, message: `is not the release ${mirrorKey} holds (${mirror}); expected ${release}, or a mirror built for ${wanted.replace(/^v/, "")}` }];
+    if (plainVersion(wanted) === release) return [];
+    return [{ key: versionKey, value: wanted, message: `is not the release ${mirrorKey} holds (${mirror}); expected ${release}, or a mirror built for ${plainVersion(wanted)}` }];
 }
 
 function kubernetesMirror(config: ParsedConfig): ConfigProblem[] {

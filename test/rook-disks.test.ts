@@ -148,7 +148,9 @@ maybe("OSD disks, on loop devices of this machine", () => {
         devices.partitioned = loopDisk("partitioned", partitioned);
         // (b) an ext4 file system, mounted
         devices.mounted = loopDisk("mounted", Buffer.alloc(0));
-        sh(`mkfs.ext4 -q -F ${devices.mounted}`);
+        // no lazy init: the kernel would otherwise zero inode tables in the background after the mount,
+        // changing the disk's bytes while a test checks that nothing else did
+        sh(`mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 ${devices.mounted}`);
         fs.mkdirSync(file("mnt"));
         sh(`mount ${devices.mounted} ${file("mnt")}`);
         mounts.push(file("mnt"));

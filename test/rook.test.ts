@@ -8,7 +8,7 @@ import { expectShellcheckClean } from "./helpers/shellcheck";
 import { standIns } from "./helpers/standins";
 import { bundleFiles, renderApplyBundleScript, renderDeleteBundleScript } from "../components/manifests";
 import {
-    MANIFEST_FILES, operatorSettings, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle, rookImages, RookSpec, splitCephConfig, upstreamManifestBase,
+    ROOK_BUNDLE_FILES, operatorSettings, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle, rookImages, RookSpec, splitCephConfig, upstreamManifestBase,
     validateRookSpec,
 } from "../components/rook/render";
 import { renderCleanupArmScript, renderCleanupWaitScript, renderClaimsGuardScript, renderNodeWipeScript } from "../components/rook/teardown";
@@ -32,17 +32,17 @@ const spec: RookSpec = {
     wipeDisksOnDestroy: false,
 };
 const ssh = { host: "192.168.10.101", port: 22, user: "homeuser", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" };
-const upstream = rookBundle(spec, bundleFiles({}, upstreamManifestBase("1.17.8"), MANIFEST_FILES, false));
+const upstream = rookBundle(spec, bundleFiles({}, upstreamManifestBase("1.17.8"), ROOK_BUNDLE_FILES, false));
 
 // An air-gapped copy of deploy/examples, with fixed content so goldens are stable.
 const localDir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-rook-"));
-for (const file of MANIFEST_FILES) fs.writeFileSync(path.join(localDir, file), `# ${file}\n`);
+for (const file of ROOK_BUNDLE_FILES) fs.writeFileSync(path.join(localDir, file), `# ${file}\n`);
 afterAll(() => fs.rmSync(localDir, { recursive: true, force: true }));
 
 describe("rook renderers", () => {
     const scripts: Record<string, string> = {
         "operator-apply.sh": renderApplyBundleScript(upstream),
-        "operator-apply-airgapped.sh": renderApplyBundleScript(rookBundle(spec, bundleFiles({ path: localDir }, "unused", MANIFEST_FILES, false))),
+        "operator-apply-airgapped.sh": renderApplyBundleScript(rookBundle(spec, bundleFiles({ path: localDir }, "unused", ROOK_BUNDLE_FILES, false))),
         "operator-delete.sh": renderDeleteBundleScript(upstream),
         "wait.sh": renderWaitScript(spec),
         "wait-module-options.sh": renderWaitScript({ ...spec, cephConfig: { mgr: { "mgr/crash/warn_recent_interval": "0" } } }),

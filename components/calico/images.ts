@@ -2,13 +2,13 @@
 // calico-node runs there, with the same checks and stamps as the Kubernetes images (components/airgap.ts).
 import { MirroredImages, renderMirroredImagesImportScript, renderMirroredImagesRemoveScript } from "../airgap";
 import { calicoImages } from "./manifest";
-import { plainVersion } from "./render";
+import { plainVersion } from "../version";
 
 /** Stamp files of Calico's archives carry this prefix, apart from the Kubernetes mirror's (images/node.tar is not kube's). */
 export const STAMP_PREFIX = "calico-";
 
 function mirroredImages(spec: { version: string; mirror: string }, hostname: string): MirroredImages {
-    const version = plainVersion(spec);
+    const version = plainVersion(spec.version);
     return {
         mirror: spec.mirror, hostname, owner: "Calico", version, versionKey: "calico.version",
         consumer: "calico-node", images: calicoImages(version), stampPrefix: STAMP_PREFIX,

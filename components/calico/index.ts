@@ -1,15 +1,15 @@
-import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { applyManifestBundle, bundleFiles, ManifestSource } from "../manifests";
-import { connectionOf, remoteScript, SshTarget } from "../remote";
+import { applyManifestBundle, bundleFiles, ManifestSource, stageLocalFile } from "../manifests";
+import { remoteScript, SshTarget } from "../remote";
+import { plainVersion } from "../version";
 import { renderImageImportScript, renderImageRemoveScript } from "./images";
 import {
-    InstallMethod, MANIFEST_FILE, MANIFEST_STAGING, ManifestInstall, manifestInstallProblems, renderManifestApplyScript, renderManifestDeleteScript, renderManifestWaitScript, upstreamVxlanManifestUrl, VxlanManifestSource,
+    InstallMethod, VXLAN_MANIFEST, VXLAN_MANIFEST_STAGING, ManifestInstall, manifestInstallProblems, renderManifestApplyScript, renderManifestDeleteScript, renderManifestWaitScript, upstreamVxlanManifestUrl, VxlanManifestSource,
 } from "./manifest";
 import {
-    calicoBundle, CalicoSpec, MANIFEST_FILES, renderCalicoResources, renderCalicoResourcesYaml,
+    calicoBundle, CalicoSpec, OPERATOR_BUNDLE_FILES, renderCalicoResources, renderCalicoResourcesYaml,
     renderWaitScript, upstreamManifestUrl, validateCalicoSpec,
 } from "./render";
 
@@ -67,7 +67,7 @@ export class CalicoNetwork extends pulumi.ComponentResource {
         if (problems.length > 0) throw new pulumi.ResourceError(`CalicoNetwork: ${problems.join("; ")}`, this);
 
         this.ready = installMethod === "manifest" ? this.installFromManifest(name, args, spec) : this.installWithOperator(name, args, spec);
-        this.version = pulumi.output(args.version.replace(/^v/, ""));
+        this.version = pulumi.output(plainVersion(args.version));
         this.podCidr = pulumi.output(args.podCidr);
         this.registerOutputs({ version: this.version, podCidr: this.podCidr });
     }
@@ -75,7 +75,7 @@ export class CalicoNetwork extends pulumi.ComponentResource {
     /** The tigera-operator bundle applied on the admin node, its custom resources through Kubernetes; returns the wait. */
     private installWithOperator(name: string, args: CalicoNetworkArgs, spec: CalicoSpec): pulumi.Resource {
         const resources = renderCalicoResources(spec);
-        const bundle = calicoBundle(args.version, bundleFiles(args.manifests, upstreamManifestUrl(args.version), MANIFEST_FILES, true));
+        const bundle = calicoBundle(args.version, bundleFiles(args.manifests, upstreamManifestUrl(args.version), OPERATOR_BUNDLE_FILES, true));
 
         const provider = new k8s.Provider(`${name}-provider`, {
             kubeconfig: pulumi.secret(args.kubeconfig),
@@ -122,10 +122,8 @@ export class CalicoNetwork extends pulumi.ComponentResource {
             // the old step's delete removes the images by name: it must run before the new import, not after
             deleteBeforeReplace: true,
         }));
-        const copies = install.source.kind === "path" ? [new command.remote.CopyToRemote(`${name}-manifest-copy`, {
-            connection: connectionOf(args.adminNode),
-            source: new pulumi.asset.FileAsset(install.source.localPath),
-            remotePath: MANIFEST_STAGING,
+        const copies = install.source.kind === "path" ? [stageLocalFile(`${name}-manifest-copy`, {
+            target: args.adminNode, localPath: install.source.localPath, remotePath: VXLAN_MANIFEST_STAGING,
         }, { parent: this })] : [];
 
         const applyScript = renderManifestApplyScript(install);
@@ -155,7 +153,7 @@ export class CalicoNetwork extends pulumi.ComponentResource {
 /** Where calico-vxlan.yaml comes from: the mirror, else calico.manifests, else the pinned upstream file. */
 export function vxlanManifestSource(args: Pick<CalicoNetworkArgs, "mirror" | "manifests" | "version">): VxlanManifestSource {
     if (args.mirror) return { kind: "mirror", url: args.mirror };
-    const [file] = bundleFiles(args.manifests, upstreamVxlanManifestUrl(args.version), [MANIFEST_FILE], true);
+    const [file] = bundleFiles(args.manifests, upstreamVxlanManifestUrl(args.version), [VXLAN_MANIFEST], true);
     if (file.localPath && file.sha256) return { kind: "path", localPath: file.localPath, sha256: file.sha256 };
     return { kind: "url", url: file.url as string };
 }

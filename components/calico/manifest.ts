@@ -5,8 +5,10 @@
 import * as YAML from "yaml";
 import { exitWhenClusterGone, KUBECTL_FUNCTION } from "../kubectl";
 import { renderMirrorFetch } from "../airgap";
+import { renderFetchFile } from "../manifests/render";
 import { RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } from "../script";
-import { CalicoSpec, Encapsulation, plainVersion } from "./render";
+import { plainVersion } from "../version";
+import { CalicoSpec, Encapsulation } from "./render";
 
 export type InstallMethod = "operator" | "manifest";
 
@@ -23,13 +25,13 @@ export interface ManifestInstall extends CalicoSpec {
     source: VxlanManifestSource;
 }
 
-export const MANIFEST_FILE = "calico-vxlan.yaml";
+export const VXLAN_MANIFEST = "calico-vxlan.yaml";
 /** Where the manifest lies on a mirror, relative to it (as in its SHA256SUMS). */
-export const MIRROR_MANIFEST_PATH = `manifests/${MANIFEST_FILE}`;
+export const MIRROR_VXLAN_MANIFEST_PATH = `manifests/${VXLAN_MANIFEST}`;
 /** The manifest and its overlay on the admin node (kept for `kubectl delete -k`); not the operator bundle's directory. */
-export const MANIFEST_DIR = "/etc/homelab/manifests/calico-manifest";
+export const VXLAN_MANIFEST_DIR = "/etc/homelab/manifests/calico-manifest";
 /** Where CopyToRemote (which runs as the SSH user, not root) drops a local manifest. */
-export const MANIFEST_STAGING = `/tmp/homelab-calico-${MANIFEST_FILE}`;
+export const VXLAN_MANIFEST_STAGING = `/tmp/homelab-calico-${VXLAN_MANIFEST}`;
 /** What calico-vxlan.yaml runs, all in kube-system. */
 export const WORKLOADS = { namespace: "kube-system", daemonSet: "calico-node", deployment: "calico-kube-controllers" };
 /** The pool calico-node creates from its environment when there is none. */
@@ -37,12 +39,12 @@ export const DEFAULT_POOL = "default-ipv4-ippool";
 
 
 export function upstreamVxlanManifestUrl(calicoVersion: string): string {
-    return `https://raw.githubusercontent.com/projectcalico/calico/v${plainVersion({ version: calicoVersion })}/manifests/${MANIFEST_FILE}`;
+    return `https://raw.githubusercontent.com/projectcalico/calico/v${plainVersion(calicoVersion)}/manifests/${VXLAN_MANIFEST}`;
 }
 
 /** The images calico-vxlan.yaml of `version` runs; a mirror's images/*.tar must hold them. */
 export function calicoImages(calicoVersion: string): string[] {
-    const tag = `v${plainVersion({ version: calicoVersion })}`;
+    const tag = `v${plainVersion(calicoVersion)}`;
     return ["cni", "node", "kube-controllers"].map((image) => `quay.io/calico/${image}:${tag}`);
 }
 
@@ -94,61 +96,51 @@ export function renderKustomization(spec: CalicoSpec): string {
     const kustomization = {
         apiVersion: "kustomize.config.k8s.io/v1beta1",
         kind: "Kustomization",
-        resources: [MANIFEST_FILE],
+        resources: [VXLAN_MANIFEST],
         patches: [configMap, daemonSet].map((patch) => ({ patch: YAML.stringify(patch) })),
     };
-    return `# Calico ${plainVersion(spec)}: the upstream ${MANIFEST_FILE} with this lab's settings (kubectl apply -k)\n${YAML.stringify(kustomization)}`;
+    return `# Calico ${plainVersion(spec.version)}: the upstream ${VXLAN_MANIFEST} with this lab's settings (kubectl apply -k)\n${YAML.stringify(kustomization)}`;
 }
 
 function describeSource(source: VxlanManifestSource): string {
-    if (source.kind === "mirror") return `${source.url.replace(/\/+$/, "")}/${MIRROR_MANIFEST_PATH}`;
+    if (source.kind === "mirror") return `${source.url.replace(/\/+$/, "")}/${MIRROR_VXLAN_MANIFEST_PATH}`;
     if (source.kind === "url") return source.url;
     // not the local path: where the program is checked out must not change what runs on the node
-    return `the ${MANIFEST_FILE} Pulumi copied (sha256 ${source.sha256.slice(0, 12)})`;
+    return `the ${VXLAN_MANIFEST} Pulumi copied (sha256 ${source.sha256.slice(0, 12)})`;
 }
 
 function fetchManifest(source: VxlanManifestSource): string {
-    const target = `"$dir/${MANIFEST_FILE}"`;
+    const target = `${VXLAN_MANIFEST_DIR}/${VXLAN_MANIFEST}`;
     if (source.kind === "mirror") {
         return `${renderMirrorFetch(source.url, "$(hostname)")}
-fetch ${MIRROR_MANIFEST_PATH} "$work/${MANIFEST_FILE}"
-install -m 644 "$work/${MANIFEST_FILE}" ${target}`;
+fetch ${MIRROR_VXLAN_MANIFEST_PATH} "$work/${VXLAN_MANIFEST}"
+install -m 644 "$work/${VXLAN_MANIFEST}" ${target}`;
     }
-    if (source.kind === "url") {
-        return `retry 5 10 curl -fsSL --connect-timeout 20 -o ${target}.part ${shellQuote(source.url)}
-mv ${target}.part ${target}`;
-    }
-    return `if [ -f ${MANIFEST_STAGING} ]; then
-  install -m 644 ${MANIFEST_STAGING} ${target}
-  rm -f ${MANIFEST_STAGING}
-fi
-# the copy is checked, so a stale or tampered file is never applied
-echo ${shellQuote(`${source.sha256}  ${MANIFEST_DIR}/${MANIFEST_FILE}`)} | sha256sum -c --quiet - \\
-  || { echo "${MANIFEST_FILE} on this node is not the file Pulumi copied (sha256 mismatch)" >&2; exit 1; }`;
+    return renderFetchFile(source.kind === "url" ? { url: source.url } : { staged: VXLAN_MANIFEST_STAGING, sha256: source.sha256 }, target, VXLAN_MANIFEST);
 }
 
 /** On the admin node: fetch calico-vxlan.yaml, check it is the pinned release, write the overlay and apply both (server-side, so a re-run changes nothing). */
 export function renderManifestApplyScript(install: ManifestInstall): string {
-    const version = plainVersion(install);
+    const version = plainVersion(install.version);
     const nodeImage = `calico/node:v${version}`;
     return script(
         RETRY_FUNCTION,
         KUBECTL_FUNCTION,
         `# Calico ${version} from ${describeSource(install.source)}
-dir=${MANIFEST_DIR}
+dir=${VXLAN_MANIFEST_DIR}
 install -d -m 755 "$dir"`,
         fetchManifest(install.source),
         `# the manifest must be the pinned release: its images are the ones the nodes have
-if ! grep -F ${shellQuote(nodeImage)} "$dir/${MANIFEST_FILE}" >/dev/null; then
+if ! grep -F ${shellQuote(nodeImage)} "$dir/${VXLAN_MANIFEST}" >/dev/null; then
   echo ${shellQuote(`${describeSource(install.source)} is not Calico ${version}: it names no ${nodeImage} image; set calico.version to the release it holds`)} >&2
   exit 1
 fi`,
         `CHANGED=0
-${writeFileIfChanged(`${MANIFEST_DIR}/kustomization.yaml`, renderKustomization(install), "644")}
+${writeFileIfChanged(`${VXLAN_MANIFEST_DIR}/kustomization.yaml`, renderKustomization(install), "644")}
 if [ "$CHANGED" = 1 ]; then echo "wrote $dir/kustomization.yaml"; fi`,
         `# server-side apply: the CRDs are too large for the last-applied annotation of a client-side apply
 retry 5 10 kc apply --server-side --force-conflicts -k "$dir" >/dev/null
-echo "Calico ${version} applied from ${MANIFEST_FILE} (${install.encapsulation}, pods in ${install.podCidr})"`,
+echo "Calico ${version} applied from ${VXLAN_MANIFEST} (${install.encapsulation}, pods in ${install.podCidr})"`,
     );
 }
 
@@ -157,11 +149,11 @@ export function renderManifestDeleteScript(): string {
     return script(
         KUBECTL_FUNCTION,
         exitWhenClusterGone("nothing to delete for Calico"),
-        `if [ -f ${MANIFEST_DIR}/kustomization.yaml ]; then
-  kc delete -k ${MANIFEST_DIR} --ignore-not-found --wait=false >/dev/null || echo "could not delete everything ${MANIFEST_FILE} created; continuing" >&2
+        `if [ -f ${VXLAN_MANIFEST_DIR}/kustomization.yaml ]; then
+  kc delete -k ${VXLAN_MANIFEST_DIR} --ignore-not-found --wait=false >/dev/null || echo "could not delete everything ${VXLAN_MANIFEST} created; continuing" >&2
 fi
-rm -rf ${MANIFEST_DIR}
-echo "Calico (${MANIFEST_FILE}) deleted"`,
+rm -rf ${VXLAN_MANIFEST_DIR}
+echo "Calico (${VXLAN_MANIFEST}) deleted"`,
     );
 }
 
@@ -181,7 +173,7 @@ rollout() {
     exit 1
   fi
 }
-echo "waiting for Calico ${plainVersion(install)} (${MANIFEST_FILE}) to roll out"
+echo "waiting for Calico ${plainVersion(install.version)} (${VXLAN_MANIFEST}) to roll out"
 rollout daemonset/${daemonSet} 600 k8s-app=${daemonSet}
 rollout deployment/${deployment} 300 k8s-app=${deployment}`,
         `# calico-node creates the default pool once, when there is none, and never changes it
@@ -194,6 +186,6 @@ if [ "$pool" != "$want" ]; then
 fi`,
         `# nodes turn Ready once the CNI works on them
 retry 3 10 kc wait --for=condition=Ready nodes --all --timeout=300s
-echo "Calico ${plainVersion(install)} is available (${install.encapsulation}${install.wireguard ? ", WireGuard" : ""}) and every node is Ready"`,
+echo "Calico ${plainVersion(install.version)} is available (${install.encapsulation}${install.wireguard ? ", WireGuard" : ""}) and every node is Ready"`,
     );
 }

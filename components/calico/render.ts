@@ -2,8 +2,9 @@
 // resources (plain objects, created through @pulumi/kubernetes) and the wait script.
 import * as YAML from "yaml";
 import { KUBECTL_FUNCTION } from "../kubectl";
-import { KubernetesObject, ManifestBundle, ManifestFile } from "../manifests";
+import { KubernetesObject, ManifestBundle, ManifestFile } from "../manifests/render";
 import { RETRY_FUNCTION, script } from "../script";
+import { plainVersion } from "../version";
 
 export type Encapsulation = "IPIP" | "IPIPCrossSubnet" | "VXLAN" | "VXLANCrossSubnet" | "None";
 
@@ -34,19 +35,16 @@ export interface CalicoResources {
 }
 
 export const OPERATOR = { namespace: "tigera-operator", deployment: "tigera-operator" };
-export const MANIFEST_FILES = ["tigera-operator.yaml"];
+export const OPERATOR_BUNDLE_FILES = ["tigera-operator.yaml"];
 
 /** The version without a leading v, e.g. 3.30.3. */
-export function plainVersion(spec: { version: string }): string {
-    return spec.version.replace(/^v/, "");
-}
 
 export function upstreamManifestUrl(calicoVersion: string): string {
-    return `https://raw.githubusercontent.com/projectcalico/calico/v${calicoVersion.replace(/^v/, "")}/manifests/tigera-operator.yaml`;
+    return `https://raw.githubusercontent.com/projectcalico/calico/v${plainVersion(calicoVersion)}/manifests/tigera-operator.yaml`;
 }
 
 export function calicoBundle(calicoVersion: string, files: ManifestFile[]): ManifestBundle {
-    return { id: "calico", version: calicoVersion.replace(/^v/, ""), files, operator: OPERATOR };
+    return { id: "calico", version: plainVersion(calicoVersion), files, operator: OPERATOR };
 }
 
 /** IPIP and unencapsulated pools route with BGP; VXLAN programs its own routes and needs none. */
@@ -108,11 +106,11 @@ export function renderWaitScript(spec: CalicoSpec): string {
         RETRY_FUNCTION,
         KUBECTL_FUNCTION,
         `# the tigerastatus object appears only once the operator has reconciled the Installation
-echo "waiting for the tigera operator to report on Calico ${plainVersion(spec)}"
+echo "waiting for the tigera operator to report on Calico ${plainVersion(spec.version)}"
 retry 60 10 kc get tigerastatus calico >/dev/null 2>&1
 retry 3 10 kc wait --for=condition=Available tigerastatus/calico --timeout=600s`,
         `# nodes turn Ready once the CNI works on them
 retry 3 10 kc wait --for=condition=Ready nodes --all --timeout=300s
-echo "Calico ${plainVersion(spec)} is available (${spec.encapsulation}${spec.wireguard ? ", WireGuard" : ""}) and every node is Ready"`,
+echo "Calico ${plainVersion(spec.version)} is available (${spec.encapsulation}${spec.wireguard ? ", WireGuard" : ""}) and every node is Ready"`,
     );
 }

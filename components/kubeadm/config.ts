@@ -3,6 +3,7 @@
 // from stdin into a root-only temporary copy.
 import { createHash, X509Certificate } from "crypto";
 import * as YAML from "yaml";
+import { plainVersion } from "../version";
 
 export type NodeRole = "control-plane" | "worker";
 
@@ -64,10 +65,6 @@ export const CERTIFICATE_KEY_PLACEHOLDER = "__HOMELAB_CERTIFICATE_KEY__";
 export const CRI_SOCKET = "unix:///var/run/containerd/containerd.sock";
 const KUBEADM_API = "kubeadm.k8s.io/v1beta4";
 
-export function normalizedVersion(version: string): string {
-    return version.replace(/^v/, "");
-}
-
 export function endpointOf(spec: ClusterSpec): string {
     return `${spec.controlPlaneEndpoint.address}:${spec.controlPlaneEndpoint.port}`;
 }
@@ -107,7 +104,7 @@ export function clusterConfiguration(spec: ClusterSpec): Record<string, unknown>
         apiVersion: KUBEADM_API,
         kind: "ClusterConfiguration",
         clusterName: spec.clusterName,
-        kubernetesVersion: `v${normalizedVersion(spec.version)}`,
+        kubernetesVersion: `v${plainVersion(spec.version)}`,
         controlPlaneEndpoint: endpointOf(spec),
         networking: { podSubnet: spec.podCidr, serviceSubnet: spec.serviceCidr, dnsDomain: spec.dnsDomain },
         apiServer: { certSANs: [...new Set(sans)] },

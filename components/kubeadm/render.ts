@@ -1,9 +1,10 @@
 // Pure renderers for KubeadmCluster: the scripts that install, init, join, read
 // the kubeconfig and reset. Secrets come in on stdin and never reach the output.
-import { APT_FUNCTION, RETRY_FUNCTION, script as joinSections, shellQuote, writeFileIfChanged } from "../script";
+import { APT_FUNCTION, RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } from "../script";
+import { minorOf, plainVersion } from "../version";
 import { ADMIN_KUBECONFIG, KUBECTL_FUNCTION } from "../kubectl";
 import {
-    CERTIFICATE_KEY_PLACEHOLDER, ClusterNode, ClusterSpec, CRI_SOCKET, endpointOf, normalizedVersion,
+    CERTIFICATE_KEY_PLACEHOLDER, ClusterNode, ClusterSpec, CRI_SOCKET, endpointOf,
     renderInitConfig, renderJoinConfig, TOKEN_PLACEHOLDER,
 } from "./config";
 import { renderMirrorInstall } from "./mirror";
@@ -16,16 +17,7 @@ export type PackageSource = { source: "upstream" } | { source: "mirror"; url: st
 
 export const CONFIG_DIR = "/etc/homelab/kubeadm";
 const CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane";
-/** script() without the sections that do not apply. */
-function script(...sections: string[]): string {
-    return joinSections(...sections.filter((section) => section.trim() !== ""));
-}
-
 const TOKEN_DESCRIPTION = "homelab: joins of the nodes in the stack config";
-
-export function minorOf(version: string): string {
-    return normalizedVersion(version).split(".").slice(0, 2).join(".");
-}
 
 /** The apt repository section for the upstream source. */
 export function renderPackageSource(version: string): string {
@@ -106,7 +98,7 @@ fi`;
 
 /** Installs kubelet, kubeadm and kubectl (and, from a mirror, the images) at the pinned version; refuses to upgrade. */
 export function renderPackagesScript(packages: PackageSource, version: string, hostname: string): string {
-    const want = normalizedVersion(version);
+    const want = plainVersion(version);
     return script(
         RETRY_FUNCTION,
         APT_FUNCTION,
@@ -234,7 +226,7 @@ ${spec.imagesPreloaded ? "" : `  # pulling the images is the slow, flaky part
 ${failAndReset("kubeadm init", node.hostname, "    ")}
   fi
   touch ${INIT_DONE}
-  echo "${node.hostname} initialised cluster ${spec.clusterName} (Kubernetes v${normalizedVersion(spec.version)}, API at ${endpointOf(spec)})"
+  echo "${node.hostname} initialised cluster ${spec.clusterName} (Kubernetes v${plainVersion(spec.version)}, API at ${endpointOf(spec)})"
 fi`,
         taintSection(spec),
     );
@@ -344,7 +336,7 @@ fi`,
         configSection(`${CONFIG_DIR}/join.yaml`, renderJoinConfig(spec, node, caCertHash)),
         controlPlane && !spec.imagesPreloaded
             ? `# pulling the control-plane images is the slow, flaky part
-retry 5 15 kubeadm config images pull --kubernetes-version v${normalizedVersion(spec.version)} --cri-socket ${CRI_SOCKET}`
+retry 5 15 kubeadm config images pull --kubernetes-version v${plainVersion(spec.version)} --cri-socket ${CRI_SOCKET}`
             : "",
         `if ! kubeadm join --config "$kubeadm_config" 2>&1 | hide_secrets; then
 ${failAndReset("kubeadm join", node.hostname, "  ")}

@@ -1,13 +1,8 @@
 // Pure renderer for the delete side of KubeadmCluster: `kubeadm reset` and the
 // cleanup of what reset leaves behind (CNI config, iptables chains, IPVS, links).
-import { script as joinSections } from "../script";
+import { script } from "../script";
 import { ClusterNode, CRI_SOCKET } from "./config";
 import { CONFIG_DIR, INIT_DONE, JOIN_DONE } from "./render";
-
-/** script() without the sections that do not apply. */
-function script(...sections: string[]): string {
-    return joinSections(...sections.filter((section) => section.trim() !== ""));
-}
 
 /** Undoes kubeadm on one node, also what `kubeadm reset` leaves; fine when nothing is installed. */
 export function renderResetScript(node: ClusterNode): string {

@@ -5,7 +5,7 @@ import { applyManifestBundle, bundleFiles, ManifestSource } from "../manifests";
 import { deleteOnlyStep, remoteScript, SshTarget } from "../remote";
 import { renderMirroredImagesImportScript, renderMirroredImagesRemoveScript } from "../airgap";
 import {
-    CephfsMounter, MANIFEST_FILES, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle, rookImages, RookSpec, upstreamManifestBase, validateRookSpec,
+    CephfsMounter, ROOK_BUNDLE_FILES, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle, rookImages, RookSpec, upstreamManifestBase, validateRookSpec,
 } from "./render";
 import { renderCleanupArmScript, renderCleanupWaitScript, renderClaimsGuardScript, renderNodeWipeScript } from "./teardown";
 import { renderDeviceCheckScript, renderFsidRecordScript, renderFsidRetireScript } from "./disks";
@@ -86,7 +86,7 @@ export class RookCeph extends pulumi.ComponentResource {
         validateRookSpec(spec);
         const resources = renderRookResources(spec);
         const manifestSource: ManifestSource = mirror ? { url: `${mirror.replace(/\/+$/, "")}/manifests/` } : args.manifests;
-        const bundle = rookBundle(spec, bundleFiles(manifestSource, upstreamManifestBase(args.rookVersion), MANIFEST_FILES, false));
+        const bundle = rookBundle(spec, bundleFiles(manifestSource, upstreamManifestBase(args.rookVersion), ROOK_BUNDLE_FILES, false));
 
         const provider = new k8s.Provider(`${name}-provider`, {
             kubeconfig: pulumi.secret(args.kubeconfig),

@@ -3,8 +3,9 @@
 // What runs on destroy is in ./teardown.
 import * as YAML from "yaml";
 import { KUBECTL_FUNCTION } from "../kubectl";
-import { KubernetesObject, ManifestBundle, ManifestFile } from "../manifests";
+import { KubernetesObject, ManifestBundle, ManifestFile } from "../manifests/render";
 import { script, shellQuote } from "../script";
+import { plainVersion } from "../version";
 import { FSID_LINE_PREFIX } from "./disks";
 
 export type CephfsMounter = "kernel" | "fuse";
@@ -82,13 +83,13 @@ export const FILESYSTEM = "ceph-filesystem";
 /** Where Rook keeps the mons' stores and its own state on every node. */
 export const DATA_DIR_HOST_PATH = "/var/lib/rook";
 const DATA_POOL = "data0";
-export const MANIFEST_FILES = ["crds.yaml", "common.yaml", "operator.yaml"];
+export const ROOK_BUNDLE_FILES = ["crds.yaml", "common.yaml", "operator.yaml"];
 const HEALTH_TIMEOUT_MINUTES = 20;
 /** Seconds between two looks at the cluster in the scripts that wait on it. */
 export const WAIT_SECONDS = 10;
 
 export function upstreamManifestBase(rookVersion: string): string {
-    return `https://raw.githubusercontent.com/rook/rook/v${rookVersion.replace(/^v/, "")}/deploy/examples/`;
+    return `https://raw.githubusercontent.com/rook/rook/v${plainVersion(rookVersion)}/deploy/examples/`;
 }
 
 /** Keys of the rook-ceph-operator-config ConfigMap that this program owns. */
@@ -110,7 +111,7 @@ export function rookBundle(spec: RookSpec, files: ManifestFile[]): ManifestBundl
     const patch = JSON.stringify({ data: operatorSettings(spec) });
     return {
         id: "rook",
-        version: spec.rookVersion.replace(/^v/, ""),
+        version: plainVersion(spec.rookVersion),
         files,
         operator: { namespace: NAMESPACE, deployment: "rook-ceph-operator" },
         afterApply: `# operator settings this program owns; an apply of the bundle resets them, so set them after every apply
@@ -281,7 +282,7 @@ export function renderRookResourcesYaml(resources: RookResources): string {
 
 /** The images a mirror must hold for this spec (Rook's CSI images come with it, named as the operator's defaults). */
 export function rookImages(spec: Pick<RookSpec, "rookVersion" | "cephImage">): string[] {
-    return [spec.cephImage, `docker.io/rook/ceph:v${spec.rookVersion.replace(/^v/, "")}`];
+    return [spec.cephImage, `docker.io/rook/ceph:v${plainVersion(spec.rookVersion)}`];
 }
 
 /** The ceph CLI with the admin key, in the operator's pod (as Rook itself runs it), as bash. */

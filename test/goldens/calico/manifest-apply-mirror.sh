@@ -39,7 +39,7 @@ fetch() { # fetch PATH DEST
   fi
 }
 fetch manifests/calico-vxlan.yaml "$work/calico-vxlan.yaml"
-install -m 644 "$work/calico-vxlan.yaml" "$dir/calico-vxlan.yaml"
+install -m 644 "$work/calico-vxlan.yaml" /etc/homelab/manifests/calico-manifest/calico-vxlan.yaml
 
 # the manifest must be the pinned release: its images are the ones the nodes have
 if ! grep -F calico/node:v3.31.0 "$dir/calico-vxlan.yaml" >/dev/null; then

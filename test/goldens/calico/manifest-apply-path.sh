@@ -23,7 +23,7 @@ dir=/etc/homelab/manifests/calico-manifest
 install -d -m 755 "$dir"
 
 if [ -f /tmp/homelab-calico-calico-vxlan.yaml ]; then
-  install -m 644 /tmp/homelab-calico-calico-vxlan.yaml "$dir/calico-vxlan.yaml"
+  install -m 644 /tmp/homelab-calico-calico-vxlan.yaml /etc/homelab/manifests/calico-manifest/calico-vxlan.yaml
   rm -f /tmp/homelab-calico-calico-vxlan.yaml
 fi
 # the copy is checked, so a stale or tampered file is never applied

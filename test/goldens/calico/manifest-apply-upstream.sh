@@ -22,8 +22,8 @@ kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
 dir=/etc/homelab/manifests/calico-manifest
 install -d -m 755 "$dir"
 
-retry 5 10 curl -fsSL --connect-timeout 20 -o "$dir/calico-vxlan.yaml".part https://raw.githubusercontent.com/projectcalico/calico/v3.31.0/manifests/calico-vxlan.yaml
-mv "$dir/calico-vxlan.yaml".part "$dir/calico-vxlan.yaml"
+retry 5 10 curl -fsSL --connect-timeout 20 -o /etc/homelab/manifests/calico-manifest/calico-vxlan.yaml.part https://raw.githubusercontent.com/projectcalico/calico/v3.31.0/manifests/calico-vxlan.yaml
+mv /etc/homelab/manifests/calico-manifest/calico-vxlan.yaml.part /etc/homelab/manifests/calico-manifest/calico-vxlan.yaml
 
 # the manifest must be the pinned release: its images are the ones the nodes have
 if ! grep -F calico/node:v3.31.0 "$dir/calico-vxlan.yaml" >/dev/null; then

@@ -1,13 +1,10 @@
-// Upstream operator bundles (Calico's tigera-operator, Rook's crds/common/operator)
-// applied with kubectl on the first control plane: the node fetches them at `up`
-// time, so a preview never needs the internet, and an air-gapped lab copies them.
-import * as command from "@pulumi/command";
-import * as pulumi from "@pulumi/pulumi";
+// Pure: upstream operator bundles (Calico's tigera-operator, Rook's crds/common/operator)
+// applied with kubectl on the first control plane, and how the admin node gets any file it
+// applies: it downloads it at `up` time (so a preview never needs the internet), or takes the
+// copy Pulumi staged for it (air-gapped) after checking its sha256. No Pulumi SDK here.
 import { createHash } from "crypto";
-import * as fs from "fs";
-import * as path from "path";
-import { exitWhenClusterGone, KUBECTL_FUNCTION } from "./kubectl";
-import { connectionOf, remoteScript, RETRY_FUNCTION, script, shellQuote, SshTarget } from "./remote";
+import { exitWhenClusterGone, KUBECTL_FUNCTION } from "../kubectl";
+import { RETRY_FUNCTION, script, shellQuote } from "../script";
 
 /** Where a bundle comes from, as the stack config says it (storage.manifests, calico.manifests). */
 export interface ManifestSource {
@@ -69,39 +66,31 @@ export function bundleFingerprint(bundle: ManifestBundle): string {
     return `${bundle.version}-${createHash("sha256").update(sources).digest("hex").slice(0, 16)}`;
 }
 
-/** Files named `names` under `source`: a local directory or file, a mirror URL, or the upstream base URL. */
-export function bundleFiles(source: ManifestSource, upstream: string, names: string[], sourceIsFile: boolean): ManifestFile[] {
-    if (source.url && source.path) throw new Error("manifests: set url or path, not both");
-    if (source.path) {
-        const resolved = path.resolve(source.path);
-        return names.map((name) => localManifest(name, sourceIsFile ? resolved : path.join(resolved, name)));
-    }
-    const base = source.url ?? upstream;
-    if (sourceIsFile) return names.map((name) => ({ name, url: base }));
-    const dir = base.endsWith("/") ? base : `${base}/`;
-    return names.map((name) => ({ name, url: `${dir}${name}` }));
-}
+/** How the admin node gets one file: a URL it downloads, or a local file Pulumi copied to `staged`, checked by its sha256. */
+export type FileSource = { url: string } | { staged: string; sha256: string };
 
-function localManifest(name: string, localPath: string): ManifestFile {
-    if (!fs.existsSync(localPath)) throw new Error(`manifests.path: ${localPath} does not exist; expected the ${name} of the pinned release`);
-    return { name, localPath, sha256: createHash("sha256").update(fs.readFileSync(localPath)).digest("hex") };
-}
-
-function fetchSection(bundle: ManifestBundle, file: ManifestFile): string {
-    const target = shellQuote(`${bundleDir(bundle)}/${file.name}`);
-    if (file.url) {
-        return `retry 5 10 curl -fsSL --connect-timeout 20 -o ${target}.part ${shellQuote(file.url)}
-mv ${target}.part ${target}`;
+/** Bash that puts the file from `source` at `path` (its directory exists), refusing a staged copy whose sha256 is not the one Pulumi read. */
+export function renderFetchFile(source: FileSource, path: string, name: string): string {
+    const target = shellQuote(path);
+    if ("url" in source) {
+        return `retry 5 10 curl -fsSL --connect-timeout 20 -o ${shellQuote(`${path}.part`)} ${shellQuote(source.url)}
+mv ${shellQuote(`${path}.part`)} ${target}`;
     }
-    if (!file.localPath || !file.sha256) throw new Error(`manifest ${file.name} has neither a url nor a local path with its sha256`);
-    const staged = shellQuote(stagingPath(bundle, file));
+    const staged = shellQuote(source.staged);
     return `if [ -f ${staged} ]; then
   install -m 644 ${staged} ${target}
   rm -f ${staged}
 fi
 # the copy is checked, so a stale or tampered file is never applied
-echo ${shellQuote(`${file.sha256}  ${bundleDir(bundle)}/${file.name}`)} | sha256sum -c --quiet - \\
-  || { echo "${file.name} on this node is not the file Pulumi copied (sha256 mismatch)" >&2; exit 1; }`;
+echo ${shellQuote(`${source.sha256}  ${path}`)} | sha256sum -c --quiet - \\
+  || { echo "${name} on this node is not the file Pulumi copied (sha256 mismatch)" >&2; exit 1; }`;
+}
+
+/** Where one file of a bundle comes from, as renderFetchFile takes it. */
+export function fileSourceOf(bundle: ManifestBundle, file: ManifestFile): FileSource {
+    if (file.url) return { url: file.url };
+    if (!file.localPath || !file.sha256) throw new Error(`manifest ${file.name} has neither a url nor a local path with its sha256`);
+    return { staged: stagingPath(bundle, file), sha256: file.sha256 };
 }
 
 /** Applies the bundle on the admin node unless the operator already carries this bundle's marker. */
@@ -120,7 +109,7 @@ if [ "$current" = ${shellQuote(wanted)} ]; then
   echo "${bundle.id} operator bundle ${wanted} is already applied"
 else
   install -d -m 755 ${dir}
-${indent(bundle.files.map((file) => fetchSection(bundle, file)).join("\n"))}
+${indent(bundle.files.map((file) => renderFetchFile(fileSourceOf(bundle, file), `${bundleDir(bundle)}/${file.name}`, file.name)).join("\n"))}
   # server-side apply: the CRDs are too large for the last-applied annotation of a client-side apply
 ${indent(apply)}
   # custom resources of the bundle's kinds are refused until their CRDs are established
@@ -155,25 +144,3 @@ function indent(text: string): string {
     return text.split("\n").map((line) => (line ? `  ${line}` : line)).join("\n");
 }
 
-/** Copies local files (air-gapped) and applies the bundle on the admin node; returns the apply step. */
-export function applyManifestBundle(
-    name: string,
-    args: { target: SshTarget; bundle: ManifestBundle; dependsOn?: pulumi.Resource[] },
-    opts: { parent: pulumi.Resource },
-): command.remote.Command {
-    const copies = args.bundle.files.filter((file) => file.localPath).map((file) =>
-        new command.remote.CopyToRemote(`${name}-copy-${file.name.replace(/\.ya?ml$/, "")}`, {
-            connection: connectionOf(args.target),
-            source: new pulumi.asset.FileAsset(file.localPath as string),
-            remotePath: stagingPath(args.bundle, file),
-        }, { parent: opts.parent, dependsOn: args.dependsOn }));
-    return remoteScript(name, {
-        target: args.target,
-        create: renderApplyBundleScript(args.bundle),
-        delete: renderDeleteBundleScript(args.bundle),
-    }, {
-        parent: opts.parent,
-        // the caller's prerequisites (a running cluster), and the copied files the script installs
-        dependsOn: [...(args.dependsOn ?? []), ...copies],
-    });
-}
