@@ -4,6 +4,12 @@
 // judge (see partial.ts for how).
 import * as ipaddr from "ipaddr.js";
 import { interfaceName } from "../components/vlan/render";
+import { controlPlaneProblems } from "../components/kubeadm/config";
+import { installMethodProblems } from "../components/calico/manifest";
+import { calicoSpecProblems } from "../components/calico/render";
+import { ManifestSource } from "../components/manifests/render";
+import { ArgProblem } from "../components/problems";
+import { rookSourceProblems, rookSpecProblems, RookSpec } from "../components/rook/render";
 import { plainVersion } from "../components/version";
 import { each, firstIndex, guarded, plain, wellFormed } from "./partial";
 import { MAX_INTERFACE_NAME, ParsedConfig } from "./schema";
@@ -17,6 +23,27 @@ export interface ConfigProblem {
 }
 
 type Rule = (config: ParsedConfig) => ConfigProblem[];
+
+/** A component's own check, reported under the config keys of its arguments (prefix + the argument's path). */
+function underKeys(prefix: string, problems: ArgProblem[]): ConfigProblem[] {
+    return problems.map(({ arg, value, message }) => ({ key: `${prefix}${arg}`, value, message }));
+}
+
+/**
+ * A component's own check run on values from several places of the config: each argument is
+ * [its config key, how to read it, a value the check finds nothing wrong with]. An argument whose
+ * value is malformed (the schema said so) is checked as that neutral value, so the check still
+ * speaks about the others and never about it.
+ */
+function componentCheck<T extends object>(check: (spec: T) => ArgProblem[], args: { [arg in keyof T]: [key: string, read: () => T[arg], neutral: T[arg]] }): ConfigProblem[] {
+    const keys = new Map<string, string>();
+    const spec = Object.fromEntries((Object.entries(args) as [string, [string, () => unknown, unknown]][]).map(([arg, [key, read, neutral]]) => {
+        keys.set(arg, key);
+        const value = wellFormed(read);
+        return [arg, value === undefined ? neutral : value];
+    })) as T;
+    return check(spec).map(({ arg, value, message }) => ({ key: keys.get(arg) ?? arg, value, message }));
+}
 type Cidr = [ipaddr.IPv4, number];
 
 /** The kubelet's own image GC thresholds, which apply to the one of the pair a stack leaves out. */
@@ -255,10 +282,7 @@ function kubernetesNetworks(config: ParsedConfig): ConfigProblem[] {
 
 function controlPlanes(config: ParsedConfig): ConfigProblem[] {
     if (!config.kubernetes.enabled) return [];
-    const count = config.nodes.filter((node) => node.role === "control-plane").length;
-    if (count === 0) return [{ key: "nodes", value: `${config.nodes.length} nodes, 0 control planes`, message: "has no control-plane node; give at least one node role control-plane" }];
-    if (count > 1 && count % 2 === 0) return [{ key: "nodes", value: `${count} control planes`, message: "is an even number of control planes; etcd needs a majority, so use 1, 3 or 5" }];
-    return [];
+    return underKeys("", controlPlaneProblems(config.nodes.map((node) => ({ role: node.role }))));
 }
 
 /** The kubelet refuses a low threshold at or above the high one, and a threshold left out takes the kubelet's default. */
@@ -325,19 +349,8 @@ function storageRules(config: ParsedConfig): ConfigProblem[] {
     if (wellFormed(() => config.kubernetes.enabled) === false) {
         problems.push({ key: "storage.enabled", value: true, message: "needs kubernetes.enabled=true; Rook Ceph runs on Kubernetes" });
     }
-    wellFormed(() => {
-        const osdHosts = config.nodes.filter((node) => node.osdDevices.length > 0).length;
-        if (osdHosts < storage.poolSize) {
-            problems.push({ key: "storage.poolSize", value: storage.poolSize, message: `needs at least ${storage.poolSize} nodes with osdDevices, but ${osdHosts} have any; add osdDevices to more nodes or lower storage.poolSize` });
-        }
-    });
-    wellFormed(() => {
-        const manifests = storage.manifests;
-        if (manifests.url && manifests.path) problems.push({ key: "storage.manifests", value: plain(manifests), message: "sets both url and path; choose one" });
-        if (storage.mirror && (manifests.url || manifests.path)) {
-            problems.push({ key: "storage.manifests", value: plain(manifests), message: "is set as well as storage.mirror, which serves manifests/crds.yaml, common.yaml and operator.yaml; keep one of them" });
-        }
-    });
+    problems.push(...(wellFormed(() => underKeys("storage.", rookSpecProblems({ poolSize: storage.poolSize, nodes: plain(config.nodes) as RookSpec["nodes"] }))) ?? []));
+    problems.push(...(wellFormed(() => underKeys("storage.", rookSourceProblems({ mirror: storage.mirror, manifests: plain(storage.manifests) as ManifestSource }))) ?? []));
     each(config.nodes, (node, index) => {
         const seen = new Map<string, number>();
         each(node.osdDevices, (device, deviceIndex) => {
@@ -398,18 +411,18 @@ function calicoRules(config: ParsedConfig): ConfigProblem[] {
     const calico = config.calico;
     if (!calico.enabled) return [];
     if (wellFormed(() => config.kubernetes.enabled) === false) problems.push({ key: "calico.enabled", value: true, message: "needs kubernetes.enabled=true; Calico is the cluster's network" });
-    wellFormed(() => {
-        if (calico.manifests.url && calico.manifests.path) problems.push({ key: "calico.manifests", value: plain(calico.manifests), message: "sets both url and path; choose one" });
+    problems.push(...(wellFormed(() => underKeys("calico.", installMethodProblems({
+        installMethod: calico.installMethod, encapsulation: calico.encapsulation, mirror: calico.mirror, manifests: plain(calico.manifests) as ManifestSource,
+    }))) ?? []));
+    const spec = componentCheck(calicoSpecProblems, {
+        podCidr: ["kubernetes.podCidr", () => config.kubernetes.podCidr, "0.0.0.0/0"],
+        blockSize: ["calico.blockSize", () => calico.blockSize, 32],
+        mtu: ["calico.mtu", () => calico.mtu, 0],
+        nodeAddressCidr: ["network.cidr", () => config.network.cidr, "0.0.0.0/0"],
     });
-    problems.push(...(wellFormed(() => calicoInstallProblems(calico)) ?? []));
+    problems.push(...spec);
     wellFormed(() => {
-        const pod = cidrOf(config.kubernetes.podCidr);
-        if (calico.blockSize < pod[1]) {
-            problems.push({ key: "calico.blockSize", value: calico.blockSize, message: `is larger than the pod network /${pod[1]}; expected a block size from ${pod[1]} to 32` });
-        }
-    });
-    wellFormed(() => {
-        if (calico.mtu === 0) return;
+        if (calico.mtu === 0 || spec.some((problem) => problem.key === "calico.mtu")) return;
         const overhead = Math.max(ENCAPSULATION_OVERHEAD[calico.encapsulation], calico.wireguard ? WIREGUARD_OVERHEAD : 0);
         const linkMtu = config.network.mtu ?? DEFAULT_MTU;
         if (calico.mtu > linkMtu - overhead) {
@@ -422,26 +435,6 @@ function calicoRules(config: ParsedConfig): ConfigProblem[] {
         }
     });
     problems.push(...(wellFormed(() => mirrorRelease("calico", "calico.mirror", calico.mirror, "calico.version", () => calico.version, "scripts/build-offline-calico.sh")) ?? []));
-    return problems;
-}
-
-/** What calico.installMethod allows: the manifest method runs VXLAN without BGP, and only it reads calico.mirror. */
-function calicoInstallProblems(calico: ParsedConfig["calico"]): ConfigProblem[] {
-    const problems: ConfigProblem[] = [];
-    if (calico.installMethod === "manifest") {
-        wellFormed(() => {
-            if (calico.encapsulation !== "VXLAN" && calico.encapsulation !== "VXLANCrossSubnet") {
-                problems.push({ key: "calico.encapsulation", value: calico.encapsulation, message: "is not available with calico.installMethod manifest; expected VXLAN or VXLANCrossSubnet (calico-vxlan.yaml runs no BGP, which IPIP and None need)" });
-            }
-        });
-        wellFormed(() => {
-            if (calico.mirror && (calico.manifests.url || calico.manifests.path)) {
-                problems.push({ key: "calico.manifests", value: plain(calico.manifests), message: "is set as well as calico.mirror, which serves manifests/calico-vxlan.yaml; keep one of them" });
-            }
-        });
-    } else if (calico.mirror) {
-        problems.push({ key: "calico.mirror", value: calico.mirror, message: "needs calico.installMethod manifest; the tigera operator's images are not on the mirror (for the operator's bundle alone, use calico.manifests)" });
-    }
     return problems;
 }
 

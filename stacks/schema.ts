@@ -2,14 +2,12 @@
 // single value can break. Rules that relate several values live in rules.ts.
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
+import { CIDR_PATTERN, IPV4_PATTERN, VERSION_PATTERN } from "../components/patterns";
 
 export const MAC_PATTERN = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i;
 // RFC 1123 label: what kubeadm, corosync and /etc/hosts all accept.
 export const HOSTNAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-export const IPV4_PATTERN = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const OCTET = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
-export const CIDR_PATTERN = new RegExp(`^${OCTET}(\\.${OCTET}){3}\\/(3[0-2]|[12]?\\d)$`);
-export const SEMVER_PATTERN = /^v?\d+\.\d+\.\d+$/;
+export { CIDR_PATTERN, IPV4_PATTERN, VERSION_PATTERN } from "../components/patterns";
 export const DURATION_PATTERN = /^\d+(ms|s|m|h)$/;
 export const INTERFACE_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/;
 /** RFC 1123 subdomain (what kubeadm checks dnsDomain against): labels joined by '.', at most 253 characters. */
@@ -25,7 +23,6 @@ export const URL_PATTERN = /^https?:\/\/([A-Za-z0-9._~%+-]+(:[A-Za-z0-9._~%+-]*)
 /** Linux's limit on interface names (IFNAMSIZ less the terminating NUL). */
 export const MAX_INTERFACE_NAME = 15;
 
-const CALICO_MTU_MESSAGE = "is not a valid Calico MTU; expected 0 (Calico detects it) or 576-9216";
 const VLAN_MESSAGE = "is not a valid VLAN id; expected 1-4094, or leave it unset for an untagged network";
 const hostname = z.string().regex(HOSTNAME_PATTERN, "is not a valid hostname; expected lowercase letters, digits and '-', 1-63 characters, like home-server-1");
 const mac = z.string()
@@ -45,7 +42,7 @@ function prefixBetween(schema: z.ZodString, min: number, max: number, why: strin
     return schema.refine((value) => { const prefix = Number(value.split("/")[1]); return prefix >= min && prefix <= max; },
         { message: `has a prefix length Kubernetes refuses; expected /${min} to /${max} (${why}), like ${example}`, when: (payload) => payload.issues.length === 0 });
 }
-const version = z.string().regex(SEMVER_PATTERN, "is not a valid version; expected MAJOR.MINOR.PATCH, like 1.34.2");
+const version = z.string().regex(VERSION_PATTERN, "is not a valid version; expected MAJOR.MINOR.PATCH, like 1.34.2");
 const duration = z.string().regex(DURATION_PATTERN, { message: "is not a valid duration; expected a number and a unit (ms, s, m, h), like 5s", abort: true });
 /** A duration Pacemaker must not read as 0 (which it takes as "no recurring monitor" or "use the default"). */
 const positiveDuration = (example: string) => duration.refine((value) => !/^0+(ms|s|m|h)$/.test(value), `is zero; expected a positive duration, like ${example}`);
@@ -158,7 +155,8 @@ export const configSchema = z.strictObject({
         natOutgoing: z.boolean().default(true),
         blockSize: z.number().int().min(20, "is not a valid IPAM block size; expected 20-32").max(32, "is not a valid IPAM block size; expected 20-32").default(26),
         /** 0 lets Calico detect the MTU (the range validateCalicoSpec in components/calico/render.ts also checks). */
-        mtu: z.number(CALICO_MTU_MESSAGE).refine((value) => Number.isInteger(value) && (value === 0 || (value >= 576 && value <= 9216)), CALICO_MTU_MESSAGE).default(0),
+        /** 0 lets Calico detect it; its range is CalicoNetwork's own check (calicoSpecProblems, reported by rules.ts). */
+        mtu: z.number("is not a number; expected 0 (Calico detects the MTU) or a number of bytes").default(0),
         wireguard: z.boolean().default(false),
         /** operator: the tigera operator and its Installation; manifest: Calico's calico-vxlan.yaml with this lab's settings (VXLAN only). */
         installMethod: z.enum(["operator", "manifest"], "is not a Calico install method; expected operator (the tigera operator) or manifest (calico-vxlan.yaml)").default("operator"),

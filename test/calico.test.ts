@@ -8,11 +8,11 @@ import { dependencyNamesOf, recordDependencies } from "./helpers/deps";
 import { expectGolden } from "./helpers/golden";
 import { expectShellcheckClean } from "./helpers/shellcheck";
 import {
-    calicoBundle, CalicoSpec, renderCalicoResources, renderCalicoResourcesYaml, renderWaitScript, upstreamManifestUrl, validateCalicoSpec,
+    calicoBundle, CalicoSpec, renderCalicoResources, renderCalicoResourcesYaml, renderWaitScript, upstreamManifestUrl, calicoSpecProblems,
 } from "../components/calico/render";
 import { bundleFiles, bundleFingerprint, renderApplyBundleScript, renderDeleteBundleScript } from "../components/manifests";
 import {
-    calicoImages, ManifestInstall, manifestInstallProblems, renderKustomization, renderManifestApplyScript, renderManifestDeleteScript,
+    calicoImages, installMethodProblems, ManifestInstall, renderKustomization, renderManifestApplyScript, renderManifestDeleteScript,
     renderManifestWaitScript, upstreamVxlanManifestUrl,
 } from "../components/calico/manifest";
 import { renderImageImportScript, renderImageRemoveScript } from "../components/calico/images";
@@ -82,12 +82,16 @@ describe("calico renderers", () => {
         expect(bundleFiles({ url: "http://mirror.lan/tigera-operator.yaml" }, "unused", ["tigera-operator.yaml"], true)[0].url).toBe("http://mirror.lan/tigera-operator.yaml");
         expect(scripts["operator-apply-airgapped.sh"]).toContain(`${airGapped.files[0].sha256}  /etc/homelab/manifests/calico/tigera-operator.yaml`);
         expect(bundleFingerprint(airGapped)).not.toBe(bundleFingerprint(upstream));
-        expect(() => bundleFiles({ url: "http://x", path: localFile }, "unused", ["a.yaml"], true)).toThrow(/not both/);
+        expect(() => bundleFiles({ url: "http://x", path: localFile }, "unused", ["a.yaml"], true)).toThrow(/sets both url and path; choose one/);
         expect(() => bundleFiles({ path: path.join(localDir, "missing.yaml") }, "unused", ["a.yaml"], true)).toThrow(/does not exist/);
     });
 
-    test("a block larger than the pod network is refused", () => {
-        expect(() => validateCalicoSpec({ ...spec, podCidr: "172.16.0.0/27", blockSize: 26 })).toThrow(/blockSize/);
+    test("a block larger than the pod network, or an MTU Calico cannot use, is refused in the words the stack config's check uses", () => {
+        expect(calicoSpecProblems(spec)).toEqual([]);
+        expect(calicoSpecProblems({ ...spec, podCidr: "172.16.0.0/27", blockSize: 26, mtu: 300 })).toEqual([
+            { arg: "blockSize", value: 26, message: "is larger than the pod network /27; expected a block size from 27 to 32" },
+            { arg: "mtu", value: 300, message: "is not a valid Calico MTU; expected 0 (Calico detects it) or 576-9216" },
+        ]);
     });
 });
 
@@ -199,11 +203,13 @@ describe("calico manifest method renderers", () => {
     });
 
     test("only VXLAN pools: IPIP and unencapsulated pools need BGP, which calico-vxlan.yaml does not run", () => {
-        expect(manifestInstallProblems({ encapsulation: "VXLAN" })).toEqual([]);
-        expect(manifestInstallProblems({ encapsulation: "VXLANCrossSubnet" })).toEqual([]);
-        expect(manifestInstallProblems({ encapsulation: "IPIP" })).toEqual([
-            "encapsulation IPIP is not available with installMethod manifest; expected VXLAN or VXLANCrossSubnet (calico-vxlan.yaml runs no BGP, which IPIP and None need)",
+        const method = (encapsulation: "VXLAN" | "VXLANCrossSubnet" | "IPIP") => installMethodProblems({ installMethod: "manifest", encapsulation, manifests: {} });
+        expect(method("VXLAN")).toEqual([]);
+        expect(method("VXLANCrossSubnet")).toEqual([]);
+        expect(method("IPIP")).toEqual([
+            { arg: "encapsulation", value: "IPIP", message: "is not available with installMethod manifest; expected VXLAN or VXLANCrossSubnet (calico-vxlan.yaml runs no BGP, which IPIP and None need)" },
         ]);
+        expect(installMethodProblems({ installMethod: "operator", encapsulation: "IPIP", mirror: "http://m/calico-v3.31.0", manifests: {} }).map((problem) => problem.arg)).toEqual(["mirror"]);
     });
 });
 
@@ -337,10 +343,10 @@ describe("CalicoNetwork from calico-vxlan.yaml", () => {
 
     test("what the method cannot do is refused before anything is created", () => {
         expect(() => new CalicoNetwork("bad-ipip", { ...vxlanArgs, encapsulation: "IPIP", mirror: MIRROR, manifests: {} }))
-            .toThrow("CalicoNetwork: encapsulation IPIP is not available with installMethod manifest");
+            .toThrow('CalicoNetwork bad-ipip: encapsulation "IPIP" is not available with installMethod manifest');
         expect(() => new CalicoNetwork("bad-both", { ...vxlanArgs, mirror: MIRROR, manifests: { url: "http://x/calico-vxlan.yaml" } }))
-            .toThrow("CalicoNetwork: set mirror or manifests, not both");
+            .toThrow('CalicoNetwork bad-both: manifests {"url":"http://x/calico-vxlan.yaml"} is set as well as the mirror, which serves manifests/calico-vxlan.yaml; keep one of them');
         expect(() => new CalicoNetwork("bad-operator", { ...vxlanArgs, installMethod: "operator", mirror: MIRROR, manifests: {} }))
-            .toThrow("CalicoNetwork: mirror is only used by installMethod manifest");
+            .toThrow(`CalicoNetwork bad-operator: mirror "${MIRROR}" needs installMethod manifest; the tigera operator's images are not on the mirror`);
     });
 });

@@ -134,7 +134,7 @@ describe("each rule names the key, the value and what is valid", () => {
     test("fewer OSD hosts than the pool size", () => {
         const raw = homeRaw();
         raw.nodes[2].osdDevices = [];
-        expect(messages(raw)).toEqual(["homelab:storage.poolSize: 3 needs at least 3 nodes with osdDevices, but 2 have any; add osdDevices to more nodes or lower storage.poolSize"]);
+        expect(messages(raw)).toEqual(["homelab:storage.poolSize: 3 needs at least 3 nodes with OSD disks (one replica per host), but 2 have any; add OSD disks to more nodes or lower it"]);
     });
 
     test("loop devices as OSDs need storage.allowLoopDevices, and the Rook mirror excludes storage.manifests: every problem at once", () => {
@@ -142,7 +142,7 @@ describe("each rule names the key, the value and what is valid", () => {
         raw.nodes[1].osdDevices = ["/dev/sdb", "/dev/loop41"];
         raw.storage = { ...raw.storage, mirror: "http://192.168.77.1:8480/rook-v1.17.8", manifests: { url: "http://mirror.lan/rook/" } };
         expect(messages(raw)).toEqual([
-            'homelab:storage.manifests: {"url":"http://mirror.lan/rook/"} is set as well as storage.mirror, which serves manifests/crds.yaml, common.yaml and operator.yaml; keep one of them',
+            'homelab:storage.manifests: {"url":"http://mirror.lan/rook/"} is set as well as the mirror, which serves manifests/crds.yaml, common.yaml, operator.yaml; keep one of them',
             'homelab:nodes[1].osdDevices[1]: "/dev/loop41" is a loop device, which Rook refuses unless storage.allowLoopDevices is true (test clusters only); expected a whole disk such as /dev/sdb',
         ]);
         raw.storage = { ...raw.storage, manifests: {}, allowLoopDevices: true, wipeDisksOnDestroy: true };
@@ -211,13 +211,13 @@ describe("each rule names the key, the value and what is valid", () => {
     test("the manifest install method with an encapsulation that needs BGP", () => {
         const raw = homeRaw();
         raw.calico.installMethod = "manifest";
-        expect(messages(raw)).toEqual(['homelab:calico.encapsulation: "IPIP" is not available with calico.installMethod manifest; expected VXLAN or VXLANCrossSubnet (calico-vxlan.yaml runs no BGP, which IPIP and None need)']);
+        expect(messages(raw)).toEqual(['homelab:calico.encapsulation: "IPIP" is not available with installMethod manifest; expected VXLAN or VXLANCrossSubnet (calico-vxlan.yaml runs no BGP, which IPIP and None need)']);
     });
 
     test("a Calico mirror for the operator", () => {
         const raw = homeRaw();
         raw.calico.mirror = "http://192.168.77.1:8480/calico-v3.30.3";
-        expect(messages(raw)).toEqual(['homelab:calico.mirror: "http://192.168.77.1:8480/calico-v3.30.3" needs calico.installMethod manifest; the tigera operator\'s images are not on the mirror (for the operator\'s bundle alone, use calico.manifests)']);
+        expect(messages(raw)).toEqual(['homelab:calico.mirror: "http://192.168.77.1:8480/calico-v3.30.3" needs installMethod manifest; the tigera operator\'s images are not on the mirror (for the operator\'s bundle alone, use manifests)']);
     });
 
     test("a Calico mirror that is not an http(s) URL", () => {
@@ -230,8 +230,8 @@ describe("each rule names the key, the value and what is valid", () => {
         const raw = homeRaw();
         raw.calico = { ...raw.calico, installMethod: "manifest", encapsulation: "None", mirror: "http://192.168.77.1:8480/calico-v3.31.0", manifests: { path: "calico-vxlan.yaml" } };
         expect(messages(raw)).toEqual([
-            'homelab:calico.encapsulation: "None" is not available with calico.installMethod manifest; expected VXLAN or VXLANCrossSubnet (calico-vxlan.yaml runs no BGP, which IPIP and None need)',
-            'homelab:calico.manifests: {"path":"calico-vxlan.yaml"} is set as well as calico.mirror, which serves manifests/calico-vxlan.yaml; keep one of them',
+            'homelab:calico.encapsulation: "None" is not available with installMethod manifest; expected VXLAN or VXLANCrossSubnet (calico-vxlan.yaml runs no BGP, which IPIP and None need)',
+            'homelab:calico.manifests: {"path":"calico-vxlan.yaml"} is set as well as the mirror, which serves manifests/calico-vxlan.yaml; keep one of them',
             'homelab:calico.version: "3.30.3" is not the release calico.mirror holds (http://192.168.77.1:8480/calico-v3.31.0); expected 3.31.0, or a mirror built for 3.30.3',
         ]);
     });
@@ -572,7 +572,7 @@ describe("every problem in one run", () => {
         raw.vip = { ...raw.vip, address: "10.0.0.102", monitorInterval: "often", stonithEnable: false }; // a node's address; malformed; unknown key
         delete raw.wakeOnLan;                                       // missing: the broadcast rule is silent
         raw.kubernetes = { ...raw.kubernetes, serviceCidr: "172.16.0.0/20", mirror: "http://192.168.77.1:8480/kubernetes-v1.37.2" };
-        raw.calico.mtu = 100;                                       // malformed: the MTU-fit rule is silent
+        raw.calico.mtu = 100;                                       // outside Calico's range (its own check): the MTU-fit rule is silent
         raw.storage = { ...raw.storage, filesystemStorageClass: "ceph-block", poolSize: 0 }; // a clash; malformed: the pool rule is silent
         expect(messages(raw)).toEqual([
             // the schema's problems
@@ -581,7 +581,6 @@ describe("every problem in one run", () => {
             'homelab:network.cidr: "10.0.0.0/33" is not a valid IPv4 network; expected address/prefix, like 10.0.0.0/24',
             'homelab:vip.monitorInterval: "often" is not a valid duration; expected a number and a unit (ms, s, m, h), like 5s',
             "homelab:vip.stonithEnable: false is not a known key; see Pulumi.yaml for the keys and their meaning",
-            "homelab:calico.mtu: 100 is not a valid Calico MTU; expected 0 (Calico detects it) or 576-9216",
             "homelab:storage.poolSize: 0 must be a whole number of at least 1",
             // the rules across values, in the same run
             'homelab:nodes[1].hostname: "home-server-1" is already used by nodes[0]; each node needs its own hostname',
@@ -590,6 +589,7 @@ describe("every problem in one run", () => {
             'homelab:kubernetes.podCidr: "172.16.0.0/16" overlaps kubernetes.serviceCidr (172.16.0.0/20); pod, service and node networks must not overlap',
             'homelab:kubernetes.version: "1.34.2" is not the release kubernetes.mirror holds (http://192.168.77.1:8480/kubernetes-v1.37.2); expected 1.37.2, or a mirror built for 1.34.2',
             'homelab:storage.filesystemStorageClass: "ceph-block" is storage.blockStorageClass too; each storage class needs its own name, like ceph-filesystem',
+            "homelab:calico.mtu: 100 is not a valid Calico MTU; expected 0 (Calico detects it) or 576-9216",
         ]);
     });
 });

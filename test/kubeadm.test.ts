@@ -4,7 +4,7 @@ import { throwawayCa } from "./helpers/fixtures";
 import { dependencyNamesOf, recordDependencies } from "./helpers/deps";
 import { expectGolden } from "./helpers/golden";
 import { expectShellcheckClean } from "./helpers/shellcheck";
-import { caCertHashOf, ClusterSpec, renderInitConfig, renderJoinConfig, TOKEN_PLACEHOLDER, validateSpec } from "../components/kubeadm/config";
+import { caCertHashOf, clusterSpecProblems, ClusterSpec, renderInitConfig, renderJoinConfig, TOKEN_PLACEHOLDER } from "../components/kubeadm/config";
 import {
     renderInitScript, renderJoinScript, renderJoinSecretsCleanupScript, renderKubeconfigScript, renderPackagesScript,
     renderPrejoinScript,
@@ -141,8 +141,21 @@ describe("kubeadm renderers", () => {
         for (const file of ["packages.sh", "packages-mirror.sh"]) expect(scripts[file]).toContain("kubeadm config images list --kubernetes-version v1.34.2");
     });
 
-    test("a spec without a control plane is refused", () => {
-        expect(() => validateSpec({ ...spec, nodes: [worker] })).toThrow(/at least one node must have role control-plane/);
+    test("a spec kubeadm cannot work with is refused with every problem, in the words the stack config's check uses", () => {
+        expect(clusterSpecProblems(spec)).toEqual([]);
+        expect(clusterSpecProblems({ ...spec, version: "1.34", nodes: [worker, worker] })).toEqual([
+            { arg: "nodes", value: "2 nodes, 0 control planes", message: "has no control-plane node; give at least one node role control-plane" },
+            { arg: "nodes", value: "home-server-4", message: "is listed twice; each node needs its own hostname" },
+            { arg: "version", value: "1.34", message: "is not a valid version; expected MAJOR.MINOR.PATCH, like 1.34.2" },
+        ]);
+        expect(clusterSpecProblems({ ...spec, nodes: [cp1, cp2, worker] })).toEqual([{ arg: "nodes", value: "2 control planes", message: "is an even number of control planes; etcd needs a majority, so use 1, 3 or 5" }]);
+    });
+
+    test("the component raises them as one ResourceError before it creates anything", async () => {
+        expect(() => new KubeadmCluster("bad", { ...spec, nodes: [cp1, cp2].map((node) => ({ ...node, ssh: { host: "h", port: 22, user: "u", privateKey: "k" } })), packages: { source: "upstream" } }))
+            .toThrow('KubeadmCluster bad: nodes "2 control planes" is an even number of control planes; etcd needs a majority, so use 1, 3 or 5');
+        await settle();
+        expect(registered.filter((r) => r.name.startsWith("bad-"))).toEqual([]);
     });
 });
 

@@ -9,7 +9,7 @@ import { standIns } from "./helpers/standins";
 import { bundleFiles, renderApplyBundleScript, renderDeleteBundleScript } from "../components/manifests";
 import {
     ROOK_BUNDLE_FILES, operatorSettings, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle, rookImages, RookSpec, splitCephConfig, upstreamManifestBase,
-    validateRookSpec,
+    rookSourceProblems, rookSpecProblems,
 } from "../components/rook/render";
 import { renderCleanupArmScript, renderCleanupWaitScript, renderClaimsGuardScript, renderNodeWipeScript } from "../components/rook/teardown";
 import { renderDeviceCheckScript, renderFsidRecordScript, renderFsidRetireScript } from "../components/rook/disks";
@@ -157,8 +157,18 @@ describe("rook renderers", () => {
         expect(resources.filesystemStorageClass).toMatchObject({ provisioner: "rook-ceph.cephfs.csi.ceph.com", parameters: { fsName: "ceph-filesystem", pool: "ceph-filesystem-data0", mounter: "fuse" } });
     });
 
-    test("too few OSD hosts for the pool size are refused", () => {
-        expect(() => validateRookSpec({ ...spec, nodes: spec.nodes.slice(0, 2) })).toThrow(/poolSize 3 .* only 2 node/);
+    test("too few OSD hosts for the pool size, and two sources for the bundle, are refused in the words the stack config's check uses", () => {
+        expect(rookSpecProblems(spec)).toEqual([]);
+        expect(rookSpecProblems({ ...spec, nodes: spec.nodes.slice(0, 2) })).toEqual([
+            { arg: "poolSize", value: 3, message: "needs at least 3 nodes with OSD disks (one replica per host), but 2 have any; add OSD disks to more nodes or lower it" },
+        ]);
+        expect(rookSourceProblems({ manifests: { url: "http://m/", path: "x" }, mirror: "http://mirror/rook-v1.17.8" }).map((problem) => problem.message)).toEqual([
+            "sets both url and path; choose one",
+            "is set as well as the mirror, which serves manifests/crds.yaml, common.yaml, operator.yaml; keep one of them",
+        ]);
+        const ssh = { host: "h", port: 22, user: "u", privateKey: "k" };
+        expect(() => new RookCeph("short", { ...spec, nodes: spec.nodes.slice(0, 2).map((node) => ({ ...node, ssh })), manifests: {}, kubeconfig: "", adminNode: ssh }))
+            .toThrow('RookCeph short: poolSize 3 needs at least 3 nodes with OSD disks');
     });
 });
 

@@ -2,15 +2,16 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { applyManifestBundle, bundleFiles, ManifestSource, stageLocalFile } from "../manifests";
+import { describeArgProblems } from "../problems";
 import { remoteScript, SshTarget } from "../remote";
 import { plainVersion } from "../version";
 import { renderImageImportScript, renderImageRemoveScript } from "./images";
 import {
-    InstallMethod, VXLAN_MANIFEST, VXLAN_MANIFEST_STAGING, ManifestInstall, manifestInstallProblems, renderManifestApplyScript, renderManifestDeleteScript, renderManifestWaitScript, upstreamVxlanManifestUrl, VxlanManifestSource,
+    InstallMethod, VXLAN_MANIFEST, VXLAN_MANIFEST_STAGING, ManifestInstall, installMethodProblems, renderManifestApplyScript, renderManifestDeleteScript, renderManifestWaitScript, upstreamVxlanManifestUrl, VxlanManifestSource,
 } from "./manifest";
 import {
     calicoBundle, CalicoSpec, OPERATOR_BUNDLE_FILES, renderCalicoResources, renderCalicoResourcesYaml,
-    renderWaitScript, upstreamManifestUrl, validateCalicoSpec,
+    renderWaitScript, upstreamManifestUrl, calicoSpecProblems,
 } from "./render";
 
 export { Encapsulation } from "./render";
@@ -60,11 +61,8 @@ export class CalicoNetwork extends pulumi.ComponentResource {
         super("homelab:index:CalicoNetwork", name, {}, opts);
 
         const { manifests: _manifests, kubeconfig: _kubeconfig, adminNode: _adminNode, nodes: _nodes, installMethod = "operator", mirror: _mirror, clusterReady: _clusterReady, ...spec } = args;
-        validateCalicoSpec(spec);
-        const problems = installMethod === "manifest"
-            ? [...manifestInstallProblems(spec), ...(args.mirror && (args.manifests.url || args.manifests.path) ? ["set mirror or manifests, not both"] : [])]
-            : args.mirror ? [`mirror is only used by installMethod manifest; the operator's bundle comes from manifests`] : [];
-        if (problems.length > 0) throw new pulumi.ResourceError(`CalicoNetwork: ${problems.join("; ")}`, this);
+        const problems = [...calicoSpecProblems(spec), ...installMethodProblems({ installMethod, encapsulation: spec.encapsulation, mirror: args.mirror, manifests: args.manifests })];
+        if (problems.length > 0) throw new pulumi.ResourceError(describeArgProblems(`CalicoNetwork ${name}`, problems), this);
 
         this.ready = installMethod === "manifest" ? this.installFromManifest(name, args, spec) : this.installWithOperator(name, args, spec);
         this.version = pulumi.output(plainVersion(args.version));

@@ -5,7 +5,8 @@
 import * as YAML from "yaml";
 import { exitWhenClusterGone, KUBECTL_FUNCTION } from "../kubectl";
 import { renderMirrorFetch } from "../airgap";
-import { renderFetchFile } from "../manifests/render";
+import { ManifestSource, manifestSourceProblems, renderFetchFile } from "../manifests/render";
+import { ArgProblem } from "../problems";
 import { RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } from "../script";
 import { plainVersion } from "../version";
 import { CalicoSpec, Encapsulation } from "./render";
@@ -48,10 +49,24 @@ export function calicoImages(calicoVersion: string): string[] {
     return ["cni", "node", "kube-controllers"].map((image) => `quay.io/calico/${image}:${tag}`);
 }
 
-/** What the manifest method cannot do, one message per setting; empty when it can. */
-export function manifestInstallProblems(spec: { encapsulation: Encapsulation }): string[] {
-    if (spec.encapsulation === "VXLAN" || spec.encapsulation === "VXLANCrossSubnet") return [];
-    return [`encapsulation ${spec.encapsulation} is not available with installMethod manifest; expected VXLAN or VXLANCrossSubnet (calico-vxlan.yaml runs no BGP, which IPIP and None need)`];
+/**
+ * What the install method allows: the manifest method runs VXLAN without BGP and takes its file from
+ * the mirror or from manifests, not both; only it reads a mirror (the tigera operator's images are
+ * not on one).
+ */
+export function installMethodProblems(args: { installMethod: InstallMethod; encapsulation: Encapsulation; mirror?: string; manifests: ManifestSource }): ArgProblem[] {
+    const problems = manifestSourceProblems(args.manifests);
+    if (args.installMethod === "manifest") {
+        if (args.encapsulation !== "VXLAN" && args.encapsulation !== "VXLANCrossSubnet") {
+            problems.push({ arg: "encapsulation", value: args.encapsulation, message: "is not available with installMethod manifest; expected VXLAN or VXLANCrossSubnet (calico-vxlan.yaml runs no BGP, which IPIP and None need)" });
+        }
+        if (args.mirror && (args.manifests.url || args.manifests.path)) {
+            problems.push({ arg: "manifests", value: args.manifests, message: `is set as well as the mirror, which serves ${MIRROR_VXLAN_MANIFEST_PATH}; keep one of them` });
+        }
+    } else if (args.mirror) {
+        problems.push({ arg: "mirror", value: args.mirror, message: "needs installMethod manifest; the tigera operator's images are not on the mirror (for the operator's bundle alone, use manifests)" });
+    }
+    return problems;
 }
 
 /** calico-node's settings: the default pool it creates, the address it picks and Felix's switches. */

@@ -3,6 +3,8 @@
 import * as YAML from "yaml";
 import { KUBECTL_FUNCTION } from "../kubectl";
 import { KubernetesObject, ManifestBundle, ManifestFile } from "../manifests/render";
+import { CIDR_PATTERN } from "../patterns";
+import { ArgProblem } from "../problems";
 import { RETRY_FUNCTION, script } from "../script";
 import { plainVersion } from "../version";
 
@@ -52,15 +54,22 @@ export function bgpFor(encapsulation: Encapsulation): "Enabled" | "Disabled" {
     return encapsulation === "None" || encapsulation.startsWith("IPIP") ? "Enabled" : "Disabled";
 }
 
-/** Throws one error naming every value Calico would reject or silently misuse. */
-export function validateCalicoSpec(spec: CalicoSpec): void {
-    const problems: string[] = [];
-    const prefix = Number(spec.podCidr.split("/")[1]);
-    if (!/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/.test(spec.podCidr)) problems.push(`podCidr ${spec.podCidr} is not an IPv4 CIDR`);
-    else if (spec.blockSize < prefix) problems.push(`blockSize /${spec.blockSize} is larger than the pod network ${spec.podCidr}`);
-    if (!/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/.test(spec.nodeAddressCidr)) problems.push(`nodeAddressCidr ${spec.nodeAddressCidr} is not an IPv4 CIDR`);
-    if (spec.mtu !== 0 && spec.mtu < 576) problems.push(`mtu ${spec.mtu} is too small; use 0 to let Calico detect it`);
-    if (problems.length > 0) throw new Error(`CalicoNetwork: ${problems.join("; ")}`);
+/** Calico's MTU for pod interfaces: 0 lets Calico detect it; otherwise what Linux and Calico accept. */
+export const CALICO_MTU = { min: 576, max: 9216 };
+
+/** Every value Calico would reject or silently misuse. */
+export function calicoSpecProblems(spec: Pick<CalicoSpec, "podCidr" | "blockSize" | "mtu" | "nodeAddressCidr">): ArgProblem[] {
+    const problems: ArgProblem[] = [];
+    if (!CIDR_PATTERN.test(spec.podCidr)) problems.push({ arg: "podCidr", value: spec.podCidr, message: "is not a valid IPv4 network; expected address/prefix, like 172.16.0.0/16" });
+    else {
+        const prefix = Number(spec.podCidr.split("/")[1]);
+        if (spec.blockSize < prefix) problems.push({ arg: "blockSize", value: spec.blockSize, message: `is larger than the pod network /${prefix}; expected a block size from ${prefix} to 32` });
+    }
+    if (!CIDR_PATTERN.test(spec.nodeAddressCidr)) problems.push({ arg: "nodeAddressCidr", value: spec.nodeAddressCidr, message: "is not a valid IPv4 network; expected address/prefix, like 10.0.0.0/24" });
+    if (!Number.isInteger(spec.mtu) || (spec.mtu !== 0 && (spec.mtu < CALICO_MTU.min || spec.mtu > CALICO_MTU.max))) {
+        problems.push({ arg: "mtu", value: spec.mtu, message: `is not a valid Calico MTU; expected 0 (Calico detects it) or ${CALICO_MTU.min}-${CALICO_MTU.max}` });
+    }
+    return problems;
 }
 
 export function renderCalicoResources(spec: CalicoSpec): CalicoResources {

@@ -3,6 +3,8 @@
 // from stdin into a root-only temporary copy.
 import { createHash, X509Certificate } from "crypto";
 import * as YAML from "yaml";
+import { VERSION_PATTERN } from "../patterns";
+import { ArgProblem } from "../problems";
 import { plainVersion } from "../version";
 
 export type NodeRole = "control-plane" | "worker";
@@ -168,17 +170,24 @@ export function renderJoinConfig(spec: ClusterSpec, node: ClusterNode, caCertHas
     return documents(join);
 }
 
-/** Checks that kubeadm can work with the spec; throws one error naming every problem. */
-export function validateSpec(spec: ClusterSpec): void {
-    const problems: string[] = [];
-    if (controlPlanesOf(spec).length === 0) problems.push("nodes: at least one node must have role control-plane");
+/** How many control planes etcd can work with: at least one, and not an even number (a majority must survive one lost). */
+export function controlPlaneProblems(nodes: { role: NodeRole }[]): ArgProblem[] {
+    const count = nodes.filter((node) => node.role === "control-plane").length;
+    if (count === 0) return [{ arg: "nodes", value: `${nodes.length} nodes, 0 control planes`, message: "has no control-plane node; give at least one node role control-plane" }];
+    if (count > 1 && count % 2 === 0) return [{ arg: "nodes", value: `${count} control planes`, message: "is an even number of control planes; etcd needs a majority, so use 1, 3 or 5" }];
+    return [];
+}
+
+/** What kubeadm cannot work with in the spec, every problem at once. */
+export function clusterSpecProblems(spec: ClusterSpec): ArgProblem[] {
+    const problems = controlPlaneProblems(spec.nodes);
     const seen = new Set<string>();
     for (const node of spec.nodes) {
-        if (seen.has(node.hostname)) problems.push(`nodes: ${node.hostname} is listed twice`);
+        if (seen.has(node.hostname)) problems.push({ arg: "nodes", value: node.hostname, message: "is listed twice; each node needs its own hostname" });
         seen.add(node.hostname);
     }
-    if (!/^v?\d+\.\d+\.\d+$/.test(spec.version)) problems.push(`version: ${spec.version} is not MAJOR.MINOR.PATCH, like 1.34.2`);
-    if (problems.length > 0) throw new Error(`KubeadmCluster: ${problems.join("; ")}`);
+    if (!VERSION_PATTERN.test(spec.version)) problems.push({ arg: "version", value: spec.version, message: "is not a valid version; expected MAJOR.MINOR.PATCH, like 1.34.2" });
+    return problems;
 }
 
 /**

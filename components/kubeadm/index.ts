@@ -2,7 +2,8 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { readSecret, remoteScript, SshTarget } from "../remote";
 import { randomHex, randomLowerAlphanumeric } from "../secret";
-import { caCertHashOf, ClusterSpec, controlPlanesOf, endpointOf, NodeRole, validateSpec } from "./config";
+import { caCertHashOf, clusterSpecProblems, ClusterSpec, controlPlanesOf, endpointOf, NodeRole } from "./config";
+import { describeArgProblems } from "../problems";
 import {
     PackageSource, renderInitScript, renderJoinScript, renderJoinSecretsCleanupScript, renderKubeconfigScript,
     renderPackagesScript, renderPrejoinScript,
@@ -56,7 +57,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             nodes: args.nodes.map(({ hostname, internalAddress, role }) => ({ hostname, internalAddress, role })),
             imagesPreloaded: args.packages.source === "mirror",
         };
-        validateSpec(spec);
+        const problems = clusterSpecProblems(spec);
+        if (problems.length > 0) throw new pulumi.ResourceError(describeArgProblems(`KubeadmCluster ${name}`, problems), this);
         const initNode = args.nodes.find((node) => node.hostname === controlPlanesOf(spec)[0].hostname) as KubeadmNode;
         const joiningControlPlanes = args.nodes.filter((node) => node.role === "control-plane" && node !== initNode);
         const workers = args.nodes.filter((node) => node.role === "worker");

@@ -4,6 +4,7 @@
 // copy Pulumi staged for it (air-gapped) after checking its sha256. No Pulumi SDK here.
 import { createHash } from "crypto";
 import { exitWhenClusterGone, KUBECTL_FUNCTION } from "../kubectl";
+import { ArgProblem } from "../problems";
 import { RETRY_FUNCTION, script, shellQuote } from "../script";
 
 /** Where a bundle comes from, as the stack config says it (storage.manifests, calico.manifests). */
@@ -12,6 +13,11 @@ export interface ManifestSource {
     url?: string;
     /** A file or directory next to the program, for an air-gapped lab, e.g. manifests/calico. */
     path?: string;
+}
+
+/** What a manifest source cannot be: both a URL and a local path. */
+export function manifestSourceProblems(source: ManifestSource): ArgProblem[] {
+    return source.url && source.path ? [{ arg: "manifests", value: source, message: "sets both url and path; choose one" }] : [];
 }
 
 /** One manifest file of a bundle: downloaded by the node (url) or copied to it (localPath + sha256). */

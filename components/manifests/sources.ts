@@ -3,11 +3,13 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { ManifestFile, ManifestSource } from "./render";
+import { describeArgProblems } from "../problems";
+import { ManifestFile, manifestSourceProblems, ManifestSource } from "./render";
 
 /** Files named `names` under `source`: a local directory or file, a mirror URL, or the upstream base URL. */
 export function bundleFiles(source: ManifestSource, upstream: string, names: string[], sourceIsFile: boolean): ManifestFile[] {
-    if (source.url && source.path) throw new Error("manifests: set url or path, not both");
+    const problems = manifestSourceProblems(source);
+    if (problems.length > 0) throw new Error(describeArgProblems("manifests", problems));
     if (source.path) {
         const resolved = path.resolve(source.path);
         return names.map((name) => localManifest(name, sourceIsFile ? resolved : path.join(resolved, name)));

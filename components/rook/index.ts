@@ -2,10 +2,11 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { applyManifestBundle, bundleFiles, ManifestSource } from "../manifests";
+import { describeArgProblems } from "../problems";
 import { deleteOnlyStep, remoteScript, SshTarget } from "../remote";
 import { renderMirroredImagesImportScript, renderMirroredImagesRemoveScript } from "../airgap";
 import {
-    CephfsMounter, ROOK_BUNDLE_FILES, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle, rookImages, RookSpec, upstreamManifestBase, validateRookSpec,
+    CephfsMounter, ROOK_BUNDLE_FILES, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle, rookImages, RookSpec, upstreamManifestBase, rookSourceProblems, rookSpecProblems,
 } from "./render";
 import { renderCleanupArmScript, renderCleanupWaitScript, renderClaimsGuardScript, renderNodeWipeScript } from "./teardown";
 import { renderDeviceCheckScript, renderFsidRecordScript, renderFsidRetireScript } from "./disks";
@@ -83,7 +84,8 @@ export class RookCeph extends pulumi.ComponentResource {
             csi: csi ?? { cephfsMounter: "kernel" },
             wipeDisksOnDestroy: wipeDisksOnDestroy ?? false,
         };
-        validateRookSpec(spec);
+        const problems = [...rookSpecProblems(spec), ...rookSourceProblems({ mirror, manifests: args.manifests })];
+        if (problems.length > 0) throw new pulumi.ResourceError(describeArgProblems(`RookCeph ${name}`, problems), this);
         const resources = renderRookResources(spec);
         const manifestSource: ManifestSource = mirror ? { url: `${mirror.replace(/\/+$/, "")}/manifests/` } : args.manifests;
         const bundle = rookBundle(spec, bundleFiles(manifestSource, upstreamManifestBase(args.rookVersion), ROOK_BUNDLE_FILES, false));

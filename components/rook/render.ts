@@ -3,7 +3,8 @@
 // What runs on destroy is in ./teardown.
 import * as YAML from "yaml";
 import { KUBECTL_FUNCTION } from "../kubectl";
-import { KubernetesObject, ManifestBundle, ManifestFile } from "../manifests/render";
+import { KubernetesObject, ManifestBundle, ManifestFile, manifestSourceProblems, ManifestSource } from "../manifests/render";
+import { ArgProblem } from "../problems";
 import { script, shellQuote } from "../script";
 import { plainVersion } from "../version";
 import { FSID_LINE_PREFIX } from "./disks";
@@ -120,17 +121,24 @@ echo "rook operator settings: ${Object.entries(operatorSettings(spec)).map(([key
     };
 }
 
-function osdNodes(spec: RookSpec): RookSpec["nodes"] {
+function osdNodes(spec: Pick<RookSpec, "nodes">): RookSpec["nodes"] {
     return spec.nodes.filter((node) => node.osdDevices.length > 0);
 }
 
-/** Throws when Ceph could never become healthy with these settings. */
-export function validateRookSpec(spec: RookSpec): void {
-    const hosts = osdNodes(spec).map((node) => node.hostname);
-    if (hosts.length < spec.poolSize) {
-        throw new Error(`RookCeph: poolSize ${spec.poolSize} keeps one replica per host, but only ${hosts.length} node(s) have osdDevices (${hosts.join(", ") || "none"}); ` +
-            `add osdDevices to more nodes or lower poolSize`);
+/** What keeps Ceph from ever becoming healthy: fewer hosts with OSD disks than replicas, one per host. */
+export function rookSpecProblems(spec: Pick<RookSpec, "nodes" | "poolSize">): ArgProblem[] {
+    const hosts = osdNodes(spec).length;
+    if (hosts >= spec.poolSize) return [];
+    return [{ arg: "poolSize", value: spec.poolSize, message: `needs at least ${spec.poolSize} nodes with OSD disks (one replica per host), but ${hosts} have any; add OSD disks to more nodes or lower it` }];
+}
+
+/** Where Rook's bundle can come from: a mirror serves it, so manifests must not name another source as well. */
+export function rookSourceProblems(args: { mirror?: string; manifests: ManifestSource }): ArgProblem[] {
+    const problems = manifestSourceProblems(args.manifests);
+    if (args.mirror && (args.manifests.url || args.manifests.path)) {
+        problems.push({ arg: "manifests", value: args.manifests, message: `is set as well as the mirror, which serves manifests/${ROOK_BUNDLE_FILES.join(", ")}; keep one of them` });
     }
+    return problems;
 }
 
 function replicated(spec: RookSpec): Record<string, unknown> {
