@@ -1,5 +1,6 @@
 // The whole chain in one readable place:
 // nodes power on → internal network → VIP → kubeadm → Calico → Rook.
+// Every edge is an `after` (components/order.ts), each with the reason it is there.
 import * as pulumi from "@pulumi/pulumi";
 import { BareMetalNode } from "../components/baremetal";
 import { CalicoNetwork } from "../components/calico";
@@ -66,7 +67,9 @@ export function composeHomelab(config: HomelabConfig): Homelab {
                 mtu: config.network.mtu,
                 routes: config.network.routes,
             },
-        }, { dependsOn: [machine.ready] });
+            // netplan runs on an awake, prepared node
+            after: machine.ready,
+        });
         // every later step checks the host key the node showed (or that the stack config pins)
         return { node, ssh: machine.ssh, machine, network };
     });
@@ -87,8 +90,9 @@ export function composeHomelab(config: HomelabConfig): Homelab {
             operationTimeout: config.vip.operationTimeout,
             healthCheckUrl: config.kubernetes.enabled ? "https://127.0.0.1:6443/readyz" : undefined,
         },
-        ssh: controlPlanes.map(({ ssh }) => ssh),
-    }, { dependsOn: controlPlanes.map(({ network }) => network.ready) });
+        // corosync talks on the internal network: each member waits for its own node's
+        members: controlPlanes.map(({ ssh, network }) => ({ ssh, after: network.ready })),
+    });
 
     const nodes = config.nodes.map((node) => ({ name: node.hostname, address: node.sshAddress, internalAddress: node.internalAddress, roles: rolesOf(config, node) }));
     if (!config.kubernetes.enabled) return { nodes, vip: vip.vip };
@@ -101,15 +105,15 @@ export function composeHomelab(config: HomelabConfig): Homelab {
         serviceCidr: k8s.serviceCidr,
         dnsDomain: k8s.dnsDomain,
         controlPlaneEndpoint: { address: config.vip.address, port: 6443 },
-        nodes: machines.map(({ node, ssh }) => ({ hostname: node.hostname, internalAddress: node.internalAddress, role: node.role, ssh })),
+        // a node's packages need only the node prepared, so they install while the network and the VIP come up
+        nodes: machines.map(({ node, ssh, machine }) => ({ hostname: node.hostname, internalAddress: node.internalAddress, role: node.role, ssh, after: machine.ready })),
         scheduleOnControlPlanes: k8s.scheduleOnControlPlanes,
         allowCgroupV1: k8s.allowCgroupV1,
         kubeProxySetsConntrackLimit: k8s.kubeProxySetsConntrackLimit,
         kubelet: k8s.kubelet,
         packages: k8s.mirror ? { source: "mirror", url: k8s.mirror } : { source: "upstream" },
-    }, {
-        // kubeadm init goes through the VIP, and workers join over the internal network.
-        dependsOn: [vip.ready, ...machines.map(({ network }) => network.ready)],
+        // kubeadm init goes through the VIP, and nodes join over the internal network
+        after: [...vip.ready, ...machines.flatMap(({ network }) => network.ready)],
     });
     const adminNode = controlPlanes[0].ssh;
 
@@ -122,10 +126,12 @@ export function composeHomelab(config: HomelabConfig): Homelab {
             nodeAddressCidr: config.network.cidr,
             kubeconfig: cluster.kubeconfig,
             adminNode,
-            nodes: machines.map(({ node, ssh }) => ({ hostname: node.hostname, ssh, runtimeReady: cluster.runtimeReady[node.hostname] })),
-            clusterReady: cluster.ready,
+            // a node's images go into its containerd as soon as that runs
+            nodes: machines.map(({ node, ssh }) => ({ hostname: node.hostname, ssh, after: cluster.runtimeReadyOn[node.hostname] })),
+            // Calico is applied through the API, once every node has joined
+            after: cluster.ready,
         });
-        ready = [calico.ready];
+        ready = calico.ready;
     }
 
     let storageClasses: Homelab["storageClasses"];
@@ -135,7 +141,8 @@ export function composeHomelab(config: HomelabConfig): Homelab {
             rookVersion: storage.rookVersion,
             cephImage: storage.cephImage,
             poolSize: storage.poolSize,
-            nodes: machines.map(({ node, ssh }) => ({ hostname: node.hostname, osdDevices: node.osdDevices, ssh, runtimeReady: cluster.runtimeReady[node.hostname] })),
+            // a node's images and the check of its disks need only its containerd
+            nodes: machines.map(({ node, ssh }) => ({ hostname: node.hostname, osdDevices: node.osdDevices, ssh, after: cluster.runtimeReadyOn[node.hostname] })),
             blockStorageClass: storage.blockStorageClass,
             filesystemStorageClass: storage.filesystemStorageClass,
             allowLoopDevices: storage.allowLoopDevices,
@@ -152,7 +159,7 @@ export function composeHomelab(config: HomelabConfig): Homelab {
             adminNode,
             csi: { cephfsMounter: storage.cephfsMounter },
             // OSD pods need the pod network
-            clusterReady: ready,
+            after: ready,
         });
         storageClasses = rook.storageClasses;
     }

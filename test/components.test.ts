@@ -84,7 +84,7 @@ describe("BareMetalNode", () => {
 describe("VlanInterface", () => {
     test("one netplan command with apply and remove, after what it depends on", async () => {
         const before = new pulumi.ComponentResource("test:index:Marker", "awake", {});
-        const vlan = new VlanInterface("home-server-1-internal", { ssh: ssh("192.168.10.101"), network: VLAN_NETWORK }, { dependsOn: [before] });
+        const vlan = new VlanInterface("home-server-1-internal", { ssh: ssh("192.168.10.101"), network: VLAN_NETWORK, after: [before] });
         await settle();
         const netplan = byName("home-server-1-internal-netplan");
         expect(netplan.dependsOn).toEqual(["awake"]);
@@ -98,7 +98,7 @@ describe("VlanInterface", () => {
 
 describe("PacemakerVip", () => {
     test("a secret authkey to every member over stdin, then the VIP once all members run", async () => {
-        const vip = new PacemakerVip("home-vip", { settings: VIP_SETTINGS, ssh: SEED_HOSTS.map((host) => ssh(host.address)) });
+        const vip = new PacemakerVip("home-vip", { settings: VIP_SETTINGS, members: SEED_HOSTS.map((host) => ({ ssh: ssh(host.address) })) });
         await settle();
         const members = registered.filter((r) => r.name.startsWith("home-vip-member-"));
         expect(members.map((m) => m.name)).toEqual(["home-vip-member-home-server-1", "home-vip-member-home-server-2", "home-vip-member-home-server-3"]);
@@ -122,12 +122,12 @@ describe("PacemakerVip", () => {
     });
 
     test("a member list and SSH list of different lengths is refused before anything is created", () => {
-        expect(() => new PacemakerVip("bad", { settings: VIP_SETTINGS, ssh: [ssh("10.0.0.101")] })).toThrow("3 members but 1 SSH targets");
+        expect(() => new PacemakerVip("bad", { settings: VIP_SETTINGS, members: [{ ssh: ssh("10.0.0.101") }] })).toThrow("3 members in settings but 1 to reach");
     });
 });
 
 test("secrets stay secret: stdin of a remote script is a secret output", async () => {
-    new PacemakerVip("s", { settings: VIP_SETTINGS, ssh: SEED_HOSTS.map((host) => ssh(host.address)) });
+    new PacemakerVip("s", { settings: VIP_SETTINGS, members: SEED_HOSTS.map((host) => ({ ssh: ssh(host.address) })) });
     await settle();
     const { remoteScript } = await import("../components/remote");
     const command = remoteScript("probe", { target: ssh("10.0.0.1"), create: "true", stdin: "not-a-secret-yet" }, {});

@@ -30,15 +30,19 @@ test("every component of the chain is registered once per node or once per clust
     }).toEqual({ nodes: 3, networks: 3, vip: 1, kubernetes: 1, calico: 1, rook: 1 });
 });
 
-test("the chain runs in order: nodes, network, VIP, kubeadm, Calico, Rook", () => {
-    expect(byName("home-server-1-internal").dependsOn).toEqual(["home-server-1-poweroff"]);
-    expect(byName("home-vip").dependsOn).toEqual(["home-server-1-internal-netplan", "home-server-2-internal-netplan", "home-server-3-internal-netplan"]);
-    expect(byName("home-kubernetes").dependsOn).toEqual(["home-vip-vip", "home-server-1-internal-netplan", "home-server-2-internal-netplan", "home-server-3-internal-netplan"]);
-    // Calico and Rook order their cluster-wide steps themselves (clusterReady), not as whole components
-    expect(byName("home-calico").dependsOn).toEqual([]);
-    expect(byName("home-rook").dependsOn).toEqual([]);
+test("the chain runs in order: nodes, network, VIP, kubeadm, Calico, Rook; every edge on the steps, none on a whole component", () => {
+    for (const component of registered.filter((r) => r.type.startsWith("homelab:index:"))) expect({ name: component.name, dependsOn: component.dependsOn }).toEqual({ name: component.name, dependsOn: [] });
+    expect(byName("home-server-1-internal-netplan").dependsOn).toEqual(["home-server-1-poweroff"]);
+    expect(byName("home-vip-member-home-server-2").dependsOn).toEqual(["home-server-2-internal-netplan"]);
+    expect(byName("home-vip-vip").dependsOn).toEqual(["home-vip-member-home-server-1", "home-vip-member-home-server-2", "home-vip-member-home-server-3"]);
+    // a node's packages wait only for the node; init and joins for the VIP and every node's network
+    expect(byName("home-kubernetes-home-server-2-packages").dependsOn).toEqual(["home-server-2-poweroff"]);
+    const networks = ["home-server-1-internal-netplan", "home-server-2-internal-netplan", "home-server-3-internal-netplan"];
+    expect(byName("home-kubernetes-init").dependsOn).toEqual(["home-kubernetes-home-server-1-packages", "home-vip-vip", ...networks]);
+    expect(byName("home-kubernetes-home-server-3-join").dependsOn).toEqual(["home-kubernetes-home-server-3-packages", "home-kubernetes-home-server-2-join", "home-vip-vip", ...networks]);
     const kubeadmDone = ["home-kubernetes-init", "home-kubernetes-home-server-2-join", "home-kubernetes-home-server-3-join", "home-kubernetes-join-secrets-cleanup", "home-kubernetes-kubeconfig"];
     expect(byName("home-calico-operator").dependsOn).toEqual(kubeadmDone);
+    expect(byName("home-rook-devices-home-server-1").dependsOn).toEqual(["home-kubernetes-home-server-1-packages"]);
     expect(byName("home-rook-operator").dependsOn).toEqual(["home-calico-wait", "home-rook-devices-home-server-1", "home-rook-devices-home-server-2", "home-rook-devices-home-server-3"]);
 });
 

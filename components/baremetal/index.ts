@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
+import { Follows } from "../order";
 import { deleteOnlyStep, remoteScript, SshTarget } from "../remote";
 import { HostEntry, renderHostsScript, renderPowerOffScript, renderPrepareScript } from "./render";
 
@@ -13,7 +14,7 @@ export interface WakeOnLan {
     timeoutSeconds: number;
 }
 
-export interface BareMetalNodeArgs {
+export interface BareMetalNodeArgs extends Follows {
     /** e.g. home-server-1 */
     hostname: string;
     /** MAC of the NIC that wakes, e.g. 00:1e:06:1a:1b:1c. */
@@ -33,8 +34,8 @@ export class BareMetalNode extends pulumi.ComponentResource {
     readonly hostname: pulumi.Output<string>;
     readonly address: pulumi.Output<string>;
     readonly mac: pulumi.Output<string>;
-    /** Completes when the node is awake and prepared; later steps depend on it. */
-    readonly ready: pulumi.Resource;
+    /** Complete when the node is awake and prepared. */
+    readonly ready: pulumi.Resource[];
     /**
      * How every later step reaches this node: args.ssh with the host key that every connection
      * checks, pinned in the stack config or recorded at first contact.
@@ -57,7 +58,7 @@ export class BareMetalNode extends pulumi.ComponentResource {
             create: `node ${POWER_HELPER} wake`,
             delete: `node ${POWER_HELPER} wait-off`,
             environment,
-        }, { parent: this });
+        }, { parent: this, dependsOn: args.after });
 
         // Trust on first use: the key the node shows when first reached is recorded in the state, and
         // every SSH step then checks it (the command provider checks only a key it is given)
@@ -81,10 +82,10 @@ export class BareMetalNode extends pulumi.ComponentResource {
 
         // Created last so that it is deleted first: everything that needs the
         // node running is gone before it powers off, and `power` then waits for SSH to close.
-        this.ready = deleteOnlyStep(`${name}-poweroff`, {
+        this.ready = [deleteOnlyStep(`${name}-poweroff`, {
             target: ssh,
             delete: renderPowerOffScript(args.hostname),
-        }, { parent: this, dependsOn: [hosts] });
+        }, { parent: this, dependsOn: [hosts] })];
         this.ssh = ssh;
 
         this.hostname = pulumi.output(args.hostname);

@@ -105,31 +105,15 @@ function aptProxySection(aptProxy: string | undefined): string {
     return `# apt proxy\nCHANGED=0\n${writeFileIfChanged(path, `Acquire::http::Proxy "${aptProxy}";`, "644")}`;
 }
 
-const CONTAINERD_SECTION = `# containerd with the systemd cgroup driver, as kubelet expects; a package a killed run left
-# half-configured is finished first, and only a fully installed one counts (Debian's, or Docker's containerd.io)
+const CONTAINERD_SECTION = `# containerd, installed and running; its configuration is KubeadmCluster's (with the pause image its
+# kubeadm expects). A package a killed run left half-configured is finished first, and only a fully
+# installed one counts (Debian's, or Docker's containerd.io)
 dpkg_ready
 if ! packages_installed containerd && ! packages_installed containerd.io; then
   apt_get update -q
   apt_get install -y -q --no-install-recommends containerd
   echo "containerd installed"
 fi
-containerd_new=$(mktemp)
-containerd config default > "$containerd_new"
-sed -i -E 's/^([[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*)false/\\1true/' "$containerd_new"
-grep -Eq '^[[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*true' "$containerd_new" || { echo "containerd config has no SystemdCgroup setting to turn on" >&2; exit 1; }
-# CNI plugins where Calico's installer (and most CNIs) put them; Debian's containerd looks in /usr/lib/cni
-sed -i -E 's#^([[:space:]]*bin_dir[[:space:]]*=[[:space:]]*).*#\\1"/opt/cni/bin"#' "$containerd_new"
-# the sandbox image KubeadmCluster recorded (the pause image its kubeadm expects) survives a regenerated config
-if [ -s /etc/homelab/containerd/sandbox-image ]; then
-  sandbox_line=$(printf 'sandbox_image = "%s"' "$(cat /etc/homelab/containerd/sandbox-image)")
-  sed -i -E "s|^([[:space:]]*)sandbox_image[[:space:]]*=.*|\\1$sandbox_line|" "$containerd_new"
-fi
-if ! cmp -s "$containerd_new" /etc/containerd/config.toml; then
-  install -D -m 644 "$containerd_new" /etc/containerd/config.toml
-  systemctl restart containerd
-  echo "containerd configured with SystemdCgroup = true and CNI plugins in /opt/cni/bin"
-fi
-rm -f "$containerd_new"
 systemctl enable --now containerd >/dev/null 2>&1
 systemctl is-active --quiet containerd || { echo "containerd is not running" >&2; exit 1; }`;
 

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { applyManifestBundle, bundleFiles, ManifestSource, stageLocalFile } from "../manifests";
+import { Follows } from "../order";
 import { describeArgProblems } from "../problems";
 import { remoteScript, SshTarget } from "../remote";
 import { plainVersion } from "../version";
@@ -18,15 +19,15 @@ export { Encapsulation } from "./render";
 export { InstallMethod } from "./manifest";
 
 /** A node of the cluster, as the manifest method's image import reaches it. */
-export interface CalicoNode {
+export interface CalicoNode extends Follows {
     /** e.g. home-server-1 */
     hostname: string;
     ssh: SshTarget;
-    /** The node's containerd is running once this is done (KubeadmCluster.runtimeReady): its images are imported then. */
-    runtimeReady?: pulumi.Resource;
+    /** What this node's own steps (its image import) wait for, e.g. KubeadmCluster.runtimeReadyOn[hostname]: containerd runs there. */
+    after?: pulumi.Resource[];
 }
 
-export interface CalicoNetworkArgs extends CalicoSpec {
+export interface CalicoNetworkArgs extends CalicoSpec, Follows {
     /** "operator" (the default): the tigera operator and its Installation; "manifest": Calico's calico-vxlan.yaml with this lab's settings, VXLAN only. */
     installMethod?: InstallMethod;
     /** Manifest method, air-gapped: a file server with SHA256SUMS, manifests/calico-vxlan.yaml and images/*.tar, e.g. http://192.168.77.1:8480/calico-v3.31.0. */
@@ -43,28 +44,27 @@ export interface CalicoNetworkArgs extends CalicoSpec {
     /** Every node of the cluster; with a mirror, each imports Calico's images before calico-node starts on it. */
     nodes: CalicoNode[];
     /**
-     * What applying Calico waits for, e.g. KubeadmCluster.ready. Given here rather than as the
-     * component's dependsOn, which every child would wait for: each node's image import waits
-     * only for its own runtimeReady, so it overlaps kubeadm's init and joins.
+     * What applying Calico waits for, e.g. KubeadmCluster.ready; each node's image import waits only
+     * for its own `after`, so it overlaps kubeadm's init and joins.
      */
-    clusterReady?: pulumi.Resource[];
+    after?: pulumi.Resource[];
 }
 
 /** Calico through the tigera operator (the bundle on the admin node, the Installation through Kubernetes), or from calico-vxlan.yaml. */
 export class CalicoNetwork extends pulumi.ComponentResource {
     readonly version: pulumi.Output<string>;
     readonly podCidr: pulumi.Output<string>;
-    /** Completes when Calico is available and every node is Ready; later components depend on it. */
-    readonly ready: pulumi.Resource;
+    /** Complete when Calico is available and every node is Ready. */
+    readonly ready: pulumi.Resource[];
 
     constructor(name: string, args: CalicoNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homelab:index:CalicoNetwork", name, {}, opts);
 
-        const { manifests: _manifests, kubeconfig: _kubeconfig, adminNode: _adminNode, nodes: _nodes, installMethod = "operator", mirror: _mirror, clusterReady: _clusterReady, ...spec } = args;
+        const { manifests: _manifests, kubeconfig: _kubeconfig, adminNode: _adminNode, nodes: _nodes, installMethod = "operator", mirror: _mirror, after: _after, ...spec } = args;
         const problems = [...calicoSpecProblems(spec), ...installMethodProblems({ installMethod, encapsulation: spec.encapsulation, mirror: args.mirror, manifests: args.manifests })];
         if (problems.length > 0) throw new pulumi.ResourceError(describeArgProblems(`CalicoNetwork ${name}`, problems), this);
 
-        this.ready = installMethod === "manifest" ? this.installFromManifest(name, args, spec) : this.installWithOperator(name, args, spec);
+        this.ready = [installMethod === "manifest" ? this.installFromManifest(name, args, spec) : this.installWithOperator(name, args, spec)];
         this.version = pulumi.output(plainVersion(args.version));
         this.podCidr = pulumi.output(args.podCidr);
         this.registerOutputs({ version: this.version, podCidr: this.podCidr });
@@ -81,7 +81,7 @@ export class CalicoNetwork extends pulumi.ComponentResource {
             deleteUnreachable: true,
         }, { parent: this });
 
-        const operator = applyManifestBundle(`${name}-operator`, { target: args.adminNode, bundle, dependsOn: args.clusterReady }, { parent: this });
+        const operator = applyManifestBundle(`${name}-operator`, { target: args.adminNode, bundle, dependsOn: args.after }, { parent: this });
 
         // the CRDs and the operator that acts on these resources come with the bundle
         const crOptions = { parent: this, provider, dependsOn: [operator] };
@@ -116,7 +116,7 @@ export class CalicoNetwork extends pulumi.ComponentResource {
             delete: renderImageRemoveScript(spec, node.hostname),
         }, {
             parent: this,
-            dependsOn: node.runtimeReady ? [node.runtimeReady] : [],
+            dependsOn: node.after,
             // the old step's delete removes the images by name: it must run before the new import, not after
             deleteBeforeReplace: true,
         }));
@@ -132,7 +132,7 @@ export class CalicoNetwork extends pulumi.ComponentResource {
         }, {
             parent: this,
             // calico-node must find its images on every node (nothing is pulled), and the copied file must be there
-            dependsOn: [...(args.clusterReady ?? []), ...imports, ...copies],
+            dependsOn: [...(args.after ?? []), ...imports, ...copies],
         });
 
         return remoteScript(`${name}-wait`, {

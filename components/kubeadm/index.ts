@@ -1,5 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { Follows } from "../order";
 import { readSecret, remoteScript, SshTarget } from "../remote";
 import { randomHex, randomLowerAlphanumeric } from "../secret";
 import { caCertHashOf, clusterSpecProblems, ClusterSpec, controlPlanesOf, endpointOf, NodeRole } from "./config";
@@ -12,7 +13,7 @@ import { renderResetScript } from "./reset";
 
 export { PackageSource } from "./render";
 
-export interface KubeadmNode {
+export interface KubeadmNode extends Follows {
     /** e.g. home-server-1 */
     hostname: string;
     /** Address on the internal network, used by kubelet and etcd, e.g. 10.0.0.101. */
@@ -21,9 +22,11 @@ export interface KubeadmNode {
     role: NodeRole;
     /** How Pulumi reaches the node, e.g. { host: "192.168.10.101", port: 22, user: "homeuser", privateKey }. */
     ssh: SshTarget;
+    /** What the node's packages (and containerd's configuration) wait for, e.g. the node prepared; its join also waits for the component's `after`. */
+    after?: pulumi.Resource[];
 }
 
-export interface KubeadmClusterArgs extends Omit<ClusterSpec, "nodes" | "imagesPreloaded"> {
+export interface KubeadmClusterArgs extends Omit<ClusterSpec, "nodes" | "imagesPreloaded">, Follows {
     /** Every node, e.g. [{ hostname: "home-server-1", internalAddress: "10.0.0.101", role: "control-plane", ssh }]. */
     nodes: KubeadmNode[];
     /**
@@ -40,13 +43,13 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     /** e.g. https://10.0.0.100:6443 */
     readonly apiEndpoint: pulumi.Output<string>;
     readonly nodeNames: pulumi.Output<string[]>;
-    /** Complete when every node has joined and the kubeconfig is read; later components depend on them. */
+    /** Complete when every node has joined and the kubeconfig is read. */
     readonly ready: pulumi.Resource[];
     /**
-     * Per node: the step after which containerd runs there (its packages step). Components that
-     * import images into a node wait for this, not for the whole cluster.
+     * Per node: complete when containerd runs there as the kubelet needs it (the node's packages
+     * step). Components that import images into a node wait for this, not for the whole cluster.
      */
-    readonly runtimeReady: Record<string, pulumi.Resource>;
+    readonly runtimeReadyOn: Record<string, pulumi.Resource[]>;
 
     constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homelab:index:KubeadmCluster", name, {}, opts);
@@ -78,7 +81,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 target: node.ssh,
                 create: renderPackagesScript(args.packages, args.version, node.hostname),
                 delete: renderResetScript(node),
-            }, { parent: this }));
+            }, { parent: this, dependsOn: node.after }));
         }
         const packagesOf = (node: KubeadmNode) => packages.get(node.hostname) as command.remote.Command;
 
@@ -88,8 +91,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             stdin: tokenAndKey,
         }, {
             parent: this,
-            // kubeadm must be installed first
-            dependsOn: [packagesOf(initNode)],
+            // kubeadm must be installed first, and what the cluster follows (its endpoint, the VIP) be there
+            dependsOn: [packagesOf(initNode), ...(args.after ?? [])],
         });
 
         const kubeconfig = readSecret(`${name}-kubeconfig`, {
@@ -131,7 +134,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                     parent: this,
                     // kubeadm must be installed; control planes join one at a time (etcd adds members
                     // serially) and workers join after the last of them
-                    dependsOn: [packagesOf(node), previous],
+                    dependsOn: [packagesOf(node), previous, ...(args.after ?? [])],
                 });
                 if (controlPlane) previous = join;
                 joins.push(join);
@@ -150,7 +153,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         this.apiEndpoint = pulumi.output(`https://${endpointOf(spec)}`);
         this.nodeNames = pulumi.output(args.nodes.map((node) => node.hostname));
         this.ready = [init, ...joins, kubeconfig];
-        this.runtimeReady = Object.fromEntries(packages);
+        this.runtimeReadyOn = Object.fromEntries([...packages].map(([hostname, step]) => [hostname, [step]]));
         this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint, nodeNames: this.nodeNames });
     }
 }

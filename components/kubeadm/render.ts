@@ -7,6 +7,7 @@ import {
     CERTIFICATE_KEY_PLACEHOLDER, ClusterNode, ClusterSpec, CRI_SOCKET, endpointOf,
     renderInitConfig, renderJoinConfig, TOKEN_PLACEHOLDER,
 } from "./config";
+import { renderContainerdConfig } from "./containerd";
 import { renderMirrorInstall } from "./mirror";
 
 /**
@@ -79,21 +80,12 @@ done`,
     ];
 }
 
-/** containerd's sandbox (pause) image set to the one this kubeadm expects: air-gapped nodes have no other. */
-function sandboxImageSection(want: string): string {
+/** containerd configured for the kubelet, with the pause image this kubeadm expects: air-gapped nodes have no other. */
+function containerdSection(want: string): string {
     return `# containerd's sandbox (pause) image must be the one kubeadm ${want} expects
 pause_image=$(kubeadm config images list --kubernetes-version v${want} 2>/dev/null | grep '/pause:' || true)
 if [ -z "$pause_image" ]; then echo "kubeadm v${want} names no pause image" >&2; exit 1; fi
-# recorded for BareMetalNode, which regenerates the containerd config when it runs again
-install -d -m 755 /etc/homelab/containerd
-if [ "$(cat /etc/homelab/containerd/sandbox-image 2>/dev/null)" != "$pause_image" ]; then echo "$pause_image" > /etc/homelab/containerd/sandbox-image; fi
-sandbox_line=$(printf 'sandbox_image = "%s"' "$pause_image")
-if [ -f /etc/containerd/config.toml ] && ! grep -F "$sandbox_line" /etc/containerd/config.toml >/dev/null; then
-  grep -E '^[[:space:]]*sandbox_image[[:space:]]*=' /etc/containerd/config.toml >/dev/null || { echo "/etc/containerd/config.toml has no sandbox_image setting" >&2; exit 1; }
-  sed -i -E "s|^([[:space:]]*)sandbox_image[[:space:]]*=.*|\\1$sandbox_line|" /etc/containerd/config.toml
-  systemctl restart containerd
-  echo "containerd uses $pause_image as its sandbox image"
-fi`;
+${renderContainerdConfig("$pause_image")}`;
 }
 
 /** Installs kubelet, kubeadm and kubectl (and, from a mirror, the images) at the pinned version; refuses to upgrade. */
@@ -112,7 +104,7 @@ if [ -n "$have" ] && [ "$have" != "v$want" ]; then
   exit 1
 fi`,
         ...(packages.source === "upstream" ? upstreamInstall(want, hostname) : [renderMirrorInstall(packages.url, hostname)]),
-        sandboxImageSection(want),
+        containerdSection(want),
         `systemctl enable kubelet >/dev/null 2>&1`,
     );
 }

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { applyManifestBundle, bundleFiles, ManifestSource } from "../manifests";
+import { Follows } from "../order";
 import { describeArgProblems } from "../problems";
 import { deleteOnlyStep, remoteScript, SshTarget } from "../remote";
 import { renderMirroredImagesImportScript, renderMirroredImagesRemoveScript } from "../airgap";
@@ -13,7 +14,7 @@ import { renderDeviceCheckScript, renderFsidRecordScript, renderFsidRetireScript
 
 export { CephfsMounter } from "./render";
 
-export interface RookNode {
+export interface RookNode extends Follows {
     /** e.g. home-server-1 */
     hostname: string;
     /**
@@ -25,11 +26,11 @@ export interface RookNode {
     osdDevices: string[];
     /** How Pulumi reaches the node (for the air-gapped image import). */
     ssh: SshTarget;
-    /** The node's containerd is running once this is done (KubeadmCluster.runtimeReady): its images are imported then. */
-    runtimeReady?: pulumi.Resource;
+    /** What this node's own steps (image import, device check) wait for, e.g. KubeadmCluster.runtimeReadyOn[hostname]: containerd runs there. */
+    after?: pulumi.Resource[];
 }
 
-export interface RookCephArgs extends Omit<RookSpec, "csi" | "nodes" | "wipeDisksOnDestroy"> {
+export interface RookCephArgs extends Omit<RookSpec, "csi" | "nodes" | "wipeDisksOnDestroy">, Follows {
     /** Every node of the cluster. */
     nodes: RookNode[];
     /** The deploy/examples bundle: {} for upstream, { url } for a mirror of that directory, { path } for a local copy. */
@@ -58,11 +59,10 @@ export interface RookCephArgs extends Omit<RookSpec, "csi" | "nodes" | "wipeDisk
     /** How pods mount CephFS, e.g. { cephfsMounter: "fuse" } where the kernel has no ceph module; default kernel. */
     csi?: { cephfsMounter: CephfsMounter };
     /**
-     * What the operator waits for, e.g. CalicoNetwork.ready (OSD pods need the pod network). Given
-     * here rather than as the component's dependsOn, which every child would wait for: each node's
-     * image import waits only for its own runtimeReady, so it overlaps the stages before.
+     * What the operator waits for, e.g. CalicoNetwork.ready (OSD pods need the pod network); each
+     * node's own steps wait only for its own `after`, so they overlap the stages before.
      */
-    clusterReady?: pulumi.Resource[];
+    after?: pulumi.Resource[];
 }
 
 /** Ceph through Rook: the operator bundle on the admin node, then cluster, pools and storage classes through Kubernetes. */
@@ -75,7 +75,7 @@ export class RookCeph extends pulumi.ComponentResource {
     constructor(name: string, args: RookCephArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homelab:index:RookCeph", name, {}, opts);
 
-        const { manifests: _manifests, kubeconfig: _kubeconfig, adminNode: _adminNode, mirror, csi, nodes, wipeDisksOnDestroy, clusterReady: _clusterReady, protect: _protect, ...settings } = args;
+        const { manifests: _manifests, kubeconfig: _kubeconfig, adminNode: _adminNode, mirror, csi, nodes, wipeDisksOnDestroy, after: _after, protect: _protect, ...settings } = args;
         // what holds the data, and what claims name: never deleted or replaced without the user saying so
         const stateful = { protect: args.protect ?? true };
         const spec: RookSpec = {
@@ -108,7 +108,7 @@ export class RookCeph extends pulumi.ComponentResource {
                 delete: renderMirroredImagesRemoveScript(mirrored),
             }, {
                 parent: this,
-                dependsOn: node.runtimeReady ? [node.runtimeReady] : [],
+                dependsOn: node.after,
                 // the old step's delete removes the images by name: it must run before the new import, not after
                 deleteBeforeReplace: true,
             });
@@ -119,13 +119,13 @@ export class RookCeph extends pulumi.ComponentResource {
         const deviceChecks = nodes.flatMap((node, index) => node.osdDevices.length === 0 ? [] : [remoteScript(`${name}-devices-${node.hostname}`, {
             target: node.ssh,
             create: renderDeviceCheckScript(node, index),
-        }, { parent: this, dependsOn: node.runtimeReady ? [node.runtimeReady] : [] })]);
+        }, { parent: this, dependsOn: node.after })]);
 
         const operator = applyManifestBundle(`${name}-operator`, {
             target: args.adminNode,
             bundle,
             // Rook's operator acts on the disks only once the cluster exists, which comes after it
-            dependsOn: [...(args.clusterReady ?? []), ...images, ...deviceChecks],
+            dependsOn: [...(args.after ?? []), ...images, ...deviceChecks],
         }, { parent: this });
 
         // The three teardown steps below exist whatever wipeDisksOnDestroy says, and the flag is only
@@ -138,7 +138,7 @@ export class RookCeph extends pulumi.ComponentResource {
         const wipes = nodes.map((node) => deleteOnlyStep(`${name}-wipe-${node.hostname}`, {
             target: node.ssh,
             delete: renderNodeWipeScript(node, spec),
-        }, { parent: this, dependsOn: node.runtimeReady ? [node.runtimeReady] : [] }));
+        }, { parent: this, dependsOn: node.after }));
 
         // between the operator and the cluster: deleted after the cluster and before the operator, it
         // waits for the cleanup jobs the deletion starts, so the operator is not removed under them;

@@ -155,15 +155,23 @@ done
 # containerd's sandbox (pause) image must be the one kubeadm 1.34.2 expects
 pause_image=$(kubeadm config images list --kubernetes-version v1.34.2 2>/dev/null | grep '/pause:' || true)
 if [ -z "$pause_image" ]; then echo "kubeadm v1.34.2 names no pause image" >&2; exit 1; fi
-# recorded for BareMetalNode, which regenerates the containerd config when it runs again
-install -d -m 755 /etc/homelab/containerd
-if [ "$(cat /etc/homelab/containerd/sandbox-image 2>/dev/null)" != "$pause_image" ]; then echo "$pause_image" > /etc/homelab/containerd/sandbox-image; fi
+# containerd as the kubelet needs it; this is the one place that writes its configuration
+containerd_new=$(mktemp)
+containerd config default > "$containerd_new"
+sed -i -E 's/^([[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*)false/\1true/' "$containerd_new"
+grep -Eq '^[[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*true' "$containerd_new" || { echo "containerd's default config has no SystemdCgroup setting to turn on" >&2; exit 1; }
+sed -i -E 's#^([[:space:]]*bin_dir[[:space:]]*=[[:space:]]*).*#\1"/opt/cni/bin"#' "$containerd_new"
+grep -Eq '^[[:space:]]*sandbox_image[[:space:]]*=' "$containerd_new" || { echo "containerd's default config has no sandbox_image setting" >&2; exit 1; }
 sandbox_line=$(printf 'sandbox_image = "%s"' "$pause_image")
-if [ -f /etc/containerd/config.toml ] && ! grep -F "$sandbox_line" /etc/containerd/config.toml >/dev/null; then
-  grep -E '^[[:space:]]*sandbox_image[[:space:]]*=' /etc/containerd/config.toml >/dev/null || { echo "/etc/containerd/config.toml has no sandbox_image setting" >&2; exit 1; }
-  sed -i -E "s|^([[:space:]]*)sandbox_image[[:space:]]*=.*|\1$sandbox_line|" /etc/containerd/config.toml
+sed -i -E "s|^([[:space:]]*)sandbox_image[[:space:]]*=.*|\1$sandbox_line|" "$containerd_new"
+if ! cmp -s "$containerd_new" /etc/containerd/config.toml; then
+  install -D -m 644 "$containerd_new" /etc/containerd/config.toml
   systemctl restart containerd
-  echo "containerd uses $pause_image as its sandbox image"
+  echo "containerd configured: systemd cgroups, CNI plugins in /opt/cni/bin, sandbox image $pause_image"
 fi
+rm -f "$containerd_new"
+# a record an earlier version of this program kept for BareMetalNode, which no longer writes this file
+rm -rf /etc/homelab/containerd
+systemctl is-active --quiet containerd || { echo "containerd is not running" >&2; exit 1; }
 
 systemctl enable kubelet >/dev/null 2>&1
