@@ -56,13 +56,13 @@ describe("calico renderers", () => {
         "wait.sh": renderWaitScript(spec),
     };
     test.each(Object.keys(scripts))("%s matches its golden and passes shellcheck", (file) => {
-        expectGolden(`calico/${file}`, scripts[file]);
+        expectGolden(`${file}`, scripts[file]);
         expectShellcheckClean(`calico-${file}`, scripts[file]);
     });
 
     test("resources match their goldens", () => {
-        expectGolden("calico/resources-ipip.yaml", renderCalicoResourcesYaml(renderCalicoResources(spec)));
-        expectGolden("calico/resources-vxlan-wireguard.yaml", renderCalicoResourcesYaml(renderCalicoResources({ ...spec, encapsulation: "VXLANCrossSubnet", natOutgoing: false, mtu: 1400, wireguard: true })));
+        expectGolden("resources-ipip.yaml", renderCalicoResourcesYaml(renderCalicoResources(spec)));
+        expectGolden("resources-vxlan-wireguard.yaml", renderCalicoResourcesYaml(renderCalicoResources({ ...spec, encapsulation: "VXLANCrossSubnet", natOutgoing: false, mtu: 1400, wireguard: true })));
     });
 
     test("BGP runs for IPIP and plain routing, not for VXLAN", () => {
@@ -168,13 +168,13 @@ describe("calico manifest method renderers", () => {
         "images-remove.sh": renderImageRemoveScript({ version: "3.31.0" }, "home-server-1"),
     };
     test.each(Object.keys(scripts))("%s matches its golden and passes shellcheck", (file) => {
-        expectGolden(`calico/${file}`, scripts[file]);
+        expectGolden(`${file}`, scripts[file]);
         expectShellcheckClean(`calico-${file}`, scripts[file]);
     });
 
     test("the overlays match their goldens", () => {
-        expectGolden("calico/manifest-kustomization-vxlan.yaml", renderKustomization(vxlan));
-        expectGolden("calico/manifest-kustomization-crosssubnet.yaml", renderKustomization({ ...vxlan, encapsulation: "VXLANCrossSubnet", natOutgoing: false, mtu: 1400, wireguard: true }));
+        expectGolden("manifest-kustomization-vxlan.yaml", renderKustomization(vxlan));
+        expectGolden("manifest-kustomization-crosssubnet.yaml", renderKustomization({ ...vxlan, encapsulation: "VXLANCrossSubnet", natOutgoing: false, mtu: 1400, wireguard: true }));
     });
 
     test("the manifest comes from the mirror, checked against its SHA256SUMS, and must be the pinned release", () => {

@@ -67,15 +67,15 @@ const scripts: Record<string, string> = {
 
 describe("kubeadm renderers", () => {
     test.each(Object.keys(scripts))("%s matches its golden and passes shellcheck", (file) => {
-        expectGolden(`kubeadm/${file}`, scripts[file]);
+        expectGolden(`${file}`, scripts[file]);
         expectShellcheckClean(`kubeadm-${file}`, scripts[file]);
     });
 
     test("config files match their goldens", () => {
-        expectGolden("kubeadm/init.yaml", renderInitConfig(spec, cp1));
-        expectGolden("kubeadm/join-control-plane.yaml", renderJoinConfig(spec, cp2, CA_HASH));
-        expectGolden("kubeadm/join-worker.yaml", renderJoinConfig(spec, worker, CA_HASH));
-        expectGolden("kubeadm/init-air-gapped.yaml", renderInitConfig(airGapped, cp1));
+        expectGolden("init.yaml", renderInitConfig(spec, cp1));
+        expectGolden("join-control-plane.yaml", renderJoinConfig(spec, cp2, CA_HASH));
+        expectGolden("join-worker.yaml", renderJoinConfig(spec, worker, CA_HASH));
+        expectGolden("init-air-gapped.yaml", renderInitConfig(airGapped, cp1));
     });
 
     test("init config carries placeholders, the VIP and every control plane in the SANs", () => {

@@ -59,13 +59,13 @@ describe("rook renderers", () => {
         "fsid-retire.sh": renderFsidRetireScript({ hostname: "home-server-1", osdDevices: ["/dev/disk/by-id/ata-WDC_1", "/dev/sdc"] }),
     };
     test.each(Object.keys(scripts))("%s matches its golden and passes shellcheck", (file) => {
-        expectGolden(`rook/${file}`, scripts[file]);
+        expectGolden(`${file}`, scripts[file]);
         expectShellcheckClean(`rook-${file}`, scripts[file]);
     });
 
     test("resources match their goldens", () => {
-        expectGolden("rook/resources.yaml", renderRookResourcesYaml(renderRookResources(spec)));
-        expectGolden("rook/resources-fuse-by-id.yaml", renderRookResourcesYaml(renderRookResources({
+        expectGolden("resources.yaml", renderRookResourcesYaml(renderRookResources(spec)));
+        expectGolden("resources-fuse-by-id.yaml", renderRookResourcesYaml(renderRookResources({
             ...spec,
             poolSize: 2,
             nodes: [{ hostname: "home-server-1", osdDevices: ["/dev/disk/by-id/ata-WDC_1", "/dev/sdc"] }, { hostname: "home-server-2", osdDevices: ["/dev/sdb"] }, { hostname: "home-server-3", osdDevices: [] }],

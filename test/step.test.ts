@@ -31,7 +31,7 @@ const COUNTING = () => `echo run >> ${counter()}\nIFS= read -r input || true\nec
 test("the wrapper matches its golden and passes shellcheck", () => {
     for (const phase of ["create", "update"] as const) {
         const rendered = renderStep("home-server-1-prepare", script("echo prepared"), phase);
-        expectGolden(`step/${phase}.sh`, rendered);
+        expectGolden(`${phase}.sh`, rendered);
         expectShellcheckClean(`step-${phase}`, rendered);
     }
 });

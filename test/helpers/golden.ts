@@ -1,12 +1,16 @@
-// Golden files: rendered text is compared with test/goldens/<name>.
+// Golden files: rendered text is compared with test/goldens/<test file>/<name>, so a golden is
+// named after the test that writes it (kubeadm.test.ts writes test/goldens/kubeadm/init.sh).
 // UPDATE_GOLDENS=1 (npm run goldens:update) rewrites them; review the diff before committing.
 import * as fs from "fs";
 import * as path from "path";
 
 export const GOLDEN_DIR = path.join(__dirname, "..", "goldens");
 
+/** test/goldens/<the running test file, without .test.ts>/<name>. */
 export function goldenPath(name: string): string {
-    return path.join(GOLDEN_DIR, name);
+    const testPath = expect.getState().testPath;
+    if (!testPath) throw new Error("expectGolden is for use inside a jest test");
+    return path.join(GOLDEN_DIR, path.basename(testPath).replace(/\.test\.ts$/, ""), name);
 }
 
 export function expectGolden(name: string, actual: string): void {
