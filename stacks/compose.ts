@@ -7,6 +7,7 @@ import { CalicoNetwork } from "../components/calico";
 import { KubeadmCluster } from "../components/kubeadm";
 import { RookCeph } from "../components/rook";
 import { PacemakerVip } from "../components/pacemaker";
+import { LabPower, PowerReport, PowerState } from "../components/power";
 import { SshTarget } from "../components/remote";
 import { VlanInterface } from "../components/vlan";
 import { HomelabConfig } from "./config";
@@ -25,6 +26,8 @@ export interface Homelab {
     kubeconfig?: pulumi.Output<string>;
     podCidr?: string;
     storageClasses?: pulumi.Output<{ block: string; filesystem: string }>;
+    /** What the power routine said when it last ran, e.g. { state: "on", seconds: 212, at: ... }. */
+    power: pulumi.Output<PowerReport>;
 }
 
 export function sshTargetOf(config: HomelabConfig, node: HomelabConfig["nodes"][number]): SshTarget & { host: string; port: number } {
@@ -43,7 +46,8 @@ function rolesOf(config: HomelabConfig, node: HomelabConfig["nodes"][number]): s
     return config.kubernetes.enabled && config.kubernetes.scheduleOnControlPlanes ? ["control-plane", "worker"] : ["control-plane"];
 }
 
-export function composeHomelab(config: HomelabConfig): Homelab {
+/** `seen`: each node's power as the program saw it when it started (stacks/observe.ts). */
+export function composeHomelab(config: HomelabConfig, seen: Record<string, PowerState>): Homelab {
     for (const warning of config.warnings) pulumi.log.warn(warning);
     const hosts = config.nodes.map((node) => ({ hostname: node.hostname, address: node.internalAddress }));
 
@@ -56,6 +60,7 @@ export function composeHomelab(config: HomelabConfig): Homelab {
             ssh,
             hosts,
             os: config.os,
+            power: { state: config.power, seen: seen[node.hostname] ?? "off" },
         });
         const network = new VlanInterface(`${node.hostname}-internal`, {
             ssh: machine.ssh,
@@ -95,7 +100,21 @@ export function composeHomelab(config: HomelabConfig): Homelab {
     });
 
     const nodes = config.nodes.map((node) => ({ name: node.hostname, address: node.sshAddress, internalAddress: node.internalAddress, roles: rolesOf(config, node) }));
-    if (!config.kubernetes.enabled) return { nodes, vip: vip.vip };
+    // the lab's power, last: switched off (or seen healthy again) once everything else is in place
+    const labPower = (after: pulumi.Resource[], storageWaitScript?: string) => new LabPower(`${config.clusterName}-power`, {
+        state: config.power,
+        seen,
+        nodes: machines.map(({ node, ssh }) => ({ name: node.hostname, host: node.sshAddress, port: config.ssh.port, mac: node.mac, role: node.role, hostKey: ssh.hostKey as pulumi.Input<string> })),
+        user: config.ssh.user,
+        privateKey: config.sshPrivateKey,
+        wakeOnLan: config.wakeOnLan,
+        kubernetes: config.kubernetes.enabled,
+        storageWaitScript,
+        ignoreCephHealth: config.shutdown.ignoreCephHealth,
+        vip: true,
+        after,
+    });
+    if (!config.kubernetes.enabled) return { nodes, vip: vip.vip, power: labPower(vip.ready).power };
 
     const k8s = config.kubernetes;
     const cluster = new KubeadmCluster(`${config.clusterName}-kubernetes`, {
@@ -111,6 +130,7 @@ export function composeHomelab(config: HomelabConfig): Homelab {
         allowCgroupV1: k8s.allowCgroupV1,
         kubeProxySetsConntrackLimit: k8s.kubeProxySetsConntrackLimit,
         kubelet: k8s.kubelet,
+        gracefulShutdown: k8s.gracefulShutdown,
         packages: k8s.mirror ? { source: "mirror", url: k8s.mirror } : { source: "upstream" },
         // kubeadm init goes through the VIP, and nodes join over the internal network
         after: [...vip.ready, ...machines.flatMap(({ network }) => network.ready)],
@@ -135,6 +155,8 @@ export function composeHomelab(config: HomelabConfig): Homelab {
     }
 
     let storageClasses: Homelab["storageClasses"];
+    let storageWaitScript: string | undefined;
+    let guardClaims = (_after: pulumi.Resource[]) => undefined as void;
     if (config.storage.enabled) {
         const storage = config.storage;
         const rook = new RookCeph(`${config.clusterName}-rook`, {
@@ -162,7 +184,13 @@ export function composeHomelab(config: HomelabConfig): Homelab {
             after: ready,
         });
         storageClasses = rook.storageClasses;
+        storageWaitScript = rook.healthWaitScript;
+        guardClaims = rook.guardClaims;
+        ready = rook.ready;
     }
 
-    return { nodes, vip: vip.vip, apiEndpoint: cluster.apiEndpoint, kubeconfig: cluster.kubeconfig, podCidr: k8s.podCidr, storageClasses };
+    const power = labPower([...vip.ready, ...cluster.ready, ...ready], storageWaitScript);
+    // a destroy's first step, after the power routine: it stops the destroy while claims use Ceph
+    guardClaims(power.ready);
+    return { nodes, vip: vip.vip, apiEndpoint: cluster.apiEndpoint, kubeconfig: cluster.kubeconfig, podCidr: k8s.podCidr, storageClasses, power: power.power };
 }

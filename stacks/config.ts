@@ -15,7 +15,7 @@ export { ConfigProblem } from "./rules";
 export const NAMESPACE = "homelab";
 const SECRET_KEY = "sshPrivateKey";
 /** Top-level keys whose value is text; every other key holds YAML structure. */
-const TEXT_KEYS = new Set(["clusterName", SECRET_KEY]);
+const TEXT_KEYS = new Set(["clusterName", "power", SECRET_KEY]);
 
 export interface HomelabConfig extends ParsedConfig {
     /** The SSH private key for every node, always a Pulumi secret. */

@@ -438,11 +438,19 @@ function calicoRules(config: ParsedConfig): ConfigProblem[] {
     return problems;
 }
 
+/** The critical pods' share of a graceful shutdown is part of the whole: the kubelet refuses it otherwise. */
+function gracefulShutdown(config: ParsedConfig): ConfigProblem[] {
+    const { period, criticalPodsPeriod } = config.kubernetes.gracefulShutdown;
+    const seconds = (duration: string) => Number(duration.slice(0, -1)) * (duration.endsWith("m") ? 60 : 1);
+    if (seconds(criticalPodsPeriod) < seconds(period)) return [];
+    return [{ key: "kubernetes.gracefulShutdown.criticalPodsPeriod", value: criticalPodsPeriod, message: `is not below kubernetes.gracefulShutdown.period (${period}); expected a part of it, like 30s of 120s` }];
+}
+
 /** In the order their problems are listed. */
 const RULES: Rule[] = [
     nodeDuplicates, internalAddresses, vipAddress, wakeOnLanBroadcast,
     links, vlanInterfaceName, routes,
-    kubernetesNetworks, controlPlanes, imageGC, kubernetesMirror,
+    kubernetesNetworks, controlPlanes, imageGC, gracefulShutdown, kubernetesMirror,
     storageRules, calicoRules,
 ];
 

@@ -44,6 +44,8 @@ function prefixBetween(schema: z.ZodString, min: number, max: number, why: strin
 }
 const version = z.string().regex(VERSION_PATTERN, "is not a valid version; expected MAJOR.MINOR.PATCH, like 1.34.2");
 const duration = z.string().regex(DURATION_PATTERN, { message: "is not a valid duration; expected a number and a unit (ms, s, m, h), like 5s", abort: true });
+/** A duration as the kubelet's configuration takes it (Go's), in whole seconds or minutes, like 120s or 2m. */
+const goDuration = z.string().regex(/^\d+(s|m)$/, "is not a duration the kubelet takes here; expected whole seconds or minutes, like 120s or 2m");
 /** A duration Pacemaker must not read as 0 (which it takes as "no recurring monitor" or "use the default"). */
 const positiveDuration = (example: string) => duration.refine((value) => !/^0+(ms|s|m|h)$/.test(value), `is zero; expected a positive duration, like ${example}`);
 const interfaceName = z.string().regex(INTERFACE_PATTERN, "is not a valid interface name; expected up to 15 letters, digits, '.', '-' or '_', like enp3s0");
@@ -73,6 +75,13 @@ export const nodeSchema = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
+    /** The lab's wanted power state: on (every machine running, the cluster and Ceph healthy) or off (shut down in a safe order). */
+    power: z.enum(["on", "off"], "is not a power state; expected on or off").default("on"),
+    /** How `power: off` shuts the lab down. */
+    shutdown: z.strictObject({
+        /** Shut down even when Ceph is not HEALTH_OK (its health detail is printed); off, such a shutdown is refused. */
+        ignoreCephHealth: z.boolean().default(false),
+    }).prefault({}),
     clusterName: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, "is not a valid cluster name; expected lowercase letters, digits and '-', starting with a letter, at most 31 characters").default("homelab"),
     nodes: z.array(nodeSchema).min(1, "must list at least one node"),
     ssh: z.strictObject({
@@ -146,6 +155,14 @@ export const configSchema = z.strictObject({
             imageGCHighThresholdPercent: z.number().int().min(1, "is not a percentage; expected 1-100").max(100, "is not a percentage; expected 1-100").optional(),
             imageGCLowThresholdPercent: z.number().int().min(0, "is not a percentage; expected 0-99").max(99, "is not a percentage; expected 0-99").optional(),
         }).optional(),
+        /**
+         * Graceful node shutdown: when a node is shut down (by `power: off` or by hand), the kubelet stops its pods
+         * first, the critical ones (Calico, Ceph's daemons if marked so) last: `period` in all, `criticalPodsPeriod` of it for those.
+         */
+        gracefulShutdown: z.strictObject({
+            period: goDuration.default("120s"),
+            criticalPodsPeriod: goDuration.default("30s"),
+        }).prefault({}),
     }).prefault({}),
     calico: z.strictObject({
         enabled: z.boolean().default(true),

@@ -28,6 +28,7 @@ describe("BareMetalNode", () => {
         expect(registered.map((r) => `${r.type} ${r.name}`)).toEqual([
             "homelab:index:BareMetalNode home-server-1",
             "command:local:Command home-server-1-power",
+            "command:local:Command home-server-1-wake",
             "command:local:Command home-server-1-host-key",
             "command:remote:Command home-server-1-prepare",
             "command:remote:Command home-server-1-hosts",
@@ -37,10 +38,10 @@ describe("BareMetalNode", () => {
         expect(power.inputs.create).toMatch(/^node \S*components\/baremetal\/power\.js wake$/);
         expect(power.inputs.delete).toMatch(/power\.js wait-off$/);
         expect(power.inputs.environment).toMatchObject({ HOMELAB_MAC: "00:1e:06:1a:1b:1c", HOMELAB_WOL_BROADCAST: "192.168.10.255", HOMELAB_SSH_HOST: "192.168.10.101" });
-        expect(byName("home-server-1-host-key").dependsOn).toEqual(["home-server-1-power"]);
+        expect(byName("home-server-1-host-key").dependsOn).toEqual(["home-server-1-power", "home-server-1-wake"]);
         expect(byName("home-server-1-host-key").inputs.create).toMatch(/power\.js host-key$/);
         expect(byName("home-server-1-host-key").inputs.addPreviousOutputInEnv).toBe(true);
-        expect(byName("home-server-1-prepare").dependsOn).toEqual(["home-server-1-power"]);
+        expect(byName("home-server-1-prepare").dependsOn).toEqual(["home-server-1-power", "home-server-1-wake"]);
         expect(byName("home-server-1-hosts").dependsOn).toEqual(["home-server-1-prepare"]);
         expect(byName("home-server-1-hosts").inputs.create).toContain(SEED_HOSTS[2].hostname);
         expect(byName("home-server-1-prepare").inputs.create).not.toContain(SEED_HOSTS[2].hostname);

@@ -35,7 +35,7 @@ describe("the committed stacks", () => {
         delete raw.kubernetes;
         delete raw.ssh;
         const { config } = parseConfig(raw);
-        expect(config!.kubernetes).toEqual({ enabled: true, version: "1.34.2", podCidr: "172.16.0.0/16", serviceCidr: "10.96.0.0/12", dnsDomain: "cluster.local", scheduleOnControlPlanes: true, allowCgroupV1: false, kubeProxySetsConntrackLimit: true });
+        expect(config!.kubernetes).toEqual({ enabled: true, version: "1.34.2", podCidr: "172.16.0.0/16", serviceCidr: "10.96.0.0/12", dnsDomain: "cluster.local", scheduleOnControlPlanes: true, allowCgroupV1: false, kubeProxySetsConntrackLimit: true, gracefulShutdown: { period: "120s", criticalPodsPeriod: "30s" } });
         expect(config!.ssh).toEqual({ user: "homeuser", port: 22, connectTimeoutSeconds: 20 });
     });
 });

@@ -182,6 +182,7 @@ describe("RookCeph", () => {
 
     beforeAll(async () => {
         rook = new RookCeph("storage", { ...spec, nodes: spec.nodes.map((node) => ({ ...node, ssh })), manifests: {}, kubeconfig: "apiVersion: v1\nkind: Config\n", adminNode: ssh });
+        rook.guardClaims([]);
         await settle();
     });
 
@@ -274,7 +275,7 @@ describe("RookCeph with wipeDisksOnDestroy off and on", () => {
 
     beforeAll(async () => {
         for (const [prefix, wipeDisksOnDestroy] of [["kept", false], ["wiped", true]] as const) {
-            new RookCeph(prefix, { ...spec, nodes: spec.nodes.map((node) => ({ ...node, ssh })), manifests: {}, wipeDisksOnDestroy, kubeconfig: "apiVersion: v1\nkind: Config\n", adminNode: ssh });
+            new RookCeph(prefix, { ...spec, nodes: spec.nodes.map((node) => ({ ...node, ssh })), manifests: {}, wipeDisksOnDestroy, kubeconfig: "apiVersion: v1\nkind: Config\n", adminNode: ssh }).guardClaims([]);
         }
         await settle();
     });

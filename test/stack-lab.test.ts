@@ -17,7 +17,7 @@ beforeAll(async () => {
     // the lab's key file exists only once the lab has run; the key is given as config instead
     const { privateKeyFile: _file, ...ssh } = JSON.parse(config["homelab:ssh"]);
     pulumi.runtime.setAllConfig({ ...config, "homelab:ssh": JSON.stringify(ssh), "homelab:sshPrivateKey": THROWAWAY_KEY }, ["homelab:sshPrivateKey"]);
-    require("../index");
+    await require("../index");
     await settle();
 }, 120000);
 

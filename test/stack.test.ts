@@ -11,7 +11,7 @@ let program: Record<string, pulumi.Output<any> | undefined>;
 // requiring the program compiles all of it (ts-jest): seconds on a busy machine, more than jest's 5 s default
 beforeAll(async () => {
     pulumi.runtime.setAllConfig({ ...runtimeConfigOf("Pulumi.home.yaml"), "homelab:sshPrivateKey": THROWAWAY_KEY }, ["homelab:sshPrivateKey"]);
-    program = require("../index");
+    program = await require("../index");
     await settle();
 }, 120000);
 
@@ -40,7 +40,8 @@ test("the chain runs in order: nodes, network, VIP, kubeadm, Calico, Rook; every
     const networks = ["home-server-1-internal-netplan", "home-server-2-internal-netplan", "home-server-3-internal-netplan"];
     expect(byName("home-kubernetes-init").dependsOn).toEqual(["home-kubernetes-home-server-1-packages", "home-vip-vip", ...networks]);
     expect(byName("home-kubernetes-home-server-3-join").dependsOn).toEqual(["home-kubernetes-home-server-3-packages", "home-kubernetes-home-server-2-join", "home-vip-vip", ...networks]);
-    const kubeadmDone = ["home-kubernetes-init", "home-kubernetes-home-server-2-join", "home-kubernetes-home-server-3-join", "home-kubernetes-join-secrets-cleanup", "home-kubernetes-kubeconfig"];
+    const kubeadmDone = ["home-kubernetes-init", "home-kubernetes-home-server-2-join", "home-kubernetes-home-server-3-join", "home-kubernetes-join-secrets-cleanup", "home-kubernetes-kubeconfig",
+        "home-kubernetes-home-server-1-graceful-shutdown", "home-kubernetes-home-server-2-graceful-shutdown", "home-kubernetes-home-server-3-graceful-shutdown"];
     expect(byName("home-calico-operator").dependsOn).toEqual(kubeadmDone);
     expect(byName("home-rook-devices-home-server-1").dependsOn).toEqual(["home-kubernetes-home-server-1-packages"]);
     expect(byName("home-rook-operator").dependsOn).toEqual(["home-calico-wait", "home-rook-devices-home-server-1", "home-rook-devices-home-server-2", "home-rook-devices-home-server-3"]);

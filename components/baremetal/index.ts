@@ -24,6 +24,12 @@ export interface BareMetalNodeArgs extends Follows {
     /** Every node of the lab, for /etc/hosts. */
     hosts: HostEntry[];
     os: { containerRuntime: "containerd"; aptProxy?: string };
+    /**
+     * The lab's wanted power state, and what the program saw of this node when it started (its SSH
+     * port probed, no login), e.g. { state: "on", seen: "off" } after a power cut: the node is then
+     * woken before any of its steps runs. Default { state: "on", seen: "on" }.
+     */
+    power?: { state: "on" | "off"; seen: "on" | "off" };
 }
 
 /** The local helper that sends the magic packet; relative to the project so that state does not depend on where it is checked out. */
@@ -60,6 +66,18 @@ export class BareMetalNode extends pulumi.ComponentResource {
             environment,
         }, { parent: this, dependsOn: args.after });
 
+        // Wakes the node when the lab should be on and the program saw it off (a power cut): the
+        // only step planned then, before any other of this node's steps. With the node as wanted,
+        // nothing is planned: whatever woke it last time is left out of the diff.
+        const { state, seen } = args.power ?? { state: "on", seen: "on" };
+        const waking = state === "on" && seen === "off";
+        const wake = new command.local.Command(`${name}-wake`, {
+            create: `node ${POWER_HELPER} wake`,
+            update: `node ${POWER_HELPER} wake`,
+            environment: { ...environment, HOMELAB_POWER: state },
+            triggers: [waking ? `seen off at ${new Date().toISOString()}` : "as wanted"],
+        }, { parent: this, dependsOn: [power], ignoreChanges: waking ? [] : ["triggers"] });
+
         // Trust on first use: the key the node shows when first reached is recorded in the state, and
         // every SSH step then checks it (the command provider checks only a key it is given)
         const hostKey = args.ssh.hostKey ?? new command.local.Command(`${name}-host-key`, {
@@ -67,13 +85,13 @@ export class BareMetalNode extends pulumi.ComponentResource {
             environment: { HOMELAB_NODE: args.hostname, HOMELAB_SSH_HOST: args.ssh.host, HOMELAB_SSH_PORT: String(args.ssh.port) },
             // on update (a new address or port) the key recorded before is compared with the one found
             addPreviousOutputInEnv: true,
-        }, { parent: this, dependsOn: [power] }).stdout;
+        }, { parent: this, dependsOn: [power, wake] }).stdout;
         const ssh = { ...args.ssh, hostKey };
 
         const prepare = remoteScript(`${name}-prepare`, {
             target: ssh,
             create: renderPrepareScript({ hostname: args.hostname, ...args.os }),
-        }, { parent: this, dependsOn: [power] });
+        }, { parent: this, dependsOn: [power, wake] });
         // apart from the preparation: a node added to the lab re-runs only this on the others
         const hosts = remoteScript(`${name}-hosts`, {
             target: ssh,

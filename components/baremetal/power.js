@@ -60,11 +60,16 @@ function settings(env) {
         timeoutSeconds: Number(env.HOMELAB_TIMEOUT_SECONDS || 300),
         pollMs: Number(env.HOMELAB_POLL_MS || 2000),
         scanAttempts: Number(env.HOMELAB_SCAN_ATTEMPTS || 15),
+        power: env.HOMELAB_POWER || "on",
         resendSeconds: 30,
     };
 }
 
 async function wake(s, log) {
+    if (s.power === "off") {
+        log(`${s.node}: the lab's power is off: not waking it`);
+        return;
+    }
     if (await sshAnswers(s.host, s.sshPort, 2000)) {
         log(`${s.node}: SSH answers at ${s.host}:${s.sshPort}; already powered on`);
         return;

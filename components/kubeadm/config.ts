@@ -51,6 +51,24 @@ export interface ClusterSpec {
      * { evictionHard: { "nodefs.available": "5%" }, imageGCHighThresholdPercent: 100 }.
      */
     kubelet?: KubeletSettings;
+    /**
+     * Graceful node shutdown: the kubelet holds a shutdown back (a logind inhibitor) while it stops
+     * the node's pods, e.g. { period: "120s", criticalPodsPeriod: "30s" } (the critical pods' share of
+     * the period, stopped last). Absent: the kubelet's default, no graceful shutdown.
+     */
+    gracefulShutdown?: GracefulShutdown;
+}
+
+export interface GracefulShutdown {
+    /** e.g. 120s */
+    period: string;
+    /** e.g. 30s, less than period */
+    criticalPodsPeriod: string;
+}
+
+/** The KubeletConfiguration fields of a graceful shutdown. */
+export function gracefulShutdownFields(shutdown: GracefulShutdown | undefined): Record<string, string> {
+    return shutdown ? { shutdownGracePeriod: shutdown.period, shutdownGracePeriodCriticalPods: shutdown.criticalPodsPeriod } : {};
 }
 
 export interface KubeletSettings {
@@ -113,12 +131,13 @@ export function clusterConfiguration(spec: ClusterSpec): Record<string, unknown>
     };
 }
 
-export function kubeletConfiguration(spec: Pick<ClusterSpec, "allowCgroupV1" | "kubelet">): Record<string, unknown> {
+export function kubeletConfiguration(spec: Pick<ClusterSpec, "allowCgroupV1" | "kubelet" | "gracefulShutdown">): Record<string, unknown> {
     return {
         apiVersion: "kubelet.config.k8s.io/v1beta1",
         kind: "KubeletConfiguration",
         cgroupDriver: "systemd",
         ...(spec.allowCgroupV1 ? { failCgroupV1: false } : {}),
+        ...gracefulShutdownFields(spec.gracefulShutdown),
         ...spec.kubelet,
     };
 }

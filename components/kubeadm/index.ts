@@ -6,7 +6,7 @@ import { randomHex, randomLowerAlphanumeric } from "../secret";
 import { caCertHashOf, clusterSpecProblems, ClusterSpec, controlPlanesOf, endpointOf, NodeRole } from "./config";
 import { describeArgProblems } from "../problems";
 import {
-    PackageSource, renderInitScript, renderJoinScript, renderJoinSecretsCleanupScript, renderKubeconfigScript,
+    PackageSource, renderGracefulShutdownScript, renderInitScript, renderJoinScript, renderJoinSecretsCleanupScript, renderKubeconfigScript,
     renderPackagesScript, renderPrejoinScript,
 } from "./render";
 import { renderResetScript } from "./reset";
@@ -108,6 +108,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         const caCertHash = pulumi.unsecret(kubeconfig.stdout.apply(caCertHashOf));
 
         const joins: command.remote.Command[] = [];
+        const joinStepOf = new Map<string, pulumi.Resource>();
         const joining = [...joiningControlPlanes, ...workers];
         if (joining.length > 0) {
             // a new joining node needs a live token and certificates uploaded less than 2 h ago
@@ -138,6 +139,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 });
                 if (controlPlane) previous = join;
                 joins.push(join);
+                joinStepOf.set(node.hostname, join);
             }
             // once every node has joined, the token and the uploaded control-plane keys have no use
             // left: they are deleted, and the next join's pre-join step creates them again
@@ -149,10 +151,22 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             }, { parent: this, dependsOn: [...joins] }));
         }
 
+        // graceful node shutdown also on nodes that joined before it was configured (init and joins
+        // write it from the start, and this then finds it)
+        const gracefulShutdown = args.gracefulShutdown;
+        const shutdownSteps = gracefulShutdown === undefined ? [] : args.nodes.map((node) => remoteScript(`${name}-${node.hostname}-graceful-shutdown`, {
+            target: node.ssh,
+            create: renderGracefulShutdownScript(node.hostname, gracefulShutdown),
+        }, {
+            parent: this,
+            // the kubelet's configuration exists once the node has joined
+            dependsOn: [joinStepOf.get(node.hostname) ?? init],
+        }));
+
         this.kubeconfig = pulumi.secret(kubeconfig.stdout);
         this.apiEndpoint = pulumi.output(`https://${endpointOf(spec)}`);
         this.nodeNames = pulumi.output(args.nodes.map((node) => node.hostname));
-        this.ready = [init, ...joins, kubeconfig];
+        this.ready = [init, ...joins, kubeconfig, ...shutdownSteps];
         this.runtimeReadyOn = Object.fromEntries([...packages].map(([hostname, step]) => [hostname, [step]]));
         this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint, nodeNames: this.nodeNames });
     }

@@ -4,7 +4,7 @@ import { APT_FUNCTION, RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } 
 import { minorOf, plainVersion } from "../version";
 import { ADMIN_KUBECONFIG, KUBECTL_FUNCTION } from "../kubectl";
 import {
-    CERTIFICATE_KEY_PLACEHOLDER, ClusterNode, ClusterSpec, CRI_SOCKET, endpointOf,
+    CERTIFICATE_KEY_PLACEHOLDER, ClusterNode, ClusterSpec, CRI_SOCKET, endpointOf, GracefulShutdown, gracefulShutdownFields,
     renderInitConfig, renderJoinConfig, TOKEN_PLACEHOLDER,
 } from "./config";
 import { renderContainerdConfig } from "./containerd";
@@ -355,4 +355,30 @@ if ! grep -Eq ${shellQuote(`^[[:space:]]*server: ${regexEscape(server)}$`)} ${AD
   exit 1
 fi
 cat ${ADMIN_KUBECONFIG}`);
+}
+
+/**
+ * Graceful node shutdown on a node that joined before it was configured (init and join write it
+ * from the start): the fields in the kubelet's configuration, and a restart of the kubelet when
+ * they changed. The kubelet itself raises logind's InhibitDelayMaxSec to the period (a drop-in of
+ * its own), so that a shutdown, by `power: off` or by hand, waits for the pods to stop.
+ */
+export function renderGracefulShutdownScript(hostname: string, shutdown: GracefulShutdown): string {
+    const fields = Object.entries(gracefulShutdownFields(shutdown));
+    return script(`config=/var/lib/kubelet/config.yaml
+[ -f "$config" ] || { echo "$config does not exist: ${hostname} has not joined the cluster" >&2; exit 1; }
+changed=""
+# set_field KEY VALUE: a top-level field of the kubelet's configuration, replaced or added
+set_field() {
+  if grep -Fx "$1: $2" "$config" >/dev/null; then return 0; fi
+  if grep -E "^$1:" "$config" >/dev/null; then sed -i -E "s|^$1:.*|$1: $2|" "$config"; else printf '%s: %s\\n' "$1" "$2" >> "$config"; fi
+  changed="$changed $1=$2"
+}
+${fields.map(([key, value]) => `set_field ${key} ${shellQuote(value)}`).join("\n")}
+if [ -n "$changed" ]; then
+  systemctl restart kubelet
+  echo "graceful node shutdown on ${hostname}:$changed (kubelet restarted)"
+else
+  echo "graceful node shutdown is configured on ${hostname} (${fields.map(([key, value]) => `${key} ${value}`).join(", ")})"
+fi`);
 }

@@ -71,6 +71,15 @@ export class RookCeph extends pulumi.ComponentResource {
     readonly storageClasses: pulumi.Output<{ block: string; filesystem: string }>;
     /** Complete when Ceph is healthy and the storage classes exist. */
     readonly ready: pulumi.Resource[];
+    /** The script that waits, on a control plane, for Ceph HEALTH_OK with every OSD up and in (also after the lab is powered on). */
+    readonly healthWaitScript: string;
+    /**
+     * Creates the first step of a destroy: while claims or volumes of the storage classes exist, it
+     * stops the destroy before anything else is deleted. Call it once, with every step the stack
+     * creates after Ceph's (so that nothing depends on the guard and it is deleted first), e.g. the
+     * power routine; with none, RookCeph is the last stage.
+     */
+    readonly guardClaims: (after: pulumi.Resource[]) => void;
 
     constructor(name: string, args: RookCephArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homelab:index:RookCeph", name, {}, opts);
@@ -170,9 +179,10 @@ export class RookCeph extends pulumi.ComponentResource {
         const blockPool = new k8s.apiextensions.CustomResource(`${name}-block-pool`, resources.blockPool, { parent: this, provider, ...stateful, dependsOn: [cluster, arm] });
         const filesystem = new k8s.apiextensions.CustomResource(`${name}-filesystem`, resources.filesystem, { parent: this, provider, ...stateful, dependsOn: [cluster, arm] });
 
+        this.healthWaitScript = renderWaitScript(spec);
         const healthy = remoteScript(`${name}-wait`, {
             target: args.adminNode,
-            create: renderWaitScript(spec),
+            create: this.healthWaitScript,
             // wait again whenever what Ceph is asked to do changes
             triggers: [createHash("sha256").update(renderRookResourcesYaml(resources)).digest("hex")],
         }, {
@@ -204,10 +214,12 @@ export class RookCeph extends pulumi.ComponentResource {
 
         // deleted first: a destroy stops here, before anything of Ceph's is touched, while claims use
         // the classes; on the fsid steps too, so a destroy it stops has not moved any record aside
-        deleteOnlyStep(`${name}-claims-guard`, {
-            target: args.adminNode,
-            delete: renderClaimsGuardScript(spec),
-        }, { parent: this, dependsOn: [blockClass, filesystemClass, ...fsids] });
+        this.guardClaims = (after) => {
+            deleteOnlyStep(`${name}-claims-guard`, {
+                target: args.adminNode,
+                delete: renderClaimsGuardScript(spec),
+            }, { parent: this, dependsOn: [blockClass, filesystemClass, ...fsids, ...after] });
+        };
 
         this.storageClasses = pulumi.all([blockClass.metadata, filesystemClass.metadata])
             .apply(([block, fs]) => ({ block: block.name, filesystem: fs.name }));

@@ -68,13 +68,16 @@ describe("pulumi preview --stack home (real engine, offline)", () => {
             "homelab:index:KubeadmCluster": 1,
             "homelab:index:CalicoNetwork": 1,
             "homelab:index:RookCeph": 1,
-            // wake and wait, and the host key recorded at first contact, per node
-            "command:local:Command": 6,
+            "homelab:index:LabPower": 1,
+            // per node: wake and wait, the wake after a power cut, the host key recorded at first contact (9);
+            // the power routine (1)
+            "command:local:Command": 10,
             // per node: prepare, hosts, poweroff, netplan (12); VIP: 3 members and the cluster (4);
-            // kubeadm: 3 package installs, init, pre-join, 2 joins, the join secrets' cleanup, kubeconfig (9);
+            // kubeadm: 3 package installs, init, pre-join, 2 joins, the join secrets' cleanup, kubeconfig,
+            // 3 graceful-shutdown settings (12);
             // Calico: operator and wait (2); Rook: per node the device check, the fsid record and the
             // wipe on destroy (9), operator, wait, the claims guard, the cleanup wait and its arming (5)
-            "command:remote:Command": 41,
+            "command:remote:Command": 44,
             // corosync authkey, kubeadm certificate key, the bootstrap token's two halves: RandomPasswords,
             // whose value the official provider keeps out of the plaintext ID
             "random:index/randomPassword:RandomPassword": 4,

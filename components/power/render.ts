@@ -1,0 +1,96 @@
+// Pure renderers for LabPower: the scripts its routine (./routine.js) runs on the nodes to switch
+// the lab off in a safe order and to see it healthy again after it is switched on.
+import { KUBECTL_FUNCTION } from "../kubectl";
+import { RESOURCE_NAME as VIP_RESOURCE } from "../pacemaker/render";
+import { CEPH_FUNCTION } from "../rook/render";
+import { RETRY_FUNCTION, script } from "../script";
+
+/** Ceph's config-key that says this program set noout for a shutdown, so that power-on unsets only its own. */
+export const NOOUT_KEY = "homelab/noout-set-by-power-off";
+
+/**
+ * On a control plane, before any node stops: with storage, Ceph must be HEALTH_OK (unless the
+ * config says to go on regardless; its health detail is printed either way), then `noout`, so
+ * that no OSD is marked out and no data moves while its node is off. Not pause or nodedown:
+ * `noout` is all a planned power-down needs, and unsetting pause has been seen to hang.
+ * Exits 3 when it refuses.
+ */
+export function renderShutdownPreflightScript(spec: { storage: boolean; ignoreCephHealth: boolean }): string {
+    if (!spec.storage) return script(`echo "no Ceph in this lab: nothing to check before the shutdown"`);
+    return script(
+        RETRY_FUNCTION,
+        KUBECTL_FUNCTION,
+        CEPH_FUNCTION,
+        `health=$(ceph_ health || true)
+if [ -z "$health" ]; then
+  echo "Ceph does not answer (through the Rook operator's pod): cannot tell whether its data is safe to power down" >&2
+${spec.ignoreCephHealth ? `  echo "going on: homelab:shutdown.ignoreCephHealth is true" >&2` : `  echo "nothing was shut down; set homelab:shutdown.ignoreCephHealth to true to power down regardless" >&2
+  exit 3`}
+elif [ "\${health%% *}" != HEALTH_OK ]; then
+  echo "Ceph is not HEALTH_OK:" >&2
+  ceph_ health detail >&2 || true
+${spec.ignoreCephHealth ? `  echo "going on: homelab:shutdown.ignoreCephHealth is true" >&2` : `  echo "nothing was shut down; let Ceph heal first (or set homelab:shutdown.ignoreCephHealth to true to power down regardless)" >&2
+  exit 3`}
+else
+  echo "Ceph is HEALTH_OK"
+fi`,
+        `# noout: OSDs that go down with their nodes are not marked out, so no data moves while the lab is off
+if [ -n "$health" ]; then
+  retry 5 5 ceph_ osd set noout >/dev/null
+  retry 5 5 ceph_ config-key set ${NOOUT_KEY} "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >/dev/null
+  echo "noout set"
+fi`,
+    );
+}
+
+/** On a control plane: the member holding the API's VIP, so that it is shut down last. Prints its name, or nothing. */
+export function renderVipHolderScript(): string {
+    return script(`crm_resource --resource ${VIP_RESOURCE} --locate 2>/dev/null | sed -n 's/.*is running on: *//p' | head -n 1`);
+}
+
+/**
+ * On a control plane, once every node is back: the API answers through the VIP (admin.conf points
+ * at it) with etcd healthy (a quorum), and every node is Ready. Bounded by `timeoutSeconds`.
+ */
+export function renderClusterWaitScript(spec: { timeoutSeconds: number }): string {
+    return script(
+        KUBECTL_FUNCTION,
+        `started=$(date +%s)
+# /readyz?verbose lists etcd's check: it passes only while etcd has a quorum
+until kc --request-timeout=10s get --raw '/readyz?verbose' 2>/dev/null | grep -F '[+]etcd ok' >/dev/null; do
+  if [ $(($(date +%s) - started)) -ge ${spec.timeoutSeconds} ]; then
+    echo "the API did not answer through the VIP with etcd healthy within ${spec.timeoutSeconds} s" >&2
+    kc --request-timeout=10s get --raw '/readyz?verbose' >&2 || true
+    exit 1
+  fi
+  sleep 5
+done
+echo "the API answers through the VIP, etcd has a quorum ($(($(date +%s) - started)) s)"
+left=$((${spec.timeoutSeconds} - ($(date +%s) - started)))
+[ "$left" -gt 30 ] || left=30
+if ! kc wait --for=condition=Ready nodes --all --timeout="\${left}s" >/dev/null; then
+  echo "not every node is Ready:" >&2
+  kc get nodes >&2 || true
+  exit 1
+fi
+echo "every node is Ready ($(($(date +%s) - started)) s)"`,
+    );
+}
+
+/** On a control plane, once the cluster is back: unsets noout if a power-off of this program set it. */
+export function renderNooutUnsetScript(): string {
+    return script(
+        RETRY_FUNCTION,
+        KUBECTL_FUNCTION,
+        CEPH_FUNCTION,
+        `if set_at=$(ceph_ config-key get ${NOOUT_KEY}); then
+  retry 5 5 ceph_ osd unset noout >/dev/null
+  retry 5 5 ceph_ config-key rm ${NOOUT_KEY} >/dev/null
+  echo "noout unset (set by the power-off at $set_at)"
+elif ceph_ osd dump 2>/dev/null | grep -E '^flags .*noout' >/dev/null; then
+  echo "noout is set, but not by a power-off of this program: left as it is" >&2
+else
+  echo "noout is not set"
+fi`,
+    );
+}

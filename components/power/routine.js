@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+// LabPower's routine, run on the machine running Pulumi (a local command): switches the whole lab
+// off in a safe order, or sees it healthy again after it is switched on. The scripts it runs on
+// the nodes are rendered by ./render.ts and come in the plan (HOMELAB_POWER_PLAN, JSON, no
+// secret); the SSH private key comes on stdin and lives in a root-only temporary file while the
+// routine runs. Every node's recorded host key is checked (OpenSSH's client, known_hosts).
+"use strict";
+const { spawn } = require("node:child_process");
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
+const { sendMagicPacket, sshAnswers } = require("../baremetal/power.js");
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const log = (line) => process.stderr.write(`${line}\n`);
+
+/** The SSH client's files: the key from stdin and a known_hosts of the recorded host keys, in a directory only this user reads. */
+function sshFiles(plan, key) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-power-"));
+    fs.chmodSync(dir, 0o700);
+    fs.writeFileSync(path.join(dir, "key"), key.endsWith("\n") ? key : `${key}\n`, { mode: 0o600 });
+    const hosts = plan.nodes.filter((node) => node.hostKey).map((node) => `${node.port === 22 ? node.host : `[${node.host}]:${node.port}`} ${node.hostKey.trim()}`);
+    fs.writeFileSync(path.join(dir, "known_hosts"), `${hosts.join("\n")}\n`, { mode: 0o600 });
+    return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Runs a rendered script as root on a node (sudo bash reading it from stdin); resolves with its stdout, rejects with its stderr. */
+function runOn(plan, files, node, what, text) {
+    const args = [
+        "-i", path.join(files.dir, "key"), "-p", String(node.port),
+        "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=15",
+        "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${path.join(files.dir, "known_hosts")}`, "-o", "LogLevel=ERROR",
+        `${plan.user}@${node.host}`, "sudo -n bash -s",
+    ];
+    return new Promise((resolve, reject) => {
+        const child = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
+        let stdout = "", stderr = "";
+        child.stdout.on("data", (data) => { stdout += data; });
+        child.stderr.on("data", (data) => { stderr += data; });
+        child.on("error", (error) => reject(new Error(`${node.name}: cannot run ssh (${error.code}); install OpenSSH's client on this machine`)));
+        child.on("close", (code) => {
+            for (const line of `${stdout}${stderr}`.split("\n").filter(Boolean)) log(`${node.name}: ${line}`);
+            if (code === 0) resolve(stdout.trim());
+            else reject(Object.assign(new Error(`${what} on ${node.name} failed (exit ${code})${stderr.trim() ? `: ${stderr.trim()}` : ""}`), { code }));
+        });
+        child.stdin.end(text);
+    });
+}
+
+/** The nodes whose SSH answers now (a TCP connection and its banner, no login). */
+async function answering(nodes) {
+    const answers = await Promise.all(nodes.map((node) => sshAnswers(node.host, node.port, 3000)));
+    return nodes.filter((_, index) => answers[index]);
+}
+
+async function waitClosed(node, timeoutSeconds) {
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    while (Date.now() < deadline) {
+        if (!(await sshAnswers(node.host, node.port, 2000))) return;
+        await sleep(2000);
+    }
+    throw new Error(`${node.name}: SSH at ${node.host}:${node.port} still answers ${timeoutSeconds} s after its shutdown began`);
+}
+
+async function wake(plan, node) {
+    if (await sshAnswers(node.host, node.port, 2000)) return;
+    const { broadcast, port, timeoutSeconds } = plan.wakeOnLan;
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    let nextSend = 0;
+    while (Date.now() < deadline) {
+        if (Date.now() >= nextSend) {
+            log(`${node.name}: sending Wake-on-LAN to ${node.mac} via ${broadcast}:${port}`);
+            await sendMagicPacket(node.mac, broadcast, port);
+            nextSend = Date.now() + 30000;
+        }
+        await sleep(2000);
+        if (await sshAnswers(node.host, node.port, 2000)) {
+            log(`${node.name}: SSH answers`);
+            return;
+        }
+    }
+    throw new Error(`${node.name}: no SSH answer at ${node.host}:${node.port} within ${timeoutSeconds} s of Wake-on-LAN to ${node.mac}`);
+}
+
+/**
+ * Off: with storage, Ceph checked HEALTH_OK and noout set on a control plane; then every node that
+ * is on shuts down (the seed's poweroff.yml: shutdown -P, then a wait until SSH is closed):
+ * workers, then control planes, the one holding the API's VIP last, so the API answers as long as
+ * any control plane runs.
+ */
+async function powerOff(plan, files) {
+    const on = await answering(plan.nodes);
+    if (on.length === 0) {
+        log("every machine is off already");
+        return;
+    }
+    const controlPlanes = on.filter((node) => node.role === "control-plane");
+    const admin = controlPlanes[0];
+    let holder;
+    if (admin && plan.scripts.preflight) {
+        await runOn(plan, files, admin, "the check before the shutdown", plan.scripts.preflight).catch((error) => {
+            throw error.code === 3 ? new Error(`shutdown refused, nothing was shut down: ${error.message}`) : error;
+        });
+    } else if (!admin) {
+        log("no control plane answers: nothing to check or set before the shutdown");
+    }
+    if (admin && plan.scripts.vipHolder) holder = (await runOn(plan, files, admin, "finding the VIP's holder", plan.scripts.vipHolder).catch(() => "")) || undefined;
+    const order = [
+        ...on.filter((node) => node.role !== "control-plane"),
+        ...controlPlanes.filter((node) => node.name !== holder),
+        ...controlPlanes.filter((node) => node.name === holder),
+    ];
+    log(`shutting down in this order: ${order.map((node) => node.name).join(", ")}${holder ? ` (${holder} holds the VIP)` : ""}`);
+    for (const node of order) {
+        await runOn(plan, files, node, "the shutdown", plan.scripts.shutdown[node.name]);
+        await waitClosed(node, plan.wakeOnLan.timeoutSeconds);
+        log(`${node.name}: powered off`);
+    }
+}
+
+/** On: every machine woken (Wake-on-LAN, resent) and answering SSH; the API through the VIP with etcd's quorum and every node Ready; noout unset and Ceph HEALTH_OK. */
+async function powerOn(plan, files) {
+    await Promise.all(plan.nodes.map((node) => wake(plan, node)));
+    const admin = (await answering(plan.nodes.filter((node) => node.role === "control-plane")))[0];
+    if (!admin) throw new Error("no control plane answers SSH after being woken");
+    for (const [what, key] of [["the wait for the cluster", "clusterWait"], ["unsetting noout", "nooutUnset"], ["the wait for Ceph", "storageWait"]]) {
+        if (plan.scripts[key]) await runOn(plan, files, admin, what, plan.scripts[key]);
+    }
+}
+
+async function main(argv, env, stdin) {
+    const plan = JSON.parse(env.HOMELAB_POWER_PLAN ?? "{}");
+    const state = argv[0];
+    if (state !== "on" && state !== "off") throw new Error(`usage: routine.js on|off (got ${state})`);
+    const files = sshFiles(plan, stdin);
+    try {
+        const started = Date.now();
+        if (state === "off") await powerOff(plan, files); else await powerOn(plan, files);
+        const seconds = Math.round((Date.now() - started) / 1000);
+        // the one line on stdout: what the stack output says of the lab's power
+        process.stdout.write(`${JSON.stringify({ state, seconds, at: new Date().toISOString() })}\n`);
+    } finally {
+        files.cleanup();
+    }
+}
+
+if (require.main === module) {
+    let stdin = "";
+    process.stdin.setEncoding("utf8");
+    process.stdin.on("data", (chunk) => { stdin += chunk; });
+    process.stdin.on("end", () => {
+        main(process.argv.slice(2), process.env, stdin).catch((error) => {
+            process.stderr.write(`${error.message}\n`);
+            process.exit(1);
+        });
+    });
+}
+
+module.exports = { main, powerOff, powerOn, runOn, sshFiles };

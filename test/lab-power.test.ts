@@ -1,0 +1,211 @@
+// LabPower: its scripts (golden, shellcheck), when it plans to run (a wanted state that changed, or
+// a lab seen otherwise), and its routine run for real against fake machines on loopback: SSH ports
+// that answer until the stand-in ssh is told to shut them down, so the order and the refusals are seen.
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+import { installMocks, registered, resetRegistered, settle } from "./helpers/mocks";
+import { expectGolden } from "./helpers/golden";
+import { expectShellcheckClean } from "./helpers/shellcheck";
+import { standIns, StandIns } from "./helpers/standins";
+import { renderClusterWaitScript, renderNooutUnsetScript, renderShutdownPreflightScript, renderVipHolderScript } from "../components/power/render";
+
+installMocks();
+const { LabPower, powerMismatch } = require("../components/power") as typeof import("../components/power");
+
+describe("LabPower's scripts", () => {
+    const scripts: Record<string, string> = {
+        "preflight.sh": renderShutdownPreflightScript({ storage: true, ignoreCephHealth: false }),
+        "preflight-ignore-health.sh": renderShutdownPreflightScript({ storage: true, ignoreCephHealth: true }),
+        "vip-holder.sh": renderVipHolderScript(),
+        "cluster-wait.sh": renderClusterWaitScript({ timeoutSeconds: 600 }),
+        "noout-unset.sh": renderNooutUnsetScript(),
+    };
+    test.each(Object.keys(scripts))("%s matches its golden and passes shellcheck", (file) => {
+        expectGolden(file, scripts[file]);
+        expectShellcheckClean(`lab-power-${file}`, scripts[file]);
+    });
+
+    test("the preflight sets noout only, never pause or nodown", () => {
+        expect(scripts["preflight.sh"]).toContain("ceph_ osd set noout");
+        expect(scripts["preflight.sh"]).not.toMatch(/osd set (pause|nodown)/);
+        expect(scripts["preflight.sh"]).toContain("exit 3");
+        expect(scripts["preflight-ignore-health.sh"]).not.toContain("exit 3");
+    });
+});
+
+describe("when the routine is planned", () => {
+    const node = (name: string, role: "control-plane" | "worker" = "control-plane") => ({ name, host: "10.0.0.1", port: 22, mac: "00:1e:06:1a:1b:1c", role, hostKey: "ssh-ed25519 AAAA" });
+    const base = {
+        nodes: [node("n1"), node("n2")], user: "homeuser", privateKey: "k", wakeOnLan: { broadcast: "10.0.0.255", port: 9, timeoutSeconds: 60 },
+        kubernetes: true, ignoreCephHealth: false, vip: true,
+    };
+    beforeEach(resetRegistered);
+
+    test("a lab seen as wanted plans nothing: its triggers are left out of the diff", async () => {
+        expect(powerMismatch("on", { n1: "on", n2: "on" })).toEqual([]);
+        new LabPower("steady", { ...base, state: "on", seen: { n1: "on", n2: "on" } });
+        await settle();
+        const routine = registered.find((r) => r.name === "steady-routine")!;
+        expect(routine.ignoreChanges).toEqual(["triggers"]);
+        expect(routine.inputs.triggers).toEqual(["on"]);
+        expect(routine.inputs.update).toBe("true");
+    });
+
+    test("a power cut (a node seen off while wanted on), or a node on while wanted off, makes the triggers differ", async () => {
+        expect(powerMismatch("on", { n1: "on", n2: "off" })).toEqual(["n2"]);
+        expect(powerMismatch("off", { n1: "on", n2: "off" })).toEqual(["n1"]);
+        new LabPower("cut", { ...base, state: "on", seen: { n1: "on", n2: "off" } });
+        new LabPower("off", { ...base, state: "off", seen: { n1: "on", n2: "on" } });
+        await settle();
+        const cut = registered.find((r) => r.name === "cut-routine")!;
+        expect(cut.ignoreChanges).toEqual([]);
+        expect(cut.inputs.triggers[1]).toMatch(/^n2 seen off at \d{4}-/);
+        const off = registered.find((r) => r.name === "off-routine")!;
+        expect(off.inputs.create).toMatch(/routine\.js off$/);
+        expect(off.inputs.triggers[1]).toMatch(/^n1,n2 seen on at /);
+    });
+});
+
+/** A machine on loopback: an SSH port that answers with a banner until it is shut down. */
+class FakeMachine {
+    private server: net.Server | undefined;
+    constructor(readonly name: string, readonly port: number) {}
+    async on(): Promise<void> {
+        this.server = net.createServer((socket) => socket.end("SSH-2.0-fake\r\n"));
+        await new Promise<void>((resolve) => this.server!.listen(this.port, "127.0.0.1", resolve));
+    }
+    off(): void {
+        this.server?.close();
+        this.server = undefined;
+    }
+    get isOn(): boolean {
+        return this.server !== undefined;
+    }
+}
+
+describe("the routine, against fake machines and a stand-in ssh", () => {
+    let box: StandIns;
+    let machines: FakeMachine[];
+    let watcher: NodeJS.Timeout;
+
+    beforeEach(async () => {
+        // ssh: records "host script-kind", answers the VIP holder and the preflight as the test says, and
+        // "shuts down" a machine by writing its port to a file the test watches
+        box = standIns({
+            ssh: `for last; do :; done
+host=""; port=""
+while [ $# -gt 0 ]; do case $1 in -p) port=$2; shift 2 ;; -i|-o) shift 2 ;; *@*) host=\${1#*@}; shift ;; *) shift ;; esac; done
+script=$(cat)
+case $script in
+  *"crm_resource --resource kube-api-vip --locate"*) kind=vip-holder; cat "$STANDINS/holder" ;;
+  *"osd set noout"*) kind=preflight; code=$(cat "$STANDINS/preflight-exit"); [ "$code" = 0 ] || echo "Ceph is not HEALTH_OK: HEALTH_WARN 1 osds down" >&2; echo "$port $kind" >> "$STANDINS/calls"; exit "$code" ;;
+  *"shutdown -P now"*) kind=shutdown; echo "$port" >> "$STANDINS/off" ;;
+  *"[+]etcd ok"*) kind=cluster-wait ;;
+  *"osd unset noout"*) kind=noout-unset ;;
+  *) kind=other ;;
+esac
+echo "$port $kind" >> "$STANDINS/calls"`,
+        });
+        fs.writeFileSync(path.join(box.dir, "holder"), "cp1\n");
+        fs.writeFileSync(path.join(box.dir, "preflight-exit"), "0");
+        const base = 42000 + Math.floor(Math.random() * 10000);
+        machines = ["w1", "cp1", "cp2", "cp3"].map((name, index) => new FakeMachine(name, base + index));
+        for (const machine of machines) await machine.on();
+        watcher = setInterval(() => {
+            const file = path.join(box.dir, "off");
+            if (!fs.existsSync(file)) return;
+            for (const port of fs.readFileSync(file, "utf8").split("\n").filter(Boolean)) machines.find((m) => String(m.port) === port)?.off();
+        }, 100);
+    });
+    afterEach(() => {
+        clearInterval(watcher);
+        for (const machine of machines) machine.off();
+        box.cleanup();
+    });
+
+    function plan(extra: Record<string, unknown> = {}) {
+        return {
+            user: "homeuser",
+            nodes: machines.map((m) => ({ name: m.name, host: "127.0.0.1", port: m.port, mac: "00:1e:06:1a:1b:1c", role: m.name.startsWith("cp") ? "control-plane" : "worker", hostKey: "ssh-ed25519 AAAA" })),
+            wakeOnLan: { broadcast: "127.255.255.255", port: 9, timeoutSeconds: 20 },
+            scripts: {
+                preflight: renderShutdownPreflightScript({ storage: true, ignoreCephHealth: false }),
+                vipHolder: renderVipHolderScript(),
+                shutdown: Object.fromEntries(machines.map((m) => [m.name, "shutdown -P now"])),
+                clusterWait: renderClusterWaitScript({ timeoutSeconds: 60 }),
+                nooutUnset: renderNooutUnsetScript(),
+            },
+            ...extra,
+        };
+    }
+
+    function routine(state: "on" | "off", planned = plan()): Promise<{ code: number | null; stdout: string; stderr: string }> {
+        return new Promise((resolve) => {
+            const child: ChildProcess = spawn(process.execPath, [path.join(__dirname, "..", "components", "power", "routine.js"), state], {
+                env: { ...process.env, PATH: `${box.dir}:${process.env.PATH}`, HOMELAB_POWER_PLAN: JSON.stringify(planned) },
+            });
+            let stdout = "", stderr = "";
+            child.stdout!.on("data", (data) => { stdout += data; });
+            child.stderr!.on("data", (data) => { stderr += data; });
+            child.on("close", (code) => resolve({ code, stdout, stderr }));
+            child.stdin!.end("-----BEGIN OPENSSH PRIVATE KEY-----\nthrowaway\n-----END OPENSSH PRIVATE KEY-----\n");
+        });
+    }
+    const calls = () => fs.readFileSync(path.join(box.dir, "calls"), "utf8").split("\n").filter(Boolean)
+        .map((line) => { const [port, kind] = line.split(" "); return `${machines.find((m) => String(m.port) === port)?.name} ${kind}`; });
+
+    test("off: Ceph checked and noout set first, then the worker, the control planes, the VIP's holder last; each waited for until its SSH is closed", async () => {
+        const result = await routine("off");
+        expect(result.stderr).not.toContain("failed");
+        expect(result.code).toBe(0);
+        expect(calls()).toEqual(["cp1 preflight", "cp1 vip-holder", "w1 shutdown", "cp2 shutdown", "cp3 shutdown", "cp1 shutdown"]);
+        expect(machines.every((m) => !m.isOn)).toBe(true);
+        expect(JSON.parse(result.stdout.trim())).toMatchObject({ state: "off" });
+        expect(result.stderr).toContain("shutting down in this order: w1, cp2, cp3, cp1 (cp1 holds the VIP)");
+    }, 60000);
+
+    test("off is refused when Ceph is not HEALTH_OK: its health is said and nothing is shut down", async () => {
+        fs.writeFileSync(path.join(box.dir, "preflight-exit"), "3");
+        const result = await routine("off");
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain("shutdown refused, nothing was shut down");
+        expect(result.stderr).toContain("HEALTH_WARN 1 osds down");
+        expect(calls()).toEqual(["cp1 preflight"]);
+        expect(machines.every((m) => m.isOn)).toBe(true);
+    }, 60000);
+
+    test("off with every machine off already does nothing", async () => {
+        for (const machine of machines) machine.off();
+        const result = await routine("off");
+        expect(result.code).toBe(0);
+        expect(result.stderr).toContain("every machine is off already");
+        expect(fs.existsSync(path.join(box.dir, "calls"))).toBe(false);
+    }, 60000);
+
+    test("on: every machine answering, then the wait for the cluster, then noout unset", async () => {
+        const result = await routine("on");
+        expect(result.code).toBe(0);
+        expect(calls()).toEqual(["cp1 cluster-wait", "cp1 noout-unset"]);
+        expect(JSON.parse(result.stdout.trim())).toMatchObject({ state: "on" });
+    }, 60000);
+
+    test("the key reaches ssh in a file only the user reads, gone when the routine ends; never in a command line", async () => {
+        const recorder = standIns({ ssh: `echo "$*" >> "$STANDINS/argv"; for a; do case $a in */key) stat -c %a "$a" >> "$STANDINS/modes"; cat "$a" >> "$STANDINS/keys" ;; esac; done; cat > /dev/null` });
+        const result = await new Promise<{ code: number | null }>((resolve) => {
+            const child = spawn(process.execPath, [path.join(__dirname, "..", "components", "power", "routine.js"), "on"], {
+                env: { ...process.env, PATH: `${recorder.dir}:${process.env.PATH}`, HOMELAB_POWER_PLAN: JSON.stringify(plan({ scripts: { clusterWait: "true" } })) },
+            });
+            child.on("close", (code) => resolve({ code }));
+            child.stdin.end("SECRET-KEY-MATERIAL\n");
+        });
+        expect(result.code).toBe(0);
+        expect(fs.readFileSync(path.join(recorder.dir, "argv"), "utf8")).not.toContain("SECRET-KEY-MATERIAL");
+        expect(fs.readFileSync(path.join(recorder.dir, "keys"), "utf8")).toBe("SECRET-KEY-MATERIAL\n");
+        expect(fs.readFileSync(path.join(recorder.dir, "modes"), "utf8").trim()).toBe("600");
+        const keyFile = fs.readFileSync(path.join(recorder.dir, "argv"), "utf8").match(/-i (\S+)/)![1];
+        expect(fs.existsSync(keyFile)).toBe(false);
+        recorder.cleanup();
+    }, 60000);
+});
