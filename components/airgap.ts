@@ -1,4 +1,4 @@
-// Pure renderers for an air-gapped file server laid out as scripts/build-offline.sh
+// Pure renderers for an air-gapped file server laid out as offline/build-kubernetes.sh
 // writes it: a SHA256SUMS with relative paths, every file checked against it before
 // use, and image archives (images/<name>.tar) imported into containerd once per
 // checksum. The text is the same as components/kubeadm/mirror.ts renders for the

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The lab's air-gap mirror: a read-only static file server for the offline
-// artefacts (scripts/build-offline.sh output), the stand-in for the file server
+// artefacts (offline/build.sh output), the stand-in for the file server
 // an air-gapped home lab keeps next to its switch. GET and HEAD only, no
 // directory listings, no paths outside the root.
 //   node lab/mirror.mjs ROOT ADDRESS PORT   (logs one line per request to stdout)

@@ -12,11 +12,9 @@ say() { echo "==> $*"; }
 
 bash scripts/setup.sh --packages --npm --engine --lab
 say "offline Kubernetes, Calico and Rook Ceph for the air-gapped lab (built once from Go modules and Debian packages)"
-bash scripts/build-offline.sh
-bash scripts/build-offline-calico.sh
-bash scripts/build-offline-rook.sh
-# the stand-ins for ceph-csi and the registrar (refused by the module proxy); after the Rook build, whose SHA256SUMS it completes
-bash scripts/build-offline-cephcsi-lite.sh
+# Kubernetes, Calico, Rook, then the stand-ins for ceph-csi and the registrar (refused by the module
+# proxy), after the Rook build, whose SHA256SUMS they complete
+bash offline/build.sh
 # shellcheck source=scripts/engine-env.sh
 source scripts/engine-env.sh
 

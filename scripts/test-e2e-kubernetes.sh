@@ -10,8 +10,7 @@ cd "$ROOT"
 say() { echo "==> $*"; }
 
 bash scripts/setup.sh --packages --npm --engine --lab
-bash scripts/build-offline.sh
-bash scripts/build-offline-calico.sh
+bash offline/build.sh kubernetes calico
 # shellcheck source=scripts/engine-env.sh
 source scripts/engine-env.sh
 

@@ -9,10 +9,7 @@ cd "$ROOT"
 say() { echo "==> $*"; }
 
 bash scripts/setup.sh --packages --npm --engine --lab
-bash scripts/build-offline.sh
-bash scripts/build-offline-calico.sh
-bash scripts/build-offline-rook.sh
-bash scripts/build-offline-cephcsi-lite.sh
+bash offline/build.sh
 # shellcheck source=scripts/engine-env.sh
 source scripts/engine-env.sh
 bash scripts/probe-image.sh

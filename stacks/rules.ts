@@ -305,8 +305,8 @@ function imageGC(config: ParsedConfig): ConfigProblem[] {
 
 /**
  * The offline builds write one directory per release, named after it: kubernetes-v1.37.2
- * (scripts/build-offline.sh), calico-v3.31.0 (build-offline-calico.sh), rook-v1.17.8
- * (build-offline-rook.sh). When a mirror URL ends in such a name, the release it holds is known
+ * (offline/build-kubernetes.sh), calico-v3.31.0 (offline/build-calico.sh), rook-v1.17.8
+ * (offline/build-rook.sh). When a mirror URL ends in such a name, the release it holds is known
  * without asking it (a preview has no network): the version key must be that release. A mirror
  * under another name says nothing.
  */
@@ -337,7 +337,7 @@ function mirrorRelease(
 function kubernetesMirror(config: ParsedConfig): ConfigProblem[] {
     const k8s = config.kubernetes;
     if (!k8s.enabled) return [];
-    return mirrorRelease("kubernetes", "kubernetes.mirror", k8s.mirror, "kubernetes.version", () => k8s.version, "scripts/build-offline.sh");
+    return mirrorRelease("kubernetes", "kubernetes.mirror", k8s.mirror, "kubernetes.version", () => k8s.version, "offline/build-kubernetes.sh");
 }
 
 // ---- Rook Ceph -----------------------------------------------------------
@@ -400,7 +400,7 @@ function storageRules(config: ParsedConfig): ConfigProblem[] {
             problems.push({ key: "storage.daemonProbes.timeoutSeconds", value: probes.timeoutSeconds, message: `is longer than storage.daemonProbes.periodSeconds (${probes.periodSeconds}): a probe would still run when the next is due; expected at most ${probes.periodSeconds} (were the two swapped?)` });
         }
     });
-    problems.push(...(wellFormed(() => mirrorRelease("rook", "storage.mirror", storage.mirror, "storage.rookVersion", () => storage.rookVersion, "scripts/build-offline-rook.sh")) ?? []));
+    problems.push(...(wellFormed(() => mirrorRelease("rook", "storage.mirror", storage.mirror, "storage.rookVersion", () => storage.rookVersion, "offline/build-rook.sh")) ?? []));
     return problems;
 }
 
@@ -434,7 +434,7 @@ function calicoRules(config: ParsedConfig): ConfigProblem[] {
             });
         }
     });
-    problems.push(...(wellFormed(() => mirrorRelease("calico", "calico.mirror", calico.mirror, "calico.version", () => calico.version, "scripts/build-offline-calico.sh")) ?? []));
+    problems.push(...(wellFormed(() => mirrorRelease("calico", "calico.mirror", calico.mirror, "calico.version", () => calico.version, "offline/build-calico.sh")) ?? []));
     return problems;
 }
 

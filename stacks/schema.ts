@@ -138,7 +138,7 @@ export const configSchema = z.strictObject({
         dnsDomain: z.string().regex(DNS_DOMAIN_PATTERN, "is not a valid DNS domain; expected labels of lowercase letters, digits and '-' joined by single dots, like cluster.local").default("cluster.local"),
         /** Let control-plane nodes run workloads: a three-node lab has no other nodes. */
         scheduleOnControlPlanes: z.boolean().default(true),
-        /** Air-gapped: binaries and image archives from this file server (scripts/build-offline.sh layout). */
+        /** Air-gapped: binaries and image archives from this file server (offline/build-kubernetes.sh layout). */
         mirror: url.optional(),
         /** Run on cgroup v1 hosts, which the kubelet refuses by default since 1.35. */
         allowCgroupV1: z.boolean().default(false),
@@ -209,7 +209,7 @@ export const configSchema = z.strictObject({
         cephConfig: z.record(z.string().regex(/^(global|(mon|mgr|osd|mds|client)(\.[a-z0-9_.-]+)?)$/, "is not a Ceph config section; expected global, mon, osd, mds, mgr, client or a daemon name like osd.0"),
             z.record(z.string().regex(/^[a-z0-9_]+(\/[a-z0-9_]+)*$/, "is not a Ceph option name; expected lowercase words joined by _, like osd_memory_target, or a module's option like mgr/crash/warn_recent_interval"),
                 z.string("is not a string; Ceph option values are strings in the stack file, like \"1073741824\""))).default({}),
-        /** Air-gapped: SHA256SUMS, manifests/{crds,common,operator}.yaml and images/*.tar from this file server (scripts/build-offline-rook.sh). */
+        /** Air-gapped: SHA256SUMS, manifests/{crds,common,operator}.yaml and images/*.tar from this file server (offline/build-rook.sh). */
         mirror: url.optional(),
         manifests: manifestSource.default({}),
     }).prefault({}),

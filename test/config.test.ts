@@ -356,7 +356,7 @@ describe("well-formed values that would fail on a machine", () => {
     test("another release's mirror given to Kubernetes", () => {
         const raw = homeRaw();
         raw.kubernetes.mirror = "http://192.168.77.1:8480/calico-v3.31.0/";
-        expect(messages(raw)).toEqual(['homelab:kubernetes.mirror: "http://192.168.77.1:8480/calico-v3.31.0/" is a Calico mirror (calico-v3.31.0); expected the kubernetes-v<version> directory scripts/build-offline.sh writes, like http://192.168.77.1:8480/kubernetes-v1.34.2']);
+        expect(messages(raw)).toEqual(['homelab:kubernetes.mirror: "http://192.168.77.1:8480/calico-v3.31.0/" is a Calico mirror (calico-v3.31.0); expected the kubernetes-v<version> directory offline/build-kubernetes.sh writes, like http://192.168.77.1:8480/kubernetes-v1.34.2']);
     });
 
     test("a Rook version that the mirror's directory does not name", () => {

@@ -1,6 +1,6 @@
 // Pure renderers for the air-gapped package source: kubeadm, kubelet and kubectl
 // and the control-plane images from a plain file server laid out as
-// scripts/build-offline.sh writes it (SHA256SUMS, bin/<name>, images/<name>.tar),
+// offline/build-kubernetes.sh writes it (SHA256SUMS, bin/<name>, images/<name>.tar),
 // instead of pkgs.k8s.io and registry.k8s.io.
 import { renderImageImport, renderMirrorFetch } from "../airgap";
 import { writeFileIfChanged } from "../script";

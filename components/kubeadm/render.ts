@@ -12,7 +12,7 @@ import { renderMirrorInstall } from "./mirror";
 
 /**
  * Where kubeadm, kubelet, kubectl and the control-plane images come from: pkgs.k8s.io and
- * registry.k8s.io, or (air-gapped) a file server laid out as scripts/build-offline.sh writes it.
+ * registry.k8s.io, or (air-gapped) a file server laid out as offline/build-kubernetes.sh writes it.
  */
 export type PackageSource = { source: "upstream" } | { source: "mirror"; url: string };
 

@@ -36,7 +36,7 @@ export interface RookCephArgs extends Omit<RookSpec, "csi" | "nodes" | "wipeDisk
     /** The deploy/examples bundle: {} for upstream, { url } for a mirror of that directory, { path } for a local copy. */
     manifests: ManifestSource;
     /**
-     * Air-gapped: a file server laid out as scripts/build-offline-rook.sh writes it, e.g.
+     * Air-gapped: a file server laid out as offline/build-rook.sh writes it, e.g.
      * http://10.0.0.1:8480/rook-v1.17.8; its images/*.tar go into containerd on every node and its manifests/ are applied.
      */
     mirror?: string;

@@ -1,9 +1,46 @@
 # shellcheck shell=bash
-# Shared by the scripts/build-offline*.sh builds: messages, Debian
-# prerequisites, the Go toolchain settings and the cached steps. Sourced after the caller has set
-# FORCE, STAMPS, LOGS and TIMES.
+# Shared by the offline builds (build-*.sh beside it), which source it first: their preamble
+# (options, the cache, the lock), messages, Debian prerequisites, the Go toolchain settings, the
+# cached steps and the image writer. Sets OFF (this directory), ROOT (the checkout), CACHE and NICE.
+OFF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck disable=SC2034 # for the builds
+ROOT=$(dirname "$OFF")
+# shellcheck disable=SC2034 # for the builds
+CACHE=${HOMELAB_OFFLINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/homelab/offline}
+NICE=${NICE:-10}
 say() { echo "==> $*"; }
 die() { echo "!!! $*" >&2; exit 1; }
+
+# --- preamble -----------------------------------------------------------------------------------------
+# offline_args <name> "$@": FORCE and VERIFY from --force and --verify; -h prints the script's header
+# comment; anything else is refused as "<name>: unknown option ...". <name> also labels offline_start's
+# message.
+offline_args() {
+  local a
+  BUILD_NAME=$1 FORCE=0 VERIFY=0
+  shift
+  for a in "$@"; do
+    case $a in
+      --force) FORCE=1 ;; --verify) VERIFY=1 ;;
+      -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
+      *) echo "$BUILD_NAME: unknown option $a" >&2; exit 2 ;;
+    esac
+  done
+}
+
+# offline_start <lock file> <times file> <directories...>: makes the directories, takes the lock
+# (waiting, and saying so, while another build holds it), starts the clock (T0) and empties the file
+# of this run's step times (TIMES). The lock stays held, on fd 9, until the build exits.
+offline_start() {
+  local lock=$1
+  TIMES=$2
+  shift 2
+  mkdir -p "$@"
+  exec 9>"$lock"
+  flock -n 9 || { echo "$BUILD_NAME: another build holds $lock; waiting" >&2; flock 9; }
+  T0=$(date +%s)
+  : >"$TIMES"
+}
 
 apt_updated=0
 need_pkg() { # need_pkg <test command...> -- <debian packages...>
@@ -23,6 +60,16 @@ use_go() {
   export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-buildvcs=false -mod=readonly"
   export GOCACHE=${OFFLINE_GOCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/homelab/go-build}
   : "${GOPROXY:=https://proxy.golang.org,direct}"; export GOPROXY
+}
+
+# module_info <dir> <module@version>: "<module dir> <RFC 3339 time>" from the module cache, asked from
+# <dir> (downloads the module if missing; a version the proxy refuses fails here, with the proxy's message).
+module_info() {
+  local j dir info
+  j=$(cd "$1" && "$GO" mod download -json "$2") || die "the Go module proxy does not serve $2"
+  dir=$(sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' <<<"$j"); info=$(sed -n 's/^\t"Info": "\(.*\)",$/\1/p' <<<"$j")
+  [ -d "$dir" ] || die "no module directory for $2: $j"
+  echo "$dir $(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "$info")"
 }
 
 # --- stamps ---------------------------------------------------------------------------------------
@@ -56,6 +103,16 @@ step() {
   printf '%s\tbuilt\t%s\n' "$n" "$(($(date +%s) - t))" >>"$TIMES"
   echo "    done in $(($(date +%s) - t)) s"
 }
+
+# --- the image writer ---------------------------------------------------------------------------------
+# imgbuild_step: imgbuild/ (go-containerregistry), which writes every build's images from a JSON spec,
+# built into WORK/tools/imgbuild (IMGBUILD) as the step "imgbuild".
+imgbuild_step() {
+  IMGBUILD=$WORK/tools/imgbuild
+  [ -x "$IMGBUILD" ] || rm -f "$STAMPS/imgbuild"
+  step imgbuild "$(key_of "$OFF"/imgbuild/{go.mod,go.sum,main.go})" "building imgbuild (go-containerregistry)" build_imgbuild
+}
+build_imgbuild() { (cd "$OFF/imgbuild" && "$GO" build -trimpath -o "$IMGBUILD.tmp" .) && mv -f "$IMGBUILD.tmp" "$IMGBUILD"; }
 
 # --- rootfs ------------------------------------------------------------------------------------------
 # pin_shadow_day <dir> <date>: shadow's "last change" field is the day of the build; set it to a fixed

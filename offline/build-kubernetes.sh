@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# build-offline.sh — an air-gapped source of Kubernetes: builds the Kubernetes binaries and the
+# build-kubernetes.sh — an air-gapped source of Kubernetes: builds the Kubernetes binaries and the
 # control-plane container images that kubeadm pulls, from Go modules (the module proxy) and Debian
-# packages only, into a cache outside the checkout. Versions: tools/offline/versions.env.
-# Cached per step: a warm run rebuilds nothing and takes seconds. See docs/offline.md.
+# packages only, into a cache outside the checkout. Versions: offline/versions.env.
+# Cached per step: a warm run rebuilds nothing and takes seconds. See offline/README.md.
 #
-#   bash scripts/build-offline.sh            build what is missing or out of date
-#   bash scripts/build-offline.sh --force    rebuild every step (the Go build cache still helps)
-#   bash scripts/build-offline.sh --verify   then import every image into a throwaway containerd
-#                                            and run some of them (tools/offline/verify-containerd.sh)
+#   bash offline/build-kubernetes.sh            build what is missing or out of date
+#   bash offline/build-kubernetes.sh --force    rebuild every step (the Go build cache still helps)
+#   bash offline/build-kubernetes.sh --verify   then import every image into a throwaway containerd
+#                                               and run some of them (offline/verify-containerd.sh)
 #
 # Output: ${HOMELAB_OFFLINE_CACHE:-~/.cache/homelab/offline}/kubernetes-<version>/ with bin/,
 #   images/*.tar (docker-archive, load with `ctr -n k8s.io images import`), SHA256SUMS,
@@ -16,33 +16,16 @@
 # Env: HOMELAB_OFFLINE_CACHE, OFFLINE_GOCACHE (default ~/.cache/homelab/go-build), NICE (default 10).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-OFF=$ROOT/tools/offline
-FORCE=0 VERIFY=0
-for a in "$@"; do
-  case $a in
-    --force) FORCE=1 ;; --verify) VERIFY=1 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
-    *) echo "build-offline: unknown option $a" >&2; exit 2 ;;
-  esac
-done
-# shellcheck source=../tools/offline/versions.env
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+offline_args build-offline "$@"
+# shellcheck source-path=SCRIPTDIR source=versions.env
 . "$OFF/versions.env"
 KV=$KUBERNETES_VERSION
-CACHE=${HOMELAB_OFFLINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/homelab/offline}
 OUT=$CACHE/kubernetes-$KV
 WORK=$CACHE/work
 BIN=$OUT/bin IMAGES=$OUT/images STAMPS=$WORK/stamps/$KV LOGS=$WORK/logs
-NICE=${NICE:-10}
-mkdir -p "$BIN" "$IMAGES" "$STAMPS" "$LOGS" "$WORK/specs" "$WORK/tools"
-exec 9>"$CACHE/.lock"
-flock -n 9 || { echo "build-offline: another build holds $CACHE/.lock; waiting" >&2; flock 9; }
-
-T0=$(date +%s)
-TIMES=$WORK/build-times.$KV.new
-: >"$TIMES"
-# shellcheck source=../tools/offline/lib.sh
-. "$OFF/lib.sh"
+offline_start "$CACHE/.lock" "$WORK/build-times.$KV.new" "$BIN" "$IMAGES" "$STAMPS" "$LOGS" "$WORK/specs" "$WORK/tools"
 
 # --- prerequisites --------------------------------------------------------------------------------
 need_pkg command -v gcc -- gcc
@@ -52,22 +35,14 @@ need_pkg command -v debootstrap -- debootstrap
 use_go 1.26
 
 # --- modules ------------------------------------------------------------------------------------------
-# module_info <module@version>: "<dir> <RFC 3339 time>" from the module cache (downloads if missing;
-# a version the proxy refuses fails here, with the proxy's message).
-module_info() {
-  local j; j=$("$GO" mod download -json "$1") || die "the Go module proxy does not serve $1"
-  local dir info
-  dir=$(sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' <<<"$j"); info=$(sed -n 's/^\t"Info": "\(.*\)",$/\1/p' <<<"$j")
-  [ -d "$dir" ] || die "no module directory for $1: $j"
-  echo "$dir $(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "$info")"
-}
-read -r KDIR KTIME < <(module_info "k8s.io/kubernetes@$KV")
-read -r _ ETIME < <(module_info "go.etcd.io/etcd/server/v3@$ETCD_MODULE_VERSION")
-read -r _ CTIME < <(module_info "github.com/coredns/coredns@$COREDNS_MODULE_VERSION")
+# (module_info, lib.sh, asks from the current directory, as this build always has)
+read -r KDIR KTIME < <(module_info . "k8s.io/kubernetes@$KV")
+read -r _ ETIME < <(module_info . "go.etcd.io/etcd/server/v3@$ETCD_MODULE_VERSION")
+read -r _ CTIME < <(module_info . "github.com/coredns/coredns@$COREDNS_MODULE_VERSION")
 # The wrappers must require exactly the pinned versions.
-grep -q "k8s.io/kubernetes $KV" "$OFF/k8s/go.mod" || die "tools/offline/k8s/go.mod does not require k8s.io/kubernetes $KV (regenerate: bash tools/offline/gen-k8s-gomod.sh $KV)"
-grep -q "go.etcd.io/etcd/server/v3 $ETCD_MODULE_VERSION" "$OFF/etcd/go.mod" || die "tools/offline/etcd/go.mod is not at etcd $ETCD_MODULE_VERSION"
-grep -q "github.com/coredns/coredns $COREDNS_MODULE_VERSION" "$OFF/coredns/go.mod" || die "tools/offline/coredns/go.mod is not at coredns $COREDNS_MODULE_VERSION"
+grep -q "k8s.io/kubernetes $KV" "$OFF/k8s/go.mod" || die "offline/k8s/go.mod does not require k8s.io/kubernetes $KV (regenerate: bash offline/gen-k8s-gomod.sh $KV)"
+grep -q "go.etcd.io/etcd/server/v3 $ETCD_MODULE_VERSION" "$OFF/etcd/go.mod" || die "offline/etcd/go.mod is not at etcd $ETCD_MODULE_VERSION"
+grep -q "github.com/coredns/coredns $COREDNS_MODULE_VERSION" "$OFF/coredns/go.mod" || die "offline/coredns/go.mod is not at coredns $COREDNS_MODULE_VERSION"
 
 K8S_BINS=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy kube-log-runner)
 ETCD_BINS=(etcd etcdctl etcdutl)
@@ -142,16 +117,12 @@ check_images() {
     "$IMAGE_REGISTRY/kube-scheduler:$KV" "$IMAGE_REGISTRY/kube-proxy:$KV" "$IMAGE_REGISTRY/coredns/coredns:$COREDNS_TAG" \
     "$IMAGE_REGISTRY/pause:$PAUSE_TAG" "$IMAGE_REGISTRY/etcd:$ETCD_TAG")
   echo "$got"
-  [ "$got" = "$want" ] || { echo "kubeadm $KV wants other images than tools/offline/versions.env pins:"; diff <(echo "$want") <(echo "$got"); return 1; }
+  [ "$got" = "$want" ] || { echo "kubeadm $KV wants other images than offline/versions.env pins:"; diff <(echo "$want") <(echo "$got"); return 1; }
 }
 step kubeadm-images "$(key_of "$STAMPS/bin-kubeadm" "$OFF/versions.env")" "checking the image list of kubeadm $KV" check_images
 
 # --- image tooling and bases -----------------------------------------------------------------------------
-IMGBUILD=$WORK/tools/imgbuild
-build_imgbuild() { (cd "$OFF/imgbuild" && "$GO" build -trimpath -o "$IMGBUILD.tmp" .) && mv -f "$IMGBUILD.tmp" "$IMGBUILD"; }
-IMGBUILD_KEY=$(key_of "$OFF"/imgbuild/{go.mod,go.sum,main.go})
-[ -x "$IMGBUILD" ] || rm -f "$STAMPS/imgbuild"
-step imgbuild "$IMGBUILD_KEY" "building imgbuild (go-containerregistry)" build_imgbuild
+imgbuild_step
 
 # kube-proxy's base: Debian minbase plus iptables (legacy and nft back ends, chosen at run time by
 # the wrapper), conntrack, nftables, ipset, kmod. The .debs are kept in work/debcache.
@@ -166,6 +137,7 @@ build_rootfs() {
   done
   # a fixed day, so that rebuilds on other days give the same layer while the Debian archive is the same
   pin_shadow_day "$ROOTFS.tmp" "$KUBE_PROXY_ROOTFS_DAY"
+  # shellcheck disable=SC2016 # dpkg-query's own ${...} fields
   chroot "$ROOTFS.tmp" dpkg-query -W -f '${Package} ${Version}\n' >"$ROOTFS.tmp.packages"
   rm -rf "$ROOTFS"; mv "$ROOTFS.tmp" "$ROOTFS"; mv "$ROOTFS.tmp.packages" "$ROOTFS.packages"
   grep -E '^(iptables|conntrack|nftables|ipset|kmod) ' "$ROOTFS.packages"
@@ -246,7 +218,7 @@ build_image() { # keeps "<ref> <file> <config digest> <manifest digest>" for art
   ls -l "$IMAGES/$1.tar"
 }
 for i in "${IMAGE_NAMES[@]}"; do
-  [ -s "$IMAGES/$i.tar" ] && [ -s "$WORK/specs/$i.digest" ] || rm -f "$STAMPS/image-$i"
+  if [ ! -s "$IMAGES/$i.tar" ] || [ ! -s "$WORK/specs/$i.digest" ]; then rm -f "$STAMPS/image-$i"; fi
   # shellcheck disable=SC2046
   step "image-$i" "$(key_of "$WORK/specs/$i.json" "$STAMPS/imgbuild" $(image_inputs "$i"))" \
     "building image $(sed -n 's/.*"ref": "\([^"]*\)".*/\1/p' "$WORK/specs/$i.json" | head -1)" build_image "$i"

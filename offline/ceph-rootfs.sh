@@ -1,7 +1,7 @@
 # shellcheck shell=bash
-# Shared by scripts/build-offline-rook.sh (the Ceph image) and scripts/build-offline-cephcsi-lite.sh
+# Shared by build-rook.sh (the Ceph image) and build-cephcsi-lite.sh
 # (the CSI stand-in): a Debian rootfs with Ceph's packages and the ceph user at a fixed uid. Sourced
-# after tools/offline/rook/versions.env (CEPH_DEBIAN_*, CEPH_UID) and lib.sh; the callers key their
+# after rook/versions.env (CEPH_DEBIAN_*, CEPH_UID) and lib.sh; the callers key their
 # rootfs step on `declare -f` of these functions too (and lib.sh's pin_shadow_day), so a change here
 # rebuilds both.
 

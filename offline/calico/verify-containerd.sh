@@ -1,25 +1,25 @@
 #!/usr/bin/env bash
-# verify-containerd.sh [DIR] — check an offline Calico build (scripts/build-offline-calico.sh)
+# verify-containerd.sh [DIR] — check an offline Calico build (offline/build-calico.sh)
 # against a real containerd: start a throwaway containerd (own root, state and socket under /tmp,
 # stopped and removed at the end), `ctr -n k8s.io images import` every images/*.tar, check that
 # each image of artifacts.json and of the manifest is there under its name, then run them:
 # calico-node -v and the node image's tools (iptables legacy and nft, ipset, ip, conntrack, nft,
 # runit), the manifest's ebpf-bootstrap command, the cni image's /opt/cni/bin and its installer
 # (the manifest's install-cni, into a temporary "host" directory), and kube-controllers' check-status.
-# Needs root and Debian's containerd. Like tools/offline/verify-containerd.sh, which it follows.
+# Needs root and Debian's containerd. Like offline/verify-containerd.sh, which it follows.
 #
-#   bash tools/offline/calico/verify-containerd.sh [~/.cache/homelab/offline/calico-v3.31.0]
+#   bash offline/calico/verify-containerd.sh [~/.cache/homelab/offline/calico-v3.31.0]
 # Env: SNAPSHOTTER (default overlayfs, falls back to native), KEEP=1 keeps the temp dir.
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-# shellcheck source=versions.env
-. "$ROOT/tools/offline/calico/versions.env"
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=versions.env
+. "$HERE/versions.env"
 CV=$CALICO_VERSION R=$CALICO_REGISTRY
 DIR=${1:-${HOMELAB_OFFLINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/homelab/offline}/calico-$CV}
-[ -s "$DIR/artifacts.json" ] || { echo "no artifacts.json in $DIR: run scripts/build-offline-calico.sh first" >&2; exit 1; }
+[ -s "$DIR/artifacts.json" ] || { echo "no artifacts.json in $DIR: run offline/build-calico.sh first" >&2; exit 1; }
 (cd "$DIR" && sha256sum --quiet -c SHA256SUMS) || { echo "SHA256SUMS does not match in $DIR" >&2; exit 1; }
 echo "==> SHA256SUMS ok"
-# shellcheck source=../throwaway-containerd.sh
+# shellcheck source-path=SCRIPTDIR source=../throwaway-containerd.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../throwaway-containerd.sh" offline-calico
 
 for f in "$DIR"/images/*.tar; do

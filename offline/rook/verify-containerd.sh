@@ -1,22 +1,22 @@
 #!/usr/bin/env bash
-# verify-containerd.sh [DIR] — check an offline Rook build (scripts/build-offline-rook.sh) against a
-# real containerd: start a throwaway containerd (tools/offline/throwaway-containerd.sh), `ctr -n k8s.io
+# verify-containerd.sh [DIR] — check an offline Rook build (offline/build-rook.sh) against a
+# real containerd: start a throwaway containerd (offline/throwaway-containerd.sh), `ctr -n k8s.io
 # images import` every images/*.tar, check that each image of artifacts.json and the operator image of
 # manifests/operator.yaml is there under its name, then run each once: the Ceph daemons' and tools'
 # versions, ceph-volume, the ceph user's uid, rook version and its image's files and user, and each
 # CSI sidecar's --version. Needs root and Debian's containerd.
 #
-#   bash tools/offline/rook/verify-containerd.sh [~/.cache/homelab/offline/rook-v1.17.8]
+#   bash offline/rook/verify-containerd.sh [~/.cache/homelab/offline/rook-v1.17.8]
 # Env: SNAPSHOTTER (default overlayfs, falls back to native), KEEP=1 keeps the temp dir.
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-# shellcheck source=versions.env
-. "$ROOT/tools/offline/rook/versions.env"
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=versions.env
+. "$HERE/versions.env"
 DIR=${1:-${HOMELAB_OFFLINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/homelab/offline}/rook-$ROOK_VERSION}
-[ -s "$DIR/artifacts.json" ] || { echo "no artifacts.json in $DIR: run scripts/build-offline-rook.sh first" >&2; exit 1; }
+[ -s "$DIR/artifacts.json" ] || { echo "no artifacts.json in $DIR: run offline/build-rook.sh first" >&2; exit 1; }
 (cd "$DIR" && sha256sum --quiet -c SHA256SUMS) || { echo "SHA256SUMS does not match in $DIR" >&2; exit 1; }
 echo "==> SHA256SUMS ok"
-# shellcheck source=../throwaway-containerd.sh
+# shellcheck source-path=SCRIPTDIR source=../throwaway-containerd.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../throwaway-containerd.sh" offline-rook
 
 for f in "$DIR"/images/*.tar; do
@@ -46,6 +46,7 @@ run() { # run [ctr run options...] -- <image ref> <command...>: run once, print 
 C=$CEPH_IMAGE R=$ROOK_IMAGE
 echo "==> running commands in the images"
 run -- "$C" ceph --version
+# shellcheck disable=SC2016 # $d is the inner shell's
 run -- "$C" sh -c 'for d in ceph-mon ceph-mgr ceph-osd ceph-mds; do $d --version; done'
 run -- "$C" ceph-fuse --version
 LINES_SHOWN=4 run -- "$C" ceph-volume --help
@@ -65,15 +66,15 @@ ctr images mount --snapshotter "$SNAP" "$C" "$T/ceph" >/dev/null
 (cd "$T/ceph" && find run/ceph var/lib/ceph -maxdepth 1 -printf '%M %U:%G %p\n')
 [ "$(stat -c %u:%g "$T/ceph/run/ceph")" = "$CEPH_UID:$CEPH_UID" ] || { echo "FAILED: /run/ceph is not owned by $CEPH_UID"; fail=1; }
 ctr images unmount "$T/ceph" >/dev/null 2>&1 || umount "$T/ceph"
-while IFS=: read -r name _mod ver tag; do
+while IFS=: read -r name _mod _ver tag; do
   LINES_SHOWN=2 run -- "$CSI_REGISTRY/$name:$tag" "/$name" --version
 done <<<"$CSI_SIDECARS"
 
-# cephcsi and the registrar are not built here (docs/offline.md); run them if another build put them beside
+# cephcsi and the registrar are not built here (offline/README.md); run them if another build put them beside
 for ref in "$CEPHCSI_IMAGE" "$REGISTRAR_IMAGE"; do
   if grep -qx "$ref" <<<"$listed"; then
     case $ref in *cephcsi*) LINES_SHOWN=3 run -- "$ref" cephcsi --version ;; *) LINES_SHOWN=2 run -- "$ref" /csi-node-driver-registrar --version ;; esac
-  else echo "--- $ref: not built (see docs/offline.md)"; fi
+  else echo "--- $ref: not built (see offline/README.md)"; fi
 done
 
 if [ "$fail" = 0 ]; then echo "==> verify: all Rook images imported under their names and ran"; else echo "==> verify: FAILED" >&2; exit 1; fi

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# gen-k8s-gomod.sh vX.Y.Z — rewrite tools/offline/k8s/go.mod for another Kubernetes release, and
-# print what else a version bump needs (docs/offline.md, "Moving to another version").
+# gen-k8s-gomod.sh vX.Y.Z — rewrite offline/k8s/go.mod for another Kubernetes release, and
+# print what else a version bump needs (offline/README.md, "Moving to another version").
 #
 # k8s.io/kubernetes's go.mod requires its staging modules at v0.0.0 and replaces them with
 # ./staging/src/k8s.io/..., which its module zip lacks; the wrapper replaces each required one with
 # its published v0.Y.Z instead, after checking that the proxy serves it. It then prints the
-# versions kubeadm of that release pins (etcd, CoreDNS, pause) for tools/offline/versions.env and
+# versions kubeadm of that release pins (etcd, CoreDNS, pause) for offline/versions.env and
 # the etcd/coredns wrappers, and whether the kubelet still accepts cgroup v1 (failCgroupV1: false).
 set -euo pipefail
 KV=${1:?usage: gen-k8s-gomod.sh vX.Y.Z}
@@ -17,6 +17,7 @@ DIR=$(go mod download -json "k8s.io/kubernetes@$KV" | sed -n 's/^\t"Dir": "\(.*\
 [ -d "$DIR" ] || { echo "the proxy does not serve k8s.io/kubernetes@$KV" >&2; exit 1; }
 
 staged=() skipped=()
+# shellcheck disable=SC2013 # module paths have no spaces
 for m in $(sed -n 's#^\t\(k8s.io/[a-z0-9-]*\) => \./staging/.*#\1#p' "$DIR/go.mod"); do
   if grep -q "^	$m v0.0.0$" "$DIR/go.mod"; then
     go mod download -json "$m@$SV" | grep -q '"Zip"' || { echo "the proxy refuses $m@$SV" >&2; exit 1; }
@@ -30,7 +31,7 @@ done
   echo "// k8s.io/kubernetes points its staging modules at ./staging/src/..., which a module zip lacks;"
   echo "// here each one it requires is replaced by its published $SV. (${skipped[*]:-none}:"
   echo "// replaced upstream too, but nothing requires them, so they are left out.)"
-  echo "// Regenerate with tools/offline/gen-k8s-gomod.sh."
+  echo "// Regenerate with offline/gen-k8s-gomod.sh."
   echo "module homelab/offline/k8s"
   echo
   sed -n 's/^go \(.*\)/go \1/p' "$DIR/go.mod"
@@ -50,7 +51,7 @@ done
 } >"$OFF/k8s/go.mod"
 rm -f "$OFF/k8s/go.sum"
 (cd "$OFF/k8s" && go mod tidy)
-echo "wrote tools/offline/k8s/go.mod for $KV (${#staged[@]} staging modules at $SV)"
+echo "wrote offline/k8s/go.mod for $KV (${#staged[@]} staging modules at $SV)"
 
 C=$DIR/cmd/kubeadm/app/constants/constants.go
 echo "kubeadm $KV pins:"

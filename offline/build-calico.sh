@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# build-offline-calico.sh — an air-gapped source of Calico: builds Calico's binaries from Go modules
+# build-calico.sh — an air-gapped source of Calico: builds Calico's binaries from Go modules
 # (the module proxy) and its three container images on Debian packages, without any registry or
-# container engine, plus the VXLAN manifest that names them. Versions: tools/offline/calico/versions.env
-# and tools/offline/calico/go.mod. Cached per step: a warm run rebuilds nothing and takes seconds.
-# See docs/offline.md, "Calico".
+# container engine, plus the VXLAN manifest that names them. Versions: offline/calico/versions.env
+# and offline/calico/go.mod. Cached per step: a warm run rebuilds nothing and takes seconds.
+# See offline/README.md, "Calico".
 #
-#   bash scripts/build-offline-calico.sh            build what is missing or out of date
-#   bash scripts/build-offline-calico.sh --force    rebuild every step (the Go build cache still helps)
-#   bash scripts/build-offline-calico.sh --verify   then import the images into a throwaway containerd
-#                                                   and run them (tools/offline/calico/verify-containerd.sh)
+#   bash offline/build-calico.sh            build what is missing or out of date
+#   bash offline/build-calico.sh --force    rebuild every step (the Go build cache still helps)
+#   bash offline/build-calico.sh --verify   then import the images into a throwaway containerd
+#                                           and run them (offline/calico/verify-containerd.sh)
 #
 # Output: ${HOMELAB_OFFLINE_CACHE:-~/.cache/homelab/offline}/calico-<version>/ with images/node.tar,
 #   images/cni.tar, images/kube-controllers.tar (docker-archive, named quay.io/calico/<name>:<version>;
@@ -18,38 +18,21 @@
 # Env: HOMELAB_OFFLINE_CACHE, OFFLINE_GOCACHE (default ~/.cache/homelab/go-build), NICE (default 10).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-OFF=$ROOT/tools/offline
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+offline_args build-offline-calico "$@"
 CAL=$OFF/calico
-FORCE=0 VERIFY=0
-for a in "$@"; do
-  case $a in
-    --force) FORCE=1 ;; --verify) VERIFY=1 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
-    *) echo "build-offline-calico: unknown option $a" >&2; exit 2 ;;
-  esac
-done
 # DEBIAN_SUITE and DEBIAN_MIRROR are shared with the Kubernetes build (kube-proxy's base).
-# shellcheck source=../tools/offline/versions.env
+# shellcheck source-path=SCRIPTDIR source=versions.env
 . "$OFF/versions.env"
-# shellcheck source=../tools/offline/calico/versions.env
+# shellcheck source-path=SCRIPTDIR source=calico/versions.env
 . "$CAL/versions.env"
 : "${DEBIAN_SUITE:=bookworm}" "${DEBIAN_MIRROR:=http://deb.debian.org/debian}"
 CV=$CALICO_VERSION
-CACHE=${HOMELAB_OFFLINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/homelab/offline}
 OUT=$CACHE/calico-$CV
 WORK=$CACHE/work/calico-$CV
 BIN=$WORK/bin IMAGES=$OUT/images STAMPS=$WORK/stamps LOGS=$WORK/logs SPECS=$WORK/specs
-NICE=${NICE:-10}
-mkdir -p "$BIN" "$IMAGES" "$OUT/manifests" "$STAMPS" "$LOGS" "$SPECS" "$WORK/tools"
-exec 9>"$WORK/.lock"
-flock -n 9 || { echo "build-offline-calico: another build holds $WORK/.lock; waiting" >&2; flock 9; }
-
-T0=$(date +%s)
-TIMES=$WORK/build-times.new
-: >"$TIMES"
-# shellcheck source=../tools/offline/lib.sh
-. "$OFF/lib.sh"
+offline_start "$WORK/.lock" "$WORK/build-times.new" "$BIN" "$IMAGES" "$OUT/manifests" "$STAMPS" "$LOGS" "$SPECS" "$WORK/tools"
 
 # --- prerequisites --------------------------------------------------------------------------------
 need_pkg command -v gcc -- gcc            # mountns is a cgo program (a constructor that calls setns)
@@ -58,22 +41,15 @@ need_pkg command -v debootstrap -- debootstrap
 [ -s /etc/ssl/certs/ca-certificates.crt ] || need_pkg false -- ca-certificates
 use_go 1.24.9
 # The checksum database does not know Calico's pseudo-versions: go.sum is the record (trust on
-# first use, see docs/offline.md).
+# first use, see offline/README.md).
 export GONOSUMDB=github.com/projectcalico,github.com/tigera
 
 # --- modules ------------------------------------------------------------------------------------------
 grep -q "github.com/projectcalico/calico $CALICO_MODULE_VERSION" "$CAL/go.mod" ||
-  die "tools/offline/calico/go.mod does not require github.com/projectcalico/calico $CALICO_MODULE_VERSION"
+  die "offline/calico/go.mod does not require github.com/projectcalico/calico $CALICO_MODULE_VERSION"
 grep -q "github.com/containernetworking/plugins $CNI_PLUGINS_VERSION" "$CAL/go.mod" ||
-  die "tools/offline/calico/go.mod does not require github.com/containernetworking/plugins $CNI_PLUGINS_VERSION"
-module_info() { # module_info <module@version>: "<dir> <RFC 3339 time>" from the module cache
-  local j dir info
-  j=$(cd "$CAL" && "$GO" mod download -json "$1") || die "the Go module proxy does not serve $1"
-  dir=$(sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' <<<"$j"); info=$(sed -n 's/^\t"Info": "\(.*\)",$/\1/p' <<<"$j")
-  [ -d "$dir" ] || die "no module directory for $1: $j"
-  echo "$dir $(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "$info")"
-}
-read -r CDIR CTIME < <(module_info "github.com/projectcalico/calico@$CALICO_MODULE_VERSION")
+  die "offline/calico/go.mod does not require github.com/containernetworking/plugins $CNI_PLUGINS_VERSION"
+read -r CDIR CTIME < <(module_info "$CAL" "github.com/projectcalico/calico@$CALICO_MODULE_VERSION")
 
 # name:package (relative to github.com/projectcalico/calico/ unless it starts with github.com/)
 CALICO_BINS=(calico-node:node/cmd/calico-node mountns:node/cmd/mountns
@@ -148,11 +124,8 @@ step manifest "$(key_of "$CDIR/manifests/$CALICO_MANIFEST" "$CALICO_REGISTRY")" 
   "copying manifests/$CALICO_MANIFEST (images ${CALICO_REGISTRY}/{${IMAGE_NAMES[*]}}:$CV)" copy_manifest
 
 # --- image tooling and bases -----------------------------------------------------------------------------
-# tools/offline/imgbuild, the Kubernetes build's image writer, built into this build's work dir.
-IMGBUILD=$WORK/tools/imgbuild
-build_imgbuild() { (cd "$OFF/imgbuild" && "$GO" build -trimpath -o "$IMGBUILD.tmp" .) && mv -f "$IMGBUILD.tmp" "$IMGBUILD"; }
-[ -x "$IMGBUILD" ] || rm -f "$STAMPS/imgbuild"
-step imgbuild "$(key_of "$OFF"/imgbuild/{go.mod,go.sum,main.go})" "building imgbuild (go-containerregistry)" build_imgbuild
+# offline/imgbuild, the Kubernetes build's image writer, built into this build's work dir.
+imgbuild_step
 
 # calico-node's base: Debian minbase plus what node/Dockerfile.amd64 installs (versions.env). As
 # upstream, iptables and ip6tables default to the legacy back end; felix picks iptables-legacy-* or

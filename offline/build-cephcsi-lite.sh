@@ -1,64 +1,47 @@
 #!/usr/bin/env bash
-# build-offline-cephcsi-lite.sh — homelab's stand-in for the two CSI images that Rook v1.17.8 runs and
+# build-cephcsi-lite.sh — homelab's stand-in for the two CSI images that Rook v1.17.8 runs and
 # that cannot be built here (the module proxy serves no version of ceph-csi, go-ceph or
-# node-driver-registrar): tools/offline/cephcsi-lite, built into
+# node-driver-registrar): offline/cephcsi-lite, built into
 #   quay.io/cephcsi/cephcsi:v3.14.2 (Debian trixie + ceph-common ceph-fuse fuse3 + /usr/local/bin/cephcsi) and
 #   registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.13.0 (the static registrar alone).
-# They are NOT upstream ceph-csi: CephFS through ceph-fuse, RBD provisioning only; docs/offline.md,
+# They are NOT upstream ceph-csi: CephFS through ceph-fuse, RBD provisioning only; offline/README.md,
 # "ceph-csi stand-in (cephcsi-lite)". Cached per step: a warm run rebuilds nothing.
 #
-#   bash scripts/build-offline-cephcsi-lite.sh            build what is missing or out of date
-#   bash scripts/build-offline-cephcsi-lite.sh --force    rebuild every step (the Go build cache still helps)
-#   bash scripts/build-offline-cephcsi-lite.sh --verify   then import the images into a throwaway containerd
-#                                                         and run them (tools/offline/cephcsi-lite/verify-containerd.sh)
+#   bash offline/build-cephcsi-lite.sh            build what is missing or out of date
+#   bash offline/build-cephcsi-lite.sh --force    rebuild every step (the Go build cache still helps)
+#   bash offline/build-cephcsi-lite.sh --verify   then import the images into a throwaway containerd
+#                                                 and run them (offline/cephcsi-lite/verify-containerd.sh)
 #
 # Output: images/cephcsi.tar and images/csi-node-driver-registrar.tar in the Rook mirror directory
 #   ${HOMELAB_OFFLINE_CACHE:-~/.cache/homelab/offline}/rook-<version>/, whose SHA256SUMS it then regenerates
-#   over every file there. scripts/build-offline-rook.sh writes the same directory: both take
+#   over every file there. offline/build-rook.sh writes the same directory: both take
 #   <cache>/work/rook-<version>/.lock for it. Work files (binaries, rootfs, logs) are in <cache>/work/cephcsi-lite/.
 # Env: HOMELAB_OFFLINE_CACHE, OFFLINE_GOCACHE (default ~/.cache/homelab/go-build), NICE (default 10).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-OFF=$ROOT/tools/offline
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+offline_args build-offline-cephcsi-lite "$@"
 LITE=$OFF/cephcsi-lite
-FORCE=0 VERIFY=0
-for a in "$@"; do
-  case $a in
-    --force) FORCE=1 ;; --verify) VERIFY=1 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
-    *) echo "build-offline-cephcsi-lite: unknown option $a" >&2; exit 2 ;;
-  esac
-done
 # ROOK_VERSION, CEPH_DEBIAN_SUITE/MIRROR/VERSION and CEPH_UID are the Rook build's.
-# shellcheck source=../tools/offline/rook/versions.env
+# shellcheck source-path=SCRIPTDIR source=rook/versions.env
 . "$OFF/rook/versions.env"
-# shellcheck source=../tools/offline/cephcsi-lite/versions.env
+# shellcheck source-path=SCRIPTDIR source=cephcsi-lite/versions.env
 . "$LITE/versions.env"
 RV=$ROOK_VERSION
-CACHE=${HOMELAB_OFFLINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/homelab/offline}
 OUT=$CACHE/rook-$RV
 OUT_LOCK=$CACHE/work/rook-$RV/.lock
 WORK=$CACHE/work/cephcsi-lite
 BIN=$WORK/bin STAMPS=$WORK/stamps LOGS=$WORK/logs SPECS=$WORK/specs WIMAGES=$WORK/images
-NICE=${NICE:-10}
-mkdir -p "$BIN" "$STAMPS" "$LOGS" "$SPECS" "$WIMAGES" "$WORK/tools" "$OUT/images" "$(dirname "$OUT_LOCK")"
-exec 9>"$WORK/.lock"
-flock -n 9 || { echo "build-offline-cephcsi-lite: another build holds $WORK/.lock; waiting" >&2; flock 9; }
-
-T0=$(date +%s)
-TIMES=$WORK/build-times.new
-: >"$TIMES"
-# shellcheck source=../tools/offline/lib.sh
-. "$OFF/lib.sh"
-# shellcheck source=../tools/offline/ceph-rootfs.sh
+offline_start "$WORK/.lock" "$WORK/build-times.new" "$BIN" "$STAMPS" "$LOGS" "$SPECS" "$WIMAGES" "$WORK/tools" "$OUT/images" "$(dirname "$OUT_LOCK")"
+# shellcheck source-path=SCRIPTDIR source=ceph-rootfs.sh
 . "$OFF/ceph-rootfs.sh"
 
 # Rook's own pins must name the images this build makes
 [ -z "${CEPHCSI_IMAGE:-}" ] || [ "$CEPHCSI_IMAGE" = "$LITE_CEPHCSI_IMAGE" ] ||
-  die "tools/offline/rook/versions.env names $CEPHCSI_IMAGE, this build makes $LITE_CEPHCSI_IMAGE (tools/offline/cephcsi-lite/versions.env)"
+  die "offline/rook/versions.env names $CEPHCSI_IMAGE, this build makes $LITE_CEPHCSI_IMAGE (offline/cephcsi-lite/versions.env)"
 [ -z "${REGISTRAR_IMAGE:-}" ] || [ "$REGISTRAR_IMAGE" = "$LITE_REGISTRAR_IMAGE" ] ||
-  die "tools/offline/rook/versions.env names $REGISTRAR_IMAGE, this build makes $LITE_REGISTRAR_IMAGE (tools/offline/cephcsi-lite/versions.env)"
+  die "offline/rook/versions.env names $REGISTRAR_IMAGE, this build makes $LITE_REGISTRAR_IMAGE (offline/cephcsi-lite/versions.env)"
 CEPHCSI_VERSION=${LITE_CEPHCSI_IMAGE##*:}
 REGISTRAR_VERSION=${LITE_REGISTRAR_IMAGE##*:}
 
@@ -69,8 +52,10 @@ need_pkg command -v flock -- util-linux
 use_go 1.26
 
 # The images' time (and every file's mtime): the last commit of the stand-in's sources, so the same
-# sources give the same layers.
-CREATED=$(git -C "$ROOT" log -1 --format=%cI -- tools/offline/cephcsi-lite 2>/dev/null || true)
+# sources give the same layers. They were in tools/offline/cephcsi-lite until the tree was reorganised;
+# a commit that only moved files without changing them (exact renames: -M100%, and R left out of the
+# filter) does not count, so the move kept the images' time, and their keys.
+CREATED=$(git -C "$ROOT" log -1 --format=%cI -M100% --diff-filter=ACDMT -- offline/cephcsi-lite tools/offline/cephcsi-lite 2>/dev/null || true)
 [ -n "$CREATED" ] || CREATED=2026-01-01T00:00:00Z
 CREATED=$(date -u -d "$CREATED" +%FT%TZ)
 NSTEPS=9
@@ -102,12 +87,9 @@ step bin-registrar "$(key_of "$SRCKEY" "$REGISTRAR_VERSION")" "building csi-node
   build_go csi-node-driver-registrar ./cmd/csi-node-driver-registrar "$REGISTRAR_VERSION"
 
 # --- image tooling and the cephcsi rootfs ----------------------------------------------------------------
-IMGBUILD=$WORK/tools/imgbuild
-build_imgbuild() { (cd "$OFF/imgbuild" && "$GO" build -trimpath -o "$IMGBUILD.tmp" .) && mv -f "$IMGBUILD.tmp" "$IMGBUILD"; }
-[ -x "$IMGBUILD" ] || rm -f "$STAMPS/imgbuild"
-step imgbuild "$(key_of "$OFF"/imgbuild/{go.mod,go.sum,main.go})" "building imgbuild (go-containerregistry)" build_imgbuild
+imgbuild_step
 
-# The stand-in's rootfs (tools/offline/ceph-rootfs.sh): the Ceph client, ceph-fuse and mkfs, with the
+# The stand-in's rootfs (offline/ceph-rootfs.sh): the Ceph client, ceph-fuse and mkfs, with the
 # ceph user at uid/gid CEPH_UID like the Ceph image.
 ROOTFS=$WORK/rootfs-$CEPH_DEBIAN_SUITE-cephcsi
 build_rootfs() {
@@ -130,6 +112,9 @@ EXCLUDE='["var/cache/apt/archives", "var/lib/apt/lists", "var/log/apt", "var/log
   "var/log/bootstrap.log", "usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale", "usr/share/lintian",
   "etc/resolv.conf", "etc/hostname", "etc/machine-id", "var/cache/ldconfig/aux-cache", "var/cache/debconf/templates.dat-old",
   "var/lib/dpkg/status-old", "var/cache/debconf/config.dat-old"]'
+# (The description and source labels are in the images: they keep naming docs/offline.md and
+# tools/offline/cephcsi-lite, where these were when the images were first built, because changing a
+# label would change the images and rebuild them.)
 labels() { # labels <title> <stands in for>
   printf '{"org.homelab.stand-in": "true", "org.opencontainers.image.title": "%s",' "$1"
   printf ' "org.opencontainers.image.description": "homelab stand-in (cephcsi-lite), NOT upstream %s: CephFS volumes through ceph-fuse, RBD images provisioned but not attached; no snapshots, clones, encryption or kernel mounts. See docs/offline.md in the homelab repository.",' "$2"

@@ -1,53 +1,36 @@
 #!/usr/bin/env bash
-# build-offline-rook.sh — an air-gapped source of Rook Ceph: the Ceph image from Debian trixie's Ceph
+# build-rook.sh — an air-gapped source of Rook Ceph: the Ceph image from Debian trixie's Ceph
 # packages, Rook's operator image (rook built from the Go module on top of it), the CSI sidecars the
 # proxy serves, and Rook's deploy manifests, without any registry or container engine. Versions:
-# tools/offline/rook/versions.env and the wrapper go.mod files beside it. Cached per step: a warm run
-# rebuilds nothing and takes seconds. See docs/offline.md, "Rook and Ceph".
+# offline/rook/versions.env and the wrapper go.mod files beside it. Cached per step: a warm run
+# rebuilds nothing and takes seconds. See offline/README.md, "Rook and Ceph".
 #
-#   bash scripts/build-offline-rook.sh            build what is missing or out of date
-#   bash scripts/build-offline-rook.sh --force    rebuild every step (the Go build cache still helps)
-#   bash scripts/build-offline-rook.sh --verify   then import the images into a throwaway containerd
-#                                                 and run them (tools/offline/rook/verify-containerd.sh)
+#   bash offline/build-rook.sh            build what is missing or out of date
+#   bash offline/build-rook.sh --force    rebuild every step (the Go build cache still helps)
+#   bash offline/build-rook.sh --verify   then import the images into a throwaway containerd
+#                                         and run them (offline/rook/verify-containerd.sh)
 #
 # Output: ${HOMELAB_OFFLINE_CACHE:-~/.cache/homelab/offline}/rook-<version>/ with images/*.tar
 #   (docker-archive, named as Rook names them; load with `ctr -n k8s.io images import`),
 #   manifests/{crds,common,operator}.yaml (the module's deploy/examples, unmodified), SHA256SUMS,
 #   artifacts.json and build-times.txt. Work files (binaries, rootfs, logs) are in <cache>/work/rook-<version>/.
 # Not built (the proxy serves no version of their modules): quay.io/cephcsi/cephcsi and
-#   csi-node-driver-registrar; see docs/offline.md.
+#   csi-node-driver-registrar; build-cephcsi-lite.sh makes stand-ins; see offline/README.md.
 # Env: HOMELAB_OFFLINE_CACHE, OFFLINE_GOCACHE (default ~/.cache/homelab/go-build), NICE (default 10).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-OFF=$ROOT/tools/offline
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+offline_args build-offline-rook "$@"
 RK=$OFF/rook
-FORCE=0 VERIFY=0
-for a in "$@"; do
-  case $a in
-    --force) FORCE=1 ;; --verify) VERIFY=1 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
-    *) echo "build-offline-rook: unknown option $a" >&2; exit 2 ;;
-  esac
-done
-# shellcheck source=../tools/offline/rook/versions.env
+# shellcheck source-path=SCRIPTDIR source=rook/versions.env
 . "$RK/versions.env"
 RV=$ROOK_VERSION
-CACHE=${HOMELAB_OFFLINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/homelab/offline}
 OUT=$CACHE/rook-$RV
 WORK=$CACHE/work/rook-$RV
 BIN=$WORK/bin IMAGES=$OUT/images STAMPS=$WORK/stamps LOGS=$WORK/logs SPECS=$WORK/specs
-NICE=${NICE:-10}
-mkdir -p "$BIN" "$IMAGES" "$OUT/manifests" "$STAMPS" "$LOGS" "$SPECS" "$WORK/tools"
-exec 9>"$WORK/.lock"
-flock -n 9 || { echo "build-offline-rook: another build holds $WORK/.lock; waiting" >&2; flock 9; }
-
-T0=$(date +%s)
-TIMES=$WORK/build-times.new
-: >"$TIMES"
-# shellcheck source=../tools/offline/lib.sh
-. "$OFF/lib.sh"
-# shellcheck source=../tools/offline/ceph-rootfs.sh
+offline_start "$WORK/.lock" "$WORK/build-times.new" "$BIN" "$IMAGES" "$OUT/manifests" "$STAMPS" "$LOGS" "$SPECS" "$WORK/tools"
+# shellcheck source-path=SCRIPTDIR source=ceph-rootfs.sh
 . "$OFF/ceph-rootfs.sh"
 
 # --- prerequisites --------------------------------------------------------------------------------
@@ -57,7 +40,7 @@ need_pkg command -v patch -- patch
 [ -s /etc/ssl/certs/ca-certificates.crt ] || need_pkg false -- ca-certificates
 use_go 1.23
 # The checksum database answers 404 for rook's and some kubernetes-csi versions: the committed go.sum
-# files are the record (trust on first use, as for Calico; docs/offline.md).
+# files are the record (trust on first use, as for Calico; offline/README.md).
 export GONOSUMDB=github.com/rook,github.com/kubernetes-csi
 
 SIDECARS=()
@@ -66,20 +49,13 @@ IMAGE_NAMES=(ceph rook-ceph)
 for e in "${SIDECARS[@]}"; do IMAGE_NAMES+=("${e%%:*}"); done
 NSTEPS=$((1 + 1 + ${#SIDECARS[@]} + 1 + 1 + 1 + 1 + 1 + ${#IMAGE_NAMES[@]}))
 
-mod_dir() { # mod_dir <wrapper dir> <module@version>: "<dir> <RFC 3339 time>" from the module cache
-  local j dir info
-  j=$(cd "$1" && "$GO" mod download -json "$2") || die "the Go module proxy does not serve $2"
-  dir=$(sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' <<<"$j"); info=$(sed -n 's/^\t"Info": "\(.*\)",$/\1/p' <<<"$j")
-  [ -d "$dir" ] || die "no module directory for $2: $j"
-  echo "$dir $(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "$info")"
-}
-grep -q "^require github.com/rook/rook $RV" "$RK/rook/go.mod" || die "tools/offline/rook/rook/go.mod does not require rook $RV: run tools/offline/rook/gen-gomod.sh"
+grep -q "^require github.com/rook/rook $RV" "$RK/rook/go.mod" || die "offline/rook/rook/go.mod does not require rook $RV: run offline/rook/gen-gomod.sh"
 for e in "${SIDECARS[@]}"; do
   IFS=: read -r name mod ver _ <<<"$e"
-  grep -q "^require $mod $ver" "$RK/$name/go.mod" || die "tools/offline/rook/$name/go.mod does not require $mod $ver: run tools/offline/rook/gen-gomod.sh"
+  grep -q "^require $mod $ver" "$RK/$name/go.mod" || die "offline/rook/$name/go.mod does not require $mod $ver: run offline/rook/gen-gomod.sh"
 done
-read -r RDIR RTIME < <(mod_dir "$RK/rook" "github.com/rook/rook@$RV")
-read -r ADIR _ < <(mod_dir "$RK/rook" "github.com/rook/rook/pkg/apis@$ROOK_APIS_VERSION")
+read -r RDIR RTIME < <(module_info "$RK/rook" "github.com/rook/rook@$RV")
+read -r ADIR _ < <(module_info "$RK/rook" "github.com/rook/rook/pkg/apis@$ROOK_APIS_VERSION")
 say "offline Rook $RV ($RTIME) on Ceph $CEPH_VERSION (Debian $CEPH_DEBIAN_SUITE $CEPH_DEBIAN_VERSION); $GOVER; cache $OUT"
 
 # --- modules ------------------------------------------------------------------------------------------
@@ -144,12 +120,9 @@ step manifests "$(key_of "$RV" "$CSI_SIDECARS" "$CEPHCSI_IMAGE" "$REGISTRAR_IMAG
   "copying deploy/examples/{${MANIFESTS[*]}} (operator image $ROOK_IMAGE)" copy_manifests
 
 # --- image tooling and the Ceph rootfs -------------------------------------------------------------------
-IMGBUILD=$WORK/tools/imgbuild
-build_imgbuild() { (cd "$OFF/imgbuild" && "$GO" build -trimpath -o "$IMGBUILD.tmp" .) && mv -f "$IMGBUILD.tmp" "$IMGBUILD"; }
-[ -x "$IMGBUILD" ] || rm -f "$STAMPS/imgbuild"
-step imgbuild "$(key_of "$OFF"/imgbuild/{go.mod,go.sum,main.go})" "building imgbuild (go-containerregistry)" build_imgbuild
+imgbuild_step
 
-# The Ceph image's rootfs (tools/offline/ceph-rootfs.sh): Debian's Ceph packages with the ceph user at
+# The Ceph image's rootfs (offline/ceph-rootfs.sh): Debian's Ceph packages with the ceph user at
 # uid/gid 167, plus the commands Rook and ceph-volume run and the directories of upstream's image.
 ROOTFS=$WORK/rootfs-$CEPH_DEBIAN_SUITE-ceph
 build_rootfs() {
@@ -228,11 +201,14 @@ spec() { # spec <name> <ref> <layers json> <config json>
 CEPH_LAYER="{\"comment\": \"debootstrap --variant=minbase $CEPH_DEBIAN_SUITE; ceph uid/gid $CEPH_UID; $CEPH_PACKAGES (Ceph $CEPH_DEBIAN_VERSION)\",
      \"rootfs\": \"$ROOTFS\", \"exclude\": $EXCLUDE}"
 # Rook's `dmsetup version` before each OSD provisioning fails on a kernel without device-mapper
-# (the lab's host): tools/offline/rook/dmsetup answers just that call there (see the file).
+# (the lab's host): offline/rook/dmsetup answers just that call there (see the file). The image's spec
+# names a copy in the work dir, not the file in the checkout, so that the spec, and with it the image's
+# key, is the same wherever the checkout is; the key takes the file's content (image_inputs).
 DMSETUP_WRAPPER=$RK/dmsetup
+cmp -s "$DMSETUP_WRAPPER" "$WORK/dmsetup" || install -m 0755 "$DMSETUP_WRAPPER" "$WORK/dmsetup"
 CEPH_LAYER="$CEPH_LAYER,
     {\"comment\": \"homelab: /usr/local/sbin/dmsetup in front of Debian's, for kernels without device-mapper; mgr_util.py importing bcrypt where it is used\",
-     \"files\": [{\"src\": \"$DMSETUP_WRAPPER\", \"dst\": \"/usr/local/sbin/dmsetup\", \"mode\": 493},
+     \"files\": [{\"src\": \"$WORK/dmsetup\", \"dst\": \"/usr/local/sbin/dmsetup\", \"mode\": 493},
                {\"src\": \"$MGR_UTIL\", \"dst\": \"/usr/share/ceph/mgr/mgr_util.py\", \"mode\": 420}]}"
 CEPH_ENV="\"PATH=$PATH_DEFAULT\", \"CEPH_VERSION=reef\", \"CEPH_POINT_RELEASE=-${CEPH_VERSION#v}\""
 spec ceph "$CEPH_IMAGE" "    $CEPH_LAYER" \

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# verify-containerd.sh [DIR] — check an offline build (scripts/build-offline.sh) against a real
+# verify-containerd.sh [DIR] — check an offline build (offline/build-kubernetes.sh) against a real
 # containerd: start a throwaway containerd (own root, state and socket under /tmp, stopped and
 # removed at the end), `ctr -n k8s.io images import` every images/*.tar, check that each image
 # listed in artifacts.json is there under its kubeadm name, then run some of them:
 # pause -v, etcd/etcdctl --version, the kube-* --version, coredns -version, and in kube-proxy's
 # image iptables (both back ends), conntrack and nft. Needs root and Debian's containerd.
 #
-#   bash tools/offline/verify-containerd.sh [~/.cache/homelab/offline/kubernetes-v1.37.2]
+#   bash offline/verify-containerd.sh [~/.cache/homelab/offline/kubernetes-v1.37.2]
 # Env: SNAPSHOTTER (default overlayfs, falls back to native), KEEP=1 keeps the temp dir.
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-. "$ROOT/tools/offline/versions.env"
+OFF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=versions.env
+. "$OFF/versions.env"
 DIR=${1:-${HOMELAB_OFFLINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/homelab/offline}/kubernetes-$KUBERNETES_VERSION}
-[ -s "$DIR/artifacts.json" ] || { echo "no artifacts.json in $DIR: run scripts/build-offline.sh first" >&2; exit 1; }
-# shellcheck source=throwaway-containerd.sh
+[ -s "$DIR/artifacts.json" ] || { echo "no artifacts.json in $DIR: run offline/build-kubernetes.sh first" >&2; exit 1; }
+# shellcheck source-path=SCRIPTDIR source=throwaway-containerd.sh
 . "$(dirname "${BASH_SOURCE[0]}")/throwaway-containerd.sh" offline
 
 for f in "$DIR"/images/*.tar; do
@@ -24,6 +25,7 @@ echo "==> ctr -n k8s.io images ls"
 ctr images ls
 fail=0
 have=$(ctr images ls -q)
+# shellcheck disable=SC2013 # image refs have no spaces
 for ref in $(sed -n 's/.*"ref": "\([^"]*\)".*/\1/p' "$DIR/artifacts.json"); do
   if grep -qx "$ref" <<<"$have"; then echo "ok   $ref"; else echo "MISSING $ref"; fail=1; fi
 done
