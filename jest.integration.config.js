@@ -1,4 +1,4 @@
-/** Integration tests: a real Pulumi engine (scripts/setup-engine.sh) runs the program offline. */
+/** Integration tests: a real Pulumi engine (engine/setup.sh) runs the program offline. */
 module.exports = {
   preset: "ts-jest",
   testEnvironment: "node",

@@ -7,10 +7,10 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 what=${1:-all}
-if [ "$what" = all ] || [ "$what" = engine ]; then bash scripts/bench-engine.sh; fi
+if [ "$what" = all ] || [ "$what" = engine ]; then bash engine/bench.sh; fi
 if [ "$what" = all ] || [ "$what" = lab ]; then
   bash scripts/setup.sh --packages --npm --engine --lab
-  # shellcheck source=scripts/engine-env.sh
-  source scripts/engine-env.sh
+  # shellcheck source-path=SCRIPTDIR source=../engine/env.sh
+  source engine/env.sh
   npx jest -c jest.bench.config.js --runInBand --silent=false
 fi

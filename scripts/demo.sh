@@ -15,8 +15,8 @@ say "offline Kubernetes, Calico and Rook Ceph for the air-gapped lab (built once
 # Kubernetes, Calico, Rook, then the stand-ins for ceph-csi and the registrar (refused by the module
 # proxy), after the Rook build, whose SHA256SUMS they complete
 bash offline/build.sh
-# shellcheck source=scripts/engine-env.sh
-source scripts/engine-env.sh
+# shellcheck source-path=SCRIPTDIR source=../engine/env.sh
+source engine/env.sh
 
 say "starting the simulated lab (machines stay powered off until Wake-on-LAN)"
 lab/lab up
@@ -49,5 +49,5 @@ The lab is up, with storage. Try:
   lab/lab status                                   # which machines are on, and their memory
   lab/lab power-off <node> --hard                  # pull the plug: the VIP moves, Ceph degrades and heals
   npm run demo                                     # again: no changes
-  $k delete pvc --all -A; source scripts/engine-env.sh && pulumi destroy --stack lab --yes && lab/lab down
+  $k delete pvc --all -A; source engine/env.sh && pulumi destroy --stack lab --yes && lab/lab down
 TXT

@@ -8,6 +8,7 @@ results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 status=0
 npx jest --runInBand --json --outputFile="$results/jest.json" "$@" || status=1
+# shellcheck disable=SC2016 # JavaScript's own ${...}
 node -e '
 const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
 console.log(`${process.argv[2]}: ${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed`);

@@ -56,7 +56,7 @@ for part in "${parts[@]}"; do
   case $part in
     --packages) apt_install "${TEST_PACKAGES[@]}"; say "test tools present: shellcheck, netplan, corosync, crm_verify" ;;
     --npm) setup_npm ;;
-    --engine) bash "$ROOT/scripts/setup-engine.sh" ;;
+    --engine) bash "$ROOT/engine/setup.sh" ;;
     --lab) apt_install "${LAB_PACKAGES[@]}"; "$ROOT/lab/lab" image ;;
     --vlan) apt_install "${VLAN_PACKAGES[@]}"; "$ROOT/lab/vlan-proof" image ;;
     *) echo "setup.sh: unknown part $part (expected --packages, --npm, --engine, --lab or --vlan)" >&2; exit 2 ;;

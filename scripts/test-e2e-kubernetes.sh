@@ -11,8 +11,8 @@ say() { echo "==> $*"; }
 
 bash scripts/setup.sh --packages --npm --engine --lab
 bash offline/build.sh kubernetes calico
-# shellcheck source=scripts/engine-env.sh
-source scripts/engine-env.sh
+# shellcheck source-path=SCRIPTDIR source=../engine/env.sh
+source engine/env.sh
 
 bash scripts/probe-image.sh
 

@@ -10,8 +10,8 @@ say() { echo "==> $*"; }
 
 bash scripts/setup.sh --packages --npm --engine --lab
 bash offline/build.sh
-# shellcheck source=scripts/engine-env.sh
-source scripts/engine-env.sh
+# shellcheck source-path=SCRIPTDIR source=../engine/env.sh
+source engine/env.sh
 bash scripts/probe-image.sh
 
 say "end-to-end: safety on the simulated lab (jest, test/e2e/safety.test.ts, about an hour)"

@@ -13,8 +13,8 @@ bash scripts/setup.sh --packages --npm --engine --lab
 # Kubernetes, Calico, Rook, then the stand-ins for ceph-csi and the registrar (refused by the module
 # proxy), after the Rook build, whose SHA256SUMS they complete
 bash offline/build.sh
-# shellcheck source=scripts/engine-env.sh
-source scripts/engine-env.sh
+# shellcheck source-path=SCRIPTDIR source=../engine/env.sh
+source engine/env.sh
 bash scripts/probe-image.sh
 
 say "end-to-end: Rook Ceph on the simulated lab (jest, test/e2e/storage.test.ts, 30+ minutes)"

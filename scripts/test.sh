@@ -8,8 +8,8 @@ cd "$ROOT"
 say() { echo "==> $*"; }
 
 bash scripts/setup.sh --packages --npm --engine
-# shellcheck source=scripts/engine-env.sh
-source scripts/engine-env.sh
+# shellcheck source-path=SCRIPTDIR source=../engine/env.sh
+source engine/env.sh
 
 say "type-checking (tsc --noEmit)"
 npx tsc --noEmit -p .
@@ -20,13 +20,14 @@ say "unit, golden and real-tool tests (jest)"
 npx jest --json --outputFile="$results/unit.json" || status=1
 say "integration: real pulumi preview, offline (jest -c jest.integration.config.js)"
 npx jest -c jest.integration.config.js --json --outputFile="$results/integration.json" || status=1
-say "homelab's command and random providers: go test (tools/engine/pulumi-resource-command, pulumi-resource-random)"
-# shellcheck source=scripts/go-env.sh
+say "homelab's command and random providers: go test (engine/pulumi-resource-command, engine/pulumi-resource-random)"
+# shellcheck source-path=SCRIPTDIR source=../engine/go-env.sh
 for provider in command random; do
-  (source scripts/go-env.sh && cd "tools/engine/pulumi-resource-$provider" &&
+  (source engine/go-env.sh && cd "engine/pulumi-resource-$provider" &&
     "$GO" test -mod=mod -trimpath -count=1 -json . >>"$results/go.json") || status=1
 done
 
+# shellcheck disable=SC2016 # JavaScript's own ${...}
 node -e '
 const fs = require("fs");
 let passed = 0, failed = 0, skipped = 0;

@@ -48,7 +48,7 @@ describe("pulumi preview --stack home (real engine, offline)", () => {
     test("succeeds with no error and only the intended warning", () => {
         expect(run.error).toBeUndefined();
         expect(diagnostics(run.events, "error")).toEqual([]);
-        // The kubernetes plugin is the revision the module proxy serves, not 4.34.2 (docs/engine.md): the engine says so.
+        // The kubernetes plugin is the revision the module proxy serves, not 4.34.2 (engine/README.md): the engine says so.
         const substitute = /pulumi-resource-kubernetes from \$PATH|resource plugin kubernetes is expected to have version/;
         const warnings = diagnostics(run.events, "warning").filter((warning) => !substitute.test(warning));
         expect(warnings).toEqual([expect.stringContaining("homelab:vip.stonithEnabled is false")]);

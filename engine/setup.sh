@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# setup-engine.sh — build the Pulumi engine (CLI, Node.js language host, resource providers)
-# from Go modules into .tools/, offline but for the Go module proxy. Idempotent and cached: a
-# warm run compares per-component stamps and builds nothing (< 1 s); a cold one takes ~18 min on
-# 2 cores. See docs/engine.md.
+# setup.sh — build the Pulumi engine (CLI, Node.js language host, resource providers) from Go
+# modules into .tools/, offline but for the Go module proxy. Idempotent and cached: a warm run
+# compares per-component stamps and builds nothing (< 1 s); a cold one takes ~18 min on 2 cores.
+# See engine/README.md.
 #
-#   bash scripts/setup-engine.sh            build what is missing or out of date
-#   bash scripts/setup-engine.sh --force    rebuild everything (the Go build cache still helps)
-#   bash scripts/setup-engine.sh --recheck  ask the proxy again about versions it refused before
-#   bash scripts/setup-engine.sh --strict   exit 3 unless every wanted version was built exactly
+#   bash engine/setup.sh            build what is missing or out of date
+#   bash engine/setup.sh --force    rebuild everything (the Go build cache still helps)
+#   bash engine/setup.sh --recheck  ask the proxy again about versions it refused before
+#   bash engine/setup.sh --strict   exit 3 unless every wanted version was built exactly
 #
 # Env: ENGINE_TOOLS_DIR (default <repo>/.tools), ENGINE_GOCACHE (default ~/.cache/homelab/go-build,
 #      outside the checkout so that a fresh clone on the same machine, as CI makes, links in minutes),
 #      ENGINE_EXACT=1 (never substitute another version for a wanted one that the proxy refuses).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# The wrappers (the Go modules built here) are the directories beside this script.
+WRAPPERS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$WRAPPERS")
 TOOLS=${ENGINE_TOOLS_DIR:-$ROOT/.tools}
 BIN=$TOOLS/bin
 PHOME=$TOOLS/pulumi-home
@@ -22,12 +24,11 @@ PLUGINS=$PHOME/plugins
 STAMPS=$TOOLS/stamps
 LOGS=$TOOLS/logs
 BUILD=$TOOLS/build
-WRAPPERS=$ROOT/tools/engine
 FORCE=0 RECHECK=0 STRICT=0
 for a in "$@"; do
   case $a in
     --force) FORCE=1 ;; --recheck) RECHECK=1 ;; --strict) STRICT=1 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
     *) echo "setup-engine: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -46,8 +47,8 @@ need_pkg() { # need_pkg <command> <debian package>
 }
 need_pkg node nodejs
 [ -s /etc/ssl/certs/ca-certificates.crt ] || need_pkg update-ca-certificates ca-certificates
-# shellcheck source=scripts/go-env.sh
-source "$ROOT/scripts/go-env.sh"
+# shellcheck source-path=SCRIPTDIR source=go-env.sh
+source "$WRAPPERS/go-env.sh"
 if [ -z "$GO" ]; then
   warn "no Go toolchain (go >= 1.26 needed; Debian's golang is too old): install Go at /usr/local/go"; exit 1
 fi
@@ -134,6 +135,7 @@ else
 fi
 
 # --- 2. Node.js language host (our adapter) and the dynamic-provider shim ----------------------------
+# shellcheck disable=SC2015 # empty unless USER_PULUMI is set
 LH_DIR=$( [ -n "$USER_PULUMI" ] && dirname "$(readlink -f "$USER_PULUMI")" || true)
 if [ -n "$LH_DIR" ] && [ -x "$LH_DIR/pulumi-language-nodejs" ]; then
   say "using the pulumi-language-nodejs next to your pulumi"
@@ -150,7 +152,7 @@ else
       "$BIN/pulumi-language-nodejs" "-s -w -X main.version=${LHVER#v}"
     echo "$KEY" >"$STAMPS/pulumi-language-nodejs"
   fi
-  record "pulumi-language-nodejs	want=-	built=${LHVER#v}	adapter	tools/engine/pulumi-language-nodejs (sdk/v3 $LHVER)"
+  record "pulumi-language-nodejs	want=-	built=${LHVER#v}	adapter	engine/pulumi-language-nodejs (sdk/v3 $LHVER)"
   # Dynamic providers (pulumi.dynamic.Resource) run through this plugin, which upstream ships as a
   # two-line script next to the CLI.
   cat >"$BIN/pulumi-resource-pulumi-nodejs" <<'EOF'
@@ -180,7 +182,7 @@ provider() { # provider <name> <module> <wanted> <wrapper or ""> <version packag
       if served "$module" "v$want"; then printf 'v%s\nserved\n' "$want"; else printf 'v%s\nrefused\n' "$want"; fi >"$cache"
     fi
     if [ "$(sed -n 2p "$cache")" = served ]; then
-      warn "$module@v$want is now served by the proxy, but there is no wrapper for it in tools/engine/ yet"
+      warn "$module@v$want is now served by the proxy, but there is no wrapper for it in engine/ yet"
     fi
     warn "pulumi-resource-$name v$want: NOT BUILT — the Go module proxy does not serve $module@v$want"
     MISSING+=("$name v$want ($module not served by the proxy)")
@@ -211,8 +213,8 @@ provider() { # provider <name> <module> <wanted> <wrapper or ""> <version packag
 }
 
 # own_provider <name> <wanted>: the proxy serves no version of upstream's command and random
-# providers, so tools/engine/pulumi-resource-<name> is homelab's own implementation of the same
-# provider protocol for the resources homelab uses (docs/engine.md), reporting the npm version.
+# providers, so engine/pulumi-resource-<name> is homelab's own implementation of the same
+# provider protocol for the resources homelab uses (engine/README.md), reporting the npm version.
 own_provider() {
   local name=$1 want=${2#v} wrapper=pulumi-resource-$1 out key t=$SECONDS
   out=$TOOLS/build/out/pulumi-resource-$name-$want
@@ -230,7 +232,7 @@ own_provider() {
     say "built $name in $((SECONDS - t)) s"
   fi
   install_plugin "$name" "$want" "$out" "$want"
-  record "$name	want=v$want	built=$want	own	tools/engine/$wrapper (upstream module not served)"
+  record "$name	want=v$want	built=$want	own	engine/$wrapper (upstream module not served)"
 }
 own_provider command "$WANT_COMMAND"
 own_provider random "$WANT_RANDOM"
@@ -238,6 +240,7 @@ K8S=github.com/pulumi/pulumi-kubernetes/provider/v4
 # Upstream's build writes these two embeds with `go generate` (cmd/pulumi-resource-kubernetes/
 # generate.go: schema.json with "version" set, and terraform-mapping.json, re-serialized); they are
 # not in the module zip, so produce them the same way from the module's own files.
+# shellcheck disable=SC2016 # evaluated later, in gobuild (PREP), where GO, VER and src are set
 K8S_PREP='src=$("$GO" mod download -json '$K8S' | node -p "JSON.parse(require(\"fs\").readFileSync(0)).Dir")/cmd/pulumi-resource-kubernetes;
   V=${VER#v} node -e "const fs=require(\"fs\");const s=JSON.parse(fs.readFileSync(process.argv[1]));s.version=process.env.V;fs.writeFileSync(\"schema-embed.json\",JSON.stringify(s));fs.writeFileSync(\"terraform-mapping-embed.json\",JSON.stringify(JSON.parse(fs.readFileSync(process.argv[2]))))" "$src/schema.json" "$src/terraform-mapping.json"'
 provider kubernetes "$K8S" "$WANT_K8S" pulumi-resource-kubernetes "$K8S/pkg/version" "$K8S_PREP"
@@ -247,6 +250,6 @@ mv -f "$TOOLS/ENGINE-VERSIONS.txt.new" "$TOOLS/ENGINE-VERSIONS.txt"
 # --- summary -----------------------------------------------------------------------------------------
 for s in "${SUBST[@]}"; do warn "SUBSTITUTED: $s"; done
 for m in "${MISSING[@]}"; do warn "MISSING: $m — programs using it fail with \"no resource plugin\" (no download is attempted)"; done
-say "engine ready in $(( $(date +%s) - T0 )) s: binaries in $BIN, plugins in $PLUGINS, versions in $TOOLS/ENGINE-VERSIONS.txt — run: source scripts/engine-env.sh"
+say "engine ready in $(( $(date +%s) - T0 )) s: binaries in $BIN, plugins in $PLUGINS, versions in $TOOLS/ENGINE-VERSIONS.txt — run: source engine/env.sh"
 if [ "$STRICT" = 1 ] && [ $(( ${#MISSING[@]} + ${#SUBST[@]} )) -gt 0 ]; then exit 3; fi
 exit 0

@@ -1,5 +1,6 @@
+# shellcheck shell=bash
 # go-env.sh — source this for the Go build environment the engine is built with, so that
-# setup-engine.sh and the provider's `go test` in test.sh share flags and, above all, the build
+# engine/setup.sh and the providers' `go test` in scripts/test.sh share flags and, above all, the build
 # cache (otherwise the test compiles the provider's dependencies again). Sets GO (the toolchain,
 # empty when there is none) and exports GOTOOLCHAIN, CGO_ENABLED, GOFLAGS and GOCACHE.
 # Env: ENGINE_GOCACHE (default ~/.cache/homelab/go-build, outside the checkout so that a fresh

@@ -1,5 +1,6 @@
-# engine-env.sh — source this to use the Pulumi engine built by scripts/setup-engine.sh:
-#   source scripts/engine-env.sh && pulumi version
+# shellcheck shell=bash
+# env.sh — source this to use the Pulumi engine built by engine/setup.sh:
+#   source engine/env.sh && pulumi version
 # Works from bash and zsh. Exports:
 #   PATH                         .tools/bin first (pulumi, pulumi-language-nodejs, substituted providers)
 #   PULUMI_HOME                  .tools/pulumi-home (its plugins/ holds the providers; ~/.pulumi is not used)
@@ -12,6 +13,7 @@
 #   at once instead of a download attempt), PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK (the Automation
 #   API in @pulumi/pulumi would otherwise refuse a CLI older than itself), PULUMI_SKIP_CONFIRMATIONS
 #   is left alone.
+# shellcheck disable=SC2296 # ${(%):-%x} is zsh's name of the sourced file, in the branch only zsh takes
 if [ -n "${BASH_SOURCE:-}" ]; then _engine_src=${BASH_SOURCE[0]}; else _engine_src=${(%):-%x}; fi
 _engine_root=$(cd "$(dirname "$_engine_src")/.." && pwd)
 _engine_tools=${ENGINE_TOOLS_DIR:-$_engine_root/.tools}
@@ -31,6 +33,6 @@ if [ -z "${PULUMI_CONFIG_PASSPHRASE+x}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FI
 fi
 mkdir -p "$PULUMI_HOME/plugins"
 if [ ! -x "$_engine_tools/bin/pulumi" ] && ! command -v pulumi >/dev/null 2>&1; then
-  echo "engine-env: no pulumi yet — run: bash scripts/setup-engine.sh" >&2
+  echo "engine-env: no pulumi yet — run: bash engine/setup.sh" >&2
 fi
 unset _engine_src _engine_root _engine_tools
