@@ -14,7 +14,7 @@ bash offline/build.sh kubernetes calico
 # shellcheck source-path=SCRIPTDIR source=../engine/env.sh
 source engine/env.sh
 
-bash scripts/probe-image.sh
+bash test/e2e/probe-image.sh
 
 say "end-to-end: Kubernetes and Calico on the simulated lab (jest, test/e2e/kubernetes.test.ts, 15+ minutes)"
 exec bash scripts/jest-summary.sh e2e-kubernetes -c jest.e2e.config.js test/e2e/kubernetes.test.ts

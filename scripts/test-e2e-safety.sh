@@ -12,7 +12,7 @@ bash scripts/setup.sh --packages --npm --engine --lab
 bash offline/build.sh
 # shellcheck source-path=SCRIPTDIR source=../engine/env.sh
 source engine/env.sh
-bash scripts/probe-image.sh
+bash test/e2e/probe-image.sh
 
 say "end-to-end: safety on the simulated lab (jest, test/e2e/safety.test.ts, about an hour)"
 exec bash scripts/jest-summary.sh e2e-safety -c jest.e2e.config.js test/e2e/safety.test.ts

@@ -15,7 +15,7 @@ bash scripts/setup.sh --packages --npm --engine --lab
 bash offline/build.sh
 # shellcheck source-path=SCRIPTDIR source=../engine/env.sh
 source engine/env.sh
-bash scripts/probe-image.sh
+bash test/e2e/probe-image.sh
 
 say "end-to-end: Rook Ceph on the simulated lab (jest, test/e2e/storage.test.ts, 30+ minutes)"
 exec bash scripts/jest-summary.sh e2e-storage -c jest.e2e.config.js test/e2e/storage.test.ts

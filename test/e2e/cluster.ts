@@ -7,7 +7,7 @@ import { EngineEvent, Stack, UpResult } from "@pulumi/pulumi/automation";
 import { ROOT } from "../integration/project";
 
 export const OFFLINE = process.env.HOMELAB_OFFLINE_CACHE ?? path.join(os.homedir(), ".cache", "homelab", "offline");
-/** A busybox image from Debian (scripts/probe-image.sh), imported into machines as an air-gapped user would. */
+/** A busybox image from Debian (test/e2e/probe-image.sh), imported into machines as an air-gapped user would. */
 export const PROBE_ARCHIVE = path.join(ROOT, ".lab", "probe", "probe.tar");
 export const PROBE_IMAGE = "homelab.test/probe:1";
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The probe image the end-to-end tests run in pods (busybox from Debian's busybox-static,
-# written by the offline build's image writer): .lab/probe/probe.tar, homelab.test/probe:1.
-# Built once; the tests import it into each node's containerd like an air-gapped user would.
+# written by the offline build's image writer, offline/imgbuild, as built by
+# offline/build-kubernetes.sh into the offline cache): .lab/probe/probe.tar, homelab.test/probe:1.
+# Built once, by the e2e entry points (scripts/test-e2e-*.sh); the tests import it into each
+# node's containerd like an air-gapped user would (cluster.ts).
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 say() { echo "==> $*"; }
 
 CACHE=${HOMELAB_OFFLINE_CACHE:-$HOME/.cache/homelab/offline}
