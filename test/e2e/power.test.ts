@@ -1,0 +1,230 @@
+// End to end, power as a routine on the simulated lab (npm run test:e2e:power), with the real
+// engine: from all off to HEALTH_OK with data; `power: off` shuts the lab down in a safe order (the
+// VIP's holder last) and a no-op up then wakes nothing; `power: on` brings it back to HEALTH_OK with
+// the data; a power cut of every machine is healed by one `pulumi up`; a healthy lab's no-op up
+// plans nothing and logs in nowhere; a shutdown while Ceph is not HEALTH_OK is refused. Figures
+// (times to off, to HEALTH_OK) are printed, never asserted.
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
+import { editStackConfig, ROOT, scratchProject, ScratchProject } from "../integration/project";
+import { changes, kubectlClient, offlineKubectl, PROBE_ARCHIVE, PROBE_IMAGE, timedUp } from "./cluster";
+import { acceptedLogins, importImage, inside, isOn, lab, NODES, powerLog, ssh, VIP, waitFor } from "./lab";
+
+jest.setTimeout(150 * 60 * 1000);
+
+const stackConfig = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.lab.yaml"), "utf8")).config;
+const NAMESPACE = "homelab-power-e2e";
+
+let project: ScratchProject;
+let kubeconfigFile: string;
+const log = (line: string) => process.stdout.write(`[e2e-power] ${line}\n`);
+const up = (onEvent?: (event: EngineEvent) => void): Promise<UpResult> => timedUp(project.stack, log, onEvent);
+const { kubectl, kubectlRead, tryKubectl } = kubectlClient(offlineKubectl(stackConfig["homelab:kubernetes"].version), () => kubeconfigFile, "30s");
+
+function cephJson(...args: string[]): any {
+    return JSON.parse(kubectlRead("-n", "rook-ceph", "exec", "deploy/rook-ceph-operator", "--", "ceph",
+        "--conf=/var/lib/rook/rook-ceph/rook-ceph.config", "--keyring=/var/lib/rook/rook-ceph/client.admin.keyring", "--connect-timeout=20", ...args, "--format=json"));
+}
+const health = () => { try { return cephJson("health").status as string; } catch { return "unreachable"; } };
+const readBack = () => kubectlRead("-n", NAMESPACE, "exec", "user", "--", "/bin/sh", "-c", "echo $(cat /shared/note) $(cat /block/note)");
+
+/** Each step the engine plans or runs other than same: "op name". */
+function recorder() {
+    const steps: string[] = [];
+    return { steps, onEvent: (event: EngineEvent) => {
+        const step = event.resourcePreEvent?.metadata;
+        if (step && step.op !== "same" && step.op !== "read") steps.push(`${step.op} ${step.urn.split("::")[3]}`);
+    } };
+}
+
+/** When each machine went off, polled every half second while `during` runs. */
+async function offTimes(during: Promise<unknown>): Promise<Record<string, number>> {
+    const started = Date.now();
+    const off: Record<string, number> = {};
+    let done = false;
+    const finished = during.finally(() => { done = true; });
+    while (!done) {
+        for (const node of NODES) if (off[node.hostname] === undefined && !isOn(node.hostname)) off[node.hostname] = Date.now() - started;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    await finished;
+    return off;
+}
+
+beforeAll(async () => {
+    log("fresh lab: lab down --purge, lab up (all machines off)");
+    lab("down", "--purge");
+    lab("up");
+    project = await scratchProject("lab", { setKey: false });
+    kubeconfigFile = path.join(project.dir, "kubeconfig");
+});
+
+afterAll(async () => {
+    if (process.env.HOMELAB_E2E_KEEP !== "1") lab("down");
+    project?.cleanup();
+});
+
+describe("power as a routine on the simulated lab", () => {
+    test("1. from all off to HEALTH_OK, data written; every kubelet shuts down gracefully (120 s held by logind)", async () => {
+        const result = await up();
+        expect(result.summary.result).toBe("succeeded");
+        fs.writeFileSync(kubeconfigFile, result.outputs.kubeconfig.value, { mode: 0o600 });
+        expect(result.outputs.power.value).toMatchObject({ state: "on" });
+        expect(health()).toBe("HEALTH_OK");
+        for (const node of NODES) {
+            expect(inside(node.hostname, "grep -E '^shutdownGracePeriod(CriticalPods)?:' /var/lib/kubelet/config.yaml | sort")).toBe("shutdownGracePeriod: 120s\nshutdownGracePeriodCriticalPods: 30s");
+            // the kubelet raises logind's inhibit delay to its grace period itself
+            const delay = Number(inside(node.hostname, "busctl get-property org.freedesktop.login1 /org/freedesktop/login1 org.freedesktop.login1.Manager InhibitDelayMaxUSec | awk '{ print $2 }'"));
+            log(`${node.hostname}: logind InhibitDelayMaxUSec ${delay}`);
+            expect(delay).toBeGreaterThanOrEqual(120 * 1e6);
+        }
+        const archive = fs.readFileSync(PROBE_ARCHIVE);
+        for (const node of NODES) importImage(node.hostname, archive);
+        kubectl("create", "namespace", NAMESPACE);
+        await waitFor("the namespace's default service account", () => tryKubectl("-n", NAMESPACE, "get", "serviceaccount", "default", "-o", "name") !== undefined, 120000, 2000);
+        const manifest = path.join(project.dir, "claims.yaml");
+        fs.writeFileSync(manifest, claimsManifest(NODES[1].hostname));
+        kubectl("apply", "-f", manifest);
+        for (const claim of ["shared", "block"]) {
+            await waitFor(`claim ${claim} Bound`, () => tryKubectl("-n", NAMESPACE, "get", "pvc", claim, "-o", "jsonpath={.status.phase}") === "Bound", 300000, 5000);
+        }
+        kubectl("-n", NAMESPACE, "wait", "--for=condition=Ready", "pod/user", "--timeout=300s");
+        kubectl("-n", NAMESPACE, "exec", "user", "--", "/bin/sh", "-c", "echo kept > /shared/note && echo kept > /block/note && sync");
+        expect(readBack()).toBe("kept kept");
+    });
+
+    test("2. a no-op up on the healthy lab plans nothing and logs in nowhere (the power probe opens no session)", async () => {
+        const before = NODES.map((node) => acceptedLogins(node.hostname));
+        const preview = recorder();
+        await project.stack.preview({ onEvent: preview.onEvent, color: "never" });
+        expect(preview.steps).toEqual([]);
+        expect(changes((await up()).summary.resourceChanges)).toEqual({});
+        expect(NODES.map((node) => acceptedLogins(node.hostname))).toEqual(before);
+    });
+
+    test("3. power off: the preview shows the change; the up sets noout and shuts the lab down, the VIP's holder last", async () => {
+        const holder = ssh(VIP, "hostname").stdout;
+        log(`the VIP is on ${holder}`);
+        editStackConfig(project, "homelab:power", () => "off");
+        const preview = recorder();
+        await project.stack.preview({ onEvent: preview.onEvent, color: "never" });
+        log(`preview of power off: ${preview.steps.join(", ")}`);
+        expect(preview.steps.filter((step) => !step.endsWith(" lab-power-routine"))).toEqual([]);
+        expect(preview.steps.length).toBeGreaterThan(0);
+        let output = "";
+        const run = project.stack.up({ onOutput: (text) => { output += text; }, color: "never" });
+        const off = await offTimes(run);
+        const result = await run;
+        log(`figures: machines off after (s) ${Object.entries(off).map(([node, ms]) => `${node} ${(ms / 1000).toFixed(0)}`).join(", ")}`);
+        expect(result.summary.result).toBe("succeeded");
+        expect(result.outputs.power.value).toMatchObject({ state: "off" });
+        expect(output).toContain("noout set");
+        for (const node of NODES) expect(isOn(node.hostname)).toBe(false);
+        const last = Object.entries(off).sort(([, a], [, b]) => b - a)[0][0];
+        expect(last).toBe(holder);
+    });
+
+    test("4. an up while the lab is off, as wanted, plans nothing and wakes nothing", async () => {
+        const since = new Date().toISOString();
+        expect(changes((await up()).summary.resourceChanges)).toEqual({});
+        expect(powerLog().filter((entry) => entry.time >= since && entry.action === "power-on")).toEqual([]);
+        for (const node of NODES) expect(isOn(node.hostname)).toBe(false);
+    });
+
+    test("5. power on: every machine woken, the API through the VIP, noout unset, HEALTH_OK, the data as it was", async () => {
+        editStackConfig(project, "homelab:power", () => "on");
+        const started = Date.now();
+        const result = await up();
+        log(`figures: power on to HEALTH_OK in ${((Date.now() - started) / 1000).toFixed(0)} s (the up)`);
+        expect(result.summary.result).toBe("succeeded");
+        expect(result.outputs.power.value).toMatchObject({ state: "on" });
+        expect(health()).toBe("HEALTH_OK");
+        expect(cephJson("osd", "dump").flags_set ?? []).not.toContain("noout");
+        expect(readBack()).toBe("kept kept");
+    });
+
+    test("6. a power cut of every machine: the preview shows the wake; one up heals the lab to HEALTH_OK with its data", async () => {
+        for (const node of NODES) lab("power-off", node.hostname, "--hard");
+        const preview = recorder();
+        await project.stack.preview({ onEvent: preview.onEvent, color: "never" });
+        log(`preview after the power cut: ${preview.steps.join(", ")}`);
+        for (const node of NODES) expect(preview.steps.some((step) => step.endsWith(` ${node.hostname}-wake`))).toBe(true);
+        expect(preview.steps.some((step) => step.endsWith(" lab-power-routine"))).toBe(true);
+        const started = Date.now();
+        const result = await up();
+        log(`figures: from the power cut's up to HEALTH_OK ${((Date.now() - started) / 1000).toFixed(0)} s`);
+        expect(result.summary.result).toBe("succeeded");
+        for (const node of NODES) expect(isOn(node.hostname)).toBe(true);
+        expect(health()).toBe("HEALTH_OK");
+        expect(readBack()).toBe("kept kept");
+    });
+
+    test("7. after the heal, a no-op up plans nothing and logs in nowhere", async () => {
+        const before = NODES.map((node) => acceptedLogins(node.hostname));
+        expect(changes((await up()).summary.resourceChanges)).toEqual({});
+        expect(NODES.map((node) => acceptedLogins(node.hostname))).toEqual(before);
+    });
+
+    test("8. a shutdown while Ceph is not HEALTH_OK is refused with its health detail, and nothing is shut down", async () => {
+        cephJson("osd", "set", "noscrub");
+        try {
+            await waitFor("HEALTH_WARN", () => health() === "HEALTH_WARN", 120000, 5000);
+            editStackConfig(project, "homelab:power", () => "off");
+            const failure = await up().then(() => "the up succeeded", (error) => String(error));
+            log(`refused: ${failure.split("\n").find((line) => line.includes("refused")) ?? failure.slice(0, 300)}`);
+            expect(failure).toContain("shutdown refused, nothing was shut down");
+            expect(failure).toContain("noscrub flag(s) set");
+            for (const node of NODES) expect(isOn(node.hostname)).toBe(true);
+        } finally {
+            cephJson("osd", "unset", "noscrub");
+            editStackConfig(project, "homelab:power", () => "on");
+        }
+        expect(changes((await up()).summary.resourceChanges)).toEqual({});
+        expect(readBack()).toBe("kept kept");
+    });
+
+    test("9. destroy, once storage is unprotected and the claims are gone", async () => {
+        editStackConfig(project, "homelab:storage", (value) => ({ ...value, protect: false }));
+        expect(changes((await up()).summary.resourceChanges)).toEqual({});
+        kubectl("delete", "namespace", NAMESPACE, "--timeout=300s");
+        await waitFor("the test's volumes deleted", () => (tryKubectl("get", "pv", "-o", "name") ?? "x") === "", 300000, 5000);
+        await project.stack.destroy({ onOutput: () => undefined });
+        for (const node of NODES) await waitFor(`${node.hostname} off`, () => !isOn(node.hostname), 120000, 1000);
+    });
+});
+
+function claimsManifest(node: string): string {
+    return `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: shared, namespace: ${NAMESPACE}}
+spec:
+  accessModes: [ReadWriteMany]
+  storageClassName: ceph-filesystem
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: block, namespace: ${NAMESPACE}}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: ceph-block
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: user, namespace: ${NAMESPACE}}
+spec:
+  nodeName: ${node}
+  containers:
+    - name: user
+      image: ${PROBE_IMAGE}
+      imagePullPolicy: Never
+      command: [/bin/sh, -c, 'exec sleep 100000']
+      volumeMounts: [{name: shared, mountPath: /shared}, {name: block, mountPath: /block}]
+  volumes:
+    - {name: shared, persistentVolumeClaim: {claimName: shared}}
+    - {name: block, persistentVolumeClaim: {claimName: block}}
+`;
+}
