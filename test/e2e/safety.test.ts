@@ -121,10 +121,23 @@ describe("safety on the simulated lab", () => {
             env: { ...process.env, PULUMI_BACKEND_URL: `file://${project.stateDir}`, PULUMI_CONFIG_PASSPHRASE: "homelab-integration-test", PULUMI_SKIP_UPDATE_CHECK: "true" },
         });
         const exited = new Promise((resolve) => child.once("exit", resolve));
+        const killRun = () => { try { process.kill(-(child.pid as number), "SIGKILL"); } catch { /* gone already */ } };
         // admin.conf is written early in kubeadm init; the uploads, the token and the addons come after it
-        await waitFor(`kubeadm init writing admin.conf on ${first}`, () => inside(first, "test -f /etc/kubernetes/admin.conf && ! test -f /etc/kubernetes/homelab-init.done && echo yes || echo no") === "yes", 1800000, 250);
+        const halfway = () => {
+            try {
+                return inside(first, "test -f /etc/kubernetes/admin.conf && ! test -f /etc/kubernetes/homelab-init.done && echo yes || echo no") === "yes";
+            } catch {
+                return false; // lab-1 is not on yet
+            }
+        };
+        try {
+            await waitFor(`kubeadm init writing admin.conf on ${first}`, halfway, 1800000, 250);
+        } catch (error) {
+            killRun();
+            throw error;
+        }
         // the machine running Pulumi dies (its providers with it), and the init on the node is cut short with it
-        process.kill(-(child.pid as number), "SIGKILL");
+        killRun();
         await exited;
         inside(first, "pkill -KILL -f 'homelab step lab-kubernetes-init' || true; pkill -KILL -f 'kubeadm init --config' || true");
         await waitFor("the init's SSH session ending", () => inside(first, "pgrep -f 'kubeadm init --config' >/dev/null && echo running || echo gone") === "gone", 120000, 1000);
