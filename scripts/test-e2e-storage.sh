@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
-# Storage end to end (npm run test:e2e:storage): the committed lab stack, whole
-# chain to Rook Ceph, air-gapped from the lab's mirror. Sets up what it needs,
-# cached: packages, engine, lab image, the offline Kubernetes, Calico and Rook
-# builds (over an hour the first time on 2 cores, seconds afterwards) and the
+# The lab suites that run the whole chain to Rook Ceph (the committed lab stack, air-gapped from
+# the lab's mirror): npm run test:e2e:storage (storage used for real, a machine's power loss,
+# destroy), test:e2e:safety (what could lose data or leak a secret) and test:e2e:power (power as a
+# routine). Sets up what they need, cached: packages, engine, lab image, the offline Kubernetes,
+# Calico and Rook builds (over an hour the first time on 2 cores, seconds afterwards) and the
 # probe image the tests run in pods.
+#
+#   bash scripts/test-e2e-storage.sh [storage|safety|power]    (default storage)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 say() { echo "==> $*"; }
+
+suite=${1:-storage}
+case $suite in
+  storage) about="Rook Ceph used for real, a machine's power loss, destroy (30+ minutes)" ;;
+  safety) about="what could lose data or leak a secret (about an hour)" ;;
+  power) about="power as a routine: off, on, a power cut, a refused shutdown (about an hour and a half)" ;;
+  *) echo "test-e2e-storage.sh: unknown suite $suite (expected storage, safety or power)" >&2; exit 2 ;;
+esac
 
 bash scripts/setup.sh --packages --npm --engine --lab
 # Kubernetes, Calico, Rook, then the stand-ins for ceph-csi and the registrar (refused by the module
@@ -17,5 +28,5 @@ bash offline/build.sh
 source engine/env.sh
 bash test/e2e/probe-image.sh
 
-say "end-to-end: Rook Ceph on the simulated lab (jest, test/e2e/storage.test.ts, 30+ minutes)"
-exec bash scripts/jest-summary.sh e2e-storage -c jest.e2e.config.js test/e2e/storage.test.ts
+say "end-to-end on the simulated lab, $suite: $about (jest, test/e2e/$suite.test.ts)"
+exec bash scripts/jest-summary.sh "e2e-$suite" -c jest.e2e.config.js "test/e2e/$suite.test.ts"

@@ -5,16 +5,10 @@ import * as path from "path";
 import {
     HEALTH_MISSES, renderClusterScript, renderCib, renderCorosyncConf, renderHealthScript, renderMemberScript, renderRemoveMemberScript, renderRemoveVipScript, renderVipConstraints,
 } from "../components/pacemaker/render";
-import { expectGolden } from "./helpers/golden";
+import { expectGolden, expectScriptGolden } from "./helpers/golden";
 import { expectShellcheckClean } from "./helpers/shellcheck";
 import { standIns } from "./helpers/standins";
 import { SEED_HOSTS, VIP_SETTINGS } from "./helpers/fixtures";
-
-function expectScript(name: string, text: string): void {
-    expect(text.startsWith("#!/usr/bin/env bash\nset -euo pipefail\n")).toBe(true);
-    expectGolden(name, text);
-    expectShellcheckClean(name, text);
-}
 
 describe("PacemakerVip", () => {
     test("corosync.conf", () => {
@@ -33,11 +27,11 @@ describe("PacemakerVip", () => {
         ]);
     });
     test("scripts", () => {
-        expectScript("member.sh", renderMemberScript(VIP_SETTINGS));
-        expectScript("cluster.sh", renderClusterScript(VIP_SETTINGS));
-        expectScript("remove-vip.sh", renderRemoveVipScript());
-        expectScript("remove-member.sh", renderRemoveMemberScript());
-        expectScript("api-health.sh", renderHealthScript("https://127.0.0.1:6443/readyz"));
+        expectScriptGolden("member.sh", renderMemberScript(VIP_SETTINGS));
+        expectScriptGolden("cluster.sh", renderClusterScript(VIP_SETTINGS));
+        expectScriptGolden("remove-vip.sh", renderRemoveVipScript());
+        expectScriptGolden("remove-member.sh", renderRemoveMemberScript());
+        expectScriptGolden("api-health.sh", renderHealthScript("https://127.0.0.1:6443/readyz"));
         expectShellcheckClean("cluster-nohealth.sh", renderClusterScript({ ...VIP_SETTINGS, healthCheckUrl: undefined }));
     });
 });

@@ -1,15 +1,9 @@
 // Golden tests of VlanInterface's renderers (test/goldens/vlan-interface), each script also checked by shellcheck;
 // the tagged path itself runs on QEMU machines in test/vlan/.
 import { interfaceName, renderApplyScript, renderNetplan, renderRemoveScript } from "../components/vlan/render";
-import { expectGolden } from "./helpers/golden";
+import { expectGolden, expectScriptGolden } from "./helpers/golden";
 import { expectShellcheckClean } from "./helpers/shellcheck";
 import { BONDED_VLAN_NETWORK, UNTAGGED_NETWORK, VLAN_NETWORK } from "./helpers/fixtures";
-
-function expectScript(name: string, text: string): void {
-    expect(text.startsWith("#!/usr/bin/env bash\nset -euo pipefail\n")).toBe(true);
-    expectGolden(name, text);
-    expectShellcheckClean(name, text);
-}
 
 describe("VlanInterface", () => {
     test("netplan for the seed's VLAN 2 on enp3s0", () => {
@@ -25,8 +19,8 @@ describe("VlanInterface", () => {
         expect(interfaceName(BONDED_VLAN_NETWORK)).toBe("bond0.2");
     });
     test("apply and remove scripts", () => {
-        expectScript("apply.sh", renderApplyScript(VLAN_NETWORK, "192.168.10.101"));
-        expectScript("remove.sh", renderRemoveScript(VLAN_NETWORK));
+        expectScriptGolden("apply.sh", renderApplyScript(VLAN_NETWORK, "192.168.10.101"));
+        expectScriptGolden("remove.sh", renderRemoveScript(VLAN_NETWORK));
         expectShellcheckClean("remove-untagged.sh", renderRemoveScript(UNTAGGED_NETWORK));
         expectShellcheckClean("apply-bond.sh", renderApplyScript(BONDED_VLAN_NETWORK, "192.168.10.101"));
     });

@@ -71,3 +71,54 @@ export async function timedUp(stack: Stack, log: (line: string) => void, onEvent
 export function changes(summary: Record<string, number> | undefined): Record<string, number> {
     return Object.fromEntries(Object.entries(summary ?? {}).filter(([op, count]) => op !== "same" && count > 0));
 }
+
+/** The ceph CLI with the admin key, in the operator's pod (as Rook itself runs it), through a kubectl for reads. */
+export function cephClient(kubectlRead: (...args: string[]) => string) {
+    const ceph = (...args: string[]) => kubectlRead("-n", "rook-ceph", "exec", "deploy/rook-ceph-operator", "--", "ceph",
+        "--conf=/var/lib/rook/rook-ceph/rook-ceph.config", "--keyring=/var/lib/rook/rook-ceph/client.admin.keyring", "--connect-timeout=20", ...args);
+    const cephJson = (...args: string[]): any => JSON.parse(ceph(...args, "--format=json"));
+    /** HEALTH_OK, HEALTH_WARN, HEALTH_ERR, or unreachable while Ceph (or the API) does not answer. */
+    const health = (): string => {
+        try {
+            return cephJson("health").status;
+        } catch {
+            return "unreachable";
+        }
+    };
+    return { ceph, cephJson, health };
+}
+
+/** A CephFS claim (shared) and an RBD claim (block), and a pod on `node` that mounts them at /shared and /block. */
+export function claimsAndUser(namespace: string, node: string, classes = { block: "ceph-block", filesystem: "ceph-filesystem" }): string {
+    return `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: shared, namespace: ${namespace}}
+spec:
+  accessModes: [ReadWriteMany]
+  storageClassName: ${classes.filesystem}
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: block, namespace: ${namespace}}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: ${classes.block}
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: user, namespace: ${namespace}}
+spec:
+  nodeName: ${node}
+  containers:
+    - name: user
+      image: ${PROBE_IMAGE}
+      imagePullPolicy: Never
+      command: [/bin/sh, -c, 'exec sleep 100000']
+      volumeMounts: [{name: shared, mountPath: /shared}, {name: block, mountPath: /block}]
+  volumes:
+    - {name: shared, persistentVolumeClaim: {claimName: shared}}
+    - {name: block, persistentVolumeClaim: {claimName: block}}
+`;
+}

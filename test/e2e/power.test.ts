@@ -9,7 +9,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { editStackConfig, ROOT, scratchProject, ScratchProject } from "../integration/project";
-import { changes, kubectlClient, offlineKubectl, PROBE_ARCHIVE, PROBE_IMAGE, timedUp } from "./cluster";
+import { cephClient, changes, claimsAndUser, kubectlClient, offlineKubectl, PROBE_ARCHIVE, timedUp } from "./cluster";
 import { acceptedLogins, importImage, inside, isOn, lab, NODES, powerLog, ssh, VIP, waitFor } from "./lab";
 
 jest.setTimeout(150 * 60 * 1000);
@@ -22,12 +22,8 @@ let kubeconfigFile: string;
 const log = (line: string) => process.stdout.write(`[e2e-power] ${line}\n`);
 const up = (onEvent?: (event: EngineEvent) => void): Promise<UpResult> => timedUp(project.stack, log, onEvent);
 const { kubectl, kubectlRead, tryKubectl } = kubectlClient(offlineKubectl(stackConfig["homelab:kubernetes"].version), () => kubeconfigFile, "30s");
+const { cephJson, health } = cephClient(kubectlRead);
 
-function cephJson(...args: string[]): any {
-    return JSON.parse(kubectlRead("-n", "rook-ceph", "exec", "deploy/rook-ceph-operator", "--", "ceph",
-        "--conf=/var/lib/rook/rook-ceph/rook-ceph.config", "--keyring=/var/lib/rook/rook-ceph/client.admin.keyring", "--connect-timeout=20", ...args, "--format=json"));
-}
-const health = () => { try { return cephJson("health").status as string; } catch { return "unreachable"; } };
 const readBack = () => kubectlRead("-n", NAMESPACE, "exec", "user", "--", "/bin/sh", "-c", "echo $(cat /shared/note) $(cat /block/note)");
 
 /** Each step the engine plans or runs other than same: "op name". */
@@ -85,7 +81,7 @@ describe("power as a routine on the simulated lab", () => {
         kubectl("create", "namespace", NAMESPACE);
         await waitFor("the namespace's default service account", () => tryKubectl("-n", NAMESPACE, "get", "serviceaccount", "default", "-o", "name") !== undefined, 120000, 2000);
         const manifest = path.join(project.dir, "claims.yaml");
-        fs.writeFileSync(manifest, claimsManifest(NODES[1].hostname));
+        fs.writeFileSync(manifest, claimsAndUser(NAMESPACE, NODES[1].hostname));
         kubectl("apply", "-f", manifest);
         for (const claim of ["shared", "block"]) {
             await waitFor(`claim ${claim} Bound`, () => tryKubectl("-n", NAMESPACE, "get", "pvc", claim, "-o", "jsonpath={.status.phase}") === "Bound", 300000, 5000);
@@ -194,37 +190,3 @@ describe("power as a routine on the simulated lab", () => {
         for (const node of NODES) await waitFor(`${node.hostname} off`, () => !isOn(node.hostname), 120000, 1000);
     });
 });
-
-function claimsManifest(node: string): string {
-    return `apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: shared, namespace: ${NAMESPACE}}
-spec:
-  accessModes: [ReadWriteMany]
-  storageClassName: ceph-filesystem
-  resources: {requests: {storage: 1Gi}}
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: block, namespace: ${NAMESPACE}}
-spec:
-  accessModes: [ReadWriteOnce]
-  storageClassName: ceph-block
-  resources: {requests: {storage: 1Gi}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: user, namespace: ${NAMESPACE}}
-spec:
-  nodeName: ${node}
-  containers:
-    - name: user
-      image: ${PROBE_IMAGE}
-      imagePullPolicy: Never
-      command: [/bin/sh, -c, 'exec sleep 100000']
-      volumeMounts: [{name: shared, mountPath: /shared}, {name: block, mountPath: /block}]
-  volumes:
-    - {name: shared, persistentVolumeClaim: {claimName: shared}}
-    - {name: block, persistentVolumeClaim: {claimName: block}}
-`;
-}

@@ -10,7 +10,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { allText, editStackConfig, ROOT, scratchProject, ScratchProject } from "../integration/project";
-import { changes, kubectlClient, offlineKubectl, PROBE_ARCHIVE, PROBE_IMAGE, timedUp } from "./cluster";
+import { cephClient, changes, claimsAndUser, kubectlClient, offlineKubectl, PROBE_ARCHIVE, timedUp } from "./cluster";
 import { watchCommandLines } from "./cmdlines";
 import { formatSpans, StepClock } from "./figures";
 import { importImage, inside, isOn, KEY, lab, NODES, ssh, waitFor } from "./lab";
@@ -19,18 +19,14 @@ jest.setTimeout(120 * 60 * 1000);
 
 const stackConfig = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.lab.yaml"), "utf8")).config;
 const NAMESPACE = "homelab-safety-e2e";
-const CLASSES = { block: "ceph-block", filesystem: "ceph-filesystem" };
 
 let project: ScratchProject;
 let kubeconfigFile: string;
 const log = (line: string) => process.stdout.write(`[e2e-safety] ${line}\n`);
 const up = (onEvent?: (event: EngineEvent) => void): Promise<UpResult> => timedUp(project.stack, log, onEvent);
 const { kubectl, kubectlRead, tryKubectl } = kubectlClient(offlineKubectl(stackConfig["homelab:kubernetes"].version), () => kubeconfigFile, "30s");
+const { cephJson } = cephClient(kubectlRead);
 
-function cephJson(...args: string[]): any {
-    return JSON.parse(kubectlRead("-n", "rook-ceph", "exec", "deploy/rook-ceph-operator", "--", "ceph",
-        "--conf=/var/lib/rook/rook-ceph/rook-ceph.config", "--keyring=/var/lib/rook/rook-ceph/client.admin.keyring", "--connect-timeout=20", ...args, "--format=json"));
-}
 
 /** What an engine run does to each resource: op and the inputs that differ, by resource name. */
 function planRecorder() {
@@ -197,7 +193,7 @@ describe("safety on the simulated lab", () => {
         kubectl("create", "namespace", NAMESPACE);
         await waitFor("the namespace's default service account", () => tryKubectl("-n", NAMESPACE, "get", "serviceaccount", "default", "-o", "name") !== undefined, 120000, 2000);
         const manifest = path.join(project.dir, "claims.yaml");
-        fs.writeFileSync(manifest, claimsManifest(NODES[1].hostname));
+        fs.writeFileSync(manifest, claimsAndUser(NAMESPACE, NODES[1].hostname));
         kubectl("apply", "-f", manifest);
         for (const claim of ["shared", "block"]) {
             await waitFor(`claim ${claim} Bound`, () => tryKubectl("-n", NAMESPACE, "get", "pvc", claim, "-o", "jsonpath={.status.phase}") === "Bound", 300000, 5000);
@@ -312,37 +308,3 @@ describe("safety on the simulated lab", () => {
         }
     });
 });
-
-function claimsManifest(node: string): string {
-    return `apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: shared, namespace: ${NAMESPACE}}
-spec:
-  accessModes: [ReadWriteMany]
-  storageClassName: ${CLASSES.filesystem}
-  resources: {requests: {storage: 1Gi}}
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: block, namespace: ${NAMESPACE}}
-spec:
-  accessModes: [ReadWriteOnce]
-  storageClassName: ${CLASSES.block}
-  resources: {requests: {storage: 1Gi}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: user, namespace: ${NAMESPACE}}
-spec:
-  nodeName: ${node}
-  containers:
-    - name: user
-      image: ${PROBE_IMAGE}
-      imagePullPolicy: Never
-      command: [/bin/sh, -c, 'exec sleep 100000']
-      volumeMounts: [{name: shared, mountPath: /shared}, {name: block, mountPath: /block}]
-  volumes:
-    - {name: shared, persistentVolumeClaim: {claimName: shared}}
-    - {name: block, persistentVolumeClaim: {claimName: block}}
-`;
-}

@@ -8,7 +8,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { ROOT, scratchProject, ScratchProject } from "../integration/project";
-import { changes, kubectlClient, offlineKubectl, PROBE_ARCHIVE, PROBE_IMAGE, timedUp } from "./cluster";
+import { cephClient, changes, kubectlClient, offlineKubectl, PROBE_ARCHIVE, PROBE_IMAGE, timedUp } from "./cluster";
 import { formatSpans, machineMemory, StepClock } from "./figures";
 import { importImage, inside, isOn, lab, NODES, ssh, waitFor } from "./lab";
 
@@ -27,24 +27,7 @@ const log = (line: string) => process.stdout.write(`[e2e-storage] ${line}\n`);
 
 const up = (onEvent?: (event: EngineEvent) => void): Promise<UpResult> => timedUp(project.stack, log, onEvent);
 const { kubectl, kubectlRead, tryKubectl } = kubectlClient(offlineKubectl(stackConfig["homelab:kubernetes"].version), () => kubeconfigFile, "30s");
-
-/** The ceph CLI with the admin key, in the operator's pod (as Rook itself runs it). */
-function ceph(...args: string[]): string {
-    return kubectlRead("-n", "rook-ceph", "exec", "deploy/rook-ceph-operator", "--", "ceph",
-        "--conf=/var/lib/rook/rook-ceph/rook-ceph.config", "--keyring=/var/lib/rook/rook-ceph/client.admin.keyring", "--connect-timeout=20", ...args);
-}
-
-function cephJson(...args: string[]): any {
-    return JSON.parse(ceph(...args, "--format=json"));
-}
-
-function health(): string {
-    try {
-        return cephJson("health").status;
-    } catch {
-        return "unreachable";
-    }
-}
+const { cephJson, health } = cephClient(kubectlRead);
 
 /** Ceph's own memory on each machine: the summed RSS of its daemons, and what the whole machine uses. */
 function cephMemory(): string {

@@ -3,6 +3,7 @@
 // UPDATE_GOLDENS=1 (npm run goldens:update) rewrites them; review the diff before committing.
 import * as fs from "fs";
 import * as path from "path";
+import { expectShellcheckClean } from "./shellcheck";
 
 export const GOLDEN_DIR = path.join(__dirname, "..", "goldens");
 
@@ -22,4 +23,11 @@ export function expectGolden(name: string, actual: string): void {
     }
     if (!fs.existsSync(file)) throw new Error(`golden file ${file} is missing; run: npm run goldens:update`);
     expect(actual).toBe(fs.readFileSync(file, "utf8"));
+}
+
+/** A rendered script: the common prelude, its golden, and shellcheck clean. */
+export function expectScriptGolden(name: string, text: string): void {
+    expect(text.startsWith("#!/usr/bin/env bash\nset -euo pipefail\n")).toBe(true);
+    expectGolden(name, text);
+    expectShellcheckClean(name, text);
 }
