@@ -5,9 +5,9 @@ import { dependencyNamesOf, recordDependencies } from "./helpers/deps";
 import { expectGolden } from "./helpers/golden";
 import { expectShellcheckClean } from "./helpers/shellcheck";
 import { caCertHashOf, clusterSpecProblems, ClusterSpec, renderInitConfig, renderJoinConfig, TOKEN_PLACEHOLDER } from "../components/kubeadm/config";
+import { renderPackagesScript } from "../components/kubeadm/packages";
 import {
-    renderInitScript, renderJoinScript, renderJoinSecretsCleanupScript, renderKubeconfigScript, renderPackagesScript,
-    renderPrejoinScript,
+    renderInitScript, renderJoinScript, renderJoinSecretsCleanupScript, renderKubeconfigScript, renderPrejoinScript,
 } from "../components/kubeadm/render";
 import { renderResetScript } from "../components/kubeadm/reset";
 

@@ -5,13 +5,13 @@ import { readSecret, remoteScript, SshTarget } from "../remote";
 import { randomHex, randomLowerAlphanumeric } from "../secret";
 import { caCertHashOf, clusterSpecProblems, ClusterSpec, controlPlanesOf, endpointOf, NodeRole } from "./config";
 import { describeArgProblems } from "../problems";
+import { PackageSource, renderPackagesScript } from "./packages";
 import {
-    PackageSource, renderGracefulShutdownScript, renderInitScript, renderJoinScript, renderJoinSecretsCleanupScript, renderKubeconfigScript,
-    renderPackagesScript, renderPrejoinScript,
+    renderGracefulShutdownScript, renderInitScript, renderJoinScript, renderJoinSecretsCleanupScript, renderKubeconfigScript, renderPrejoinScript,
 } from "./render";
 import { renderResetScript } from "./reset";
 
-export { PackageSource } from "./render";
+export { PackageSource } from "./packages";
 
 export interface KubeadmNode extends Follows {
     /** e.g. home-server-1 */
