@@ -1,5 +1,5 @@
 // Pure: what a component cannot work with, said once. A component's check returns these; the
-// component raises them as a ResourceError, and stacks/rules.ts reports the same words under the
+// component raises them as a ResourceError, and stacks/rules/ reports the same words under the
 // stack config's keys, so a rule is written in one place and cannot drift from its copy.
 
 export interface ArgProblem {

@@ -1,4 +1,4 @@
-// Every problem in one run: the rules that relate several values (rules.ts) run
+// Every problem in one run: the rules that relate several values (rules/) run
 // even when some values are malformed, and each stays silent about what it
 // cannot judge.
 //

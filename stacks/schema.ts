@@ -1,5 +1,5 @@
 // The shape of the stack config: types, defaults and the per-field rules a
-// single value can break. Rules that relate several values live in rules.ts.
+// single value can break. Rules that relate several values live in rules/.
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { CIDR_PATTERN, IPV4_PATTERN, VERSION_PATTERN } from "../components/patterns";
@@ -171,8 +171,7 @@ export const configSchema = z.strictObject({
             "is not a Calico encapsulation; expected IPIP, IPIPCrossSubnet, VXLAN, VXLANCrossSubnet or None (BGP without encapsulation)").default("IPIP"),
         natOutgoing: z.boolean().default(true),
         blockSize: z.number().int().min(20, "is not a valid IPAM block size; expected 20-32").max(32, "is not a valid IPAM block size; expected 20-32").default(26),
-        /** 0 lets Calico detect the MTU (the range validateCalicoSpec in components/calico/render.ts also checks). */
-        /** 0 lets Calico detect it; its range is CalicoNetwork's own check (calicoSpecProblems, reported by rules.ts). */
+        /** 0 lets Calico detect it; its range is CalicoNetwork's own check (calicoSpecProblems, reported by rules/). */
         mtu: z.number("is not a number; expected 0 (Calico detects the MTU) or a number of bytes").default(0),
         wireguard: z.boolean().default(false),
         /** operator: the tigera operator and its Installation; manifest: Calico's calico-vxlan.yaml with this lab's settings (VXLAN only). */
