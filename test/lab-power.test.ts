@@ -1,7 +1,7 @@
 // LabPower: its scripts (golden, shellcheck), when it plans to run (a wanted state that changed, or
 // a lab seen otherwise), and its routine run for real against fake machines on loopback: SSH ports
 // that answer until the stand-in ssh is told to shut them down, so the order and the refusals are seen.
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
@@ -32,6 +32,44 @@ describe("LabPower's scripts", () => {
         expect(scripts["preflight.sh"]).not.toMatch(/osd set (pause|nodown)/);
         expect(scripts["preflight.sh"]).toContain("exit 3");
         expect(scripts["preflight-ignore-health.sh"]).not.toContain("exit 3");
+    });
+});
+
+describe("the cold start's traps, said by name", () => {
+    let box: StandIns;
+    beforeEach(() => {
+        box = standIns({ kubectl: `echo "kubectl $*" >> "$STANDINS/calls"; exit 1`, "corosync-quorumtool": `echo "corosync-quorumtool $*" >> "$STANDINS/calls"; exit 1` });
+        fs.mkdirSync(path.join(box.dir, "kubernetes", "pki", "etcd"), { recursive: true });
+    });
+    afterEach(() => box.cleanup());
+
+    /** A certificate made by openssl ca, valid from `start` to `end` (YYYYMMDDHHMMSSZ). */
+    function certificate(file: string, start: string, end: string): void {
+        const dir = fs.mkdtempSync(path.join(box.dir, "ca-"));
+        fs.writeFileSync(path.join(dir, "ca.cnf"), "[ca]\ndefault_ca=d\n[d]\ndir=.\ndatabase=index.txt\nnew_certs_dir=.\nserial=serial\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n");
+        fs.writeFileSync(path.join(dir, "index.txt"), "");
+        fs.writeFileSync(path.join(dir, "serial"), "01\n");
+        const run = (command: string) => { const r = spawnSync("bash", ["-c", command], { cwd: dir, encoding: "utf8" }); if (r.status !== 0) throw new Error(r.stderr); };
+        run("openssl req -new -newkey rsa:2048 -nodes -keyout k -subj /CN=kubernetes -out c.csr");
+        run(`openssl ca -batch -config ca.cnf -selfsign -keyfile k -in c.csr -startdate ${start} -enddate ${end} -out ${file}`);
+    }
+
+    test("a certificate that expired while the lab was off stops the wait at once, named with its date; nothing else is tried", () => {
+        certificate(path.join(box.dir, "kubernetes", "pki", "ca.crt"), "20200101000000Z", "20300101000000Z");
+        certificate(path.join(box.dir, "kubernetes", "pki", "apiserver.crt"), "20200101000000Z", "20210101000000Z");
+        const result = box.run(renderClusterWaitScript({ timeoutSeconds: 5 }), { "/etc/kubernetes": "kubernetes" });
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain(`${path.join(box.dir, "kubernetes", "pki", "apiserver.crt")} expired on Jan  1 00:00:00 2021 GMT`);
+        expect(result.stderr).not.toContain("ca.crt");
+        expect(result.stderr).toContain("kubeadm certs renew all");
+        expect(fs.existsSync(path.join(box.dir, "calls"))).toBe(false);
+    });
+
+    test("without corosync's quorum the wait ends, bounded, saying so", () => {
+        certificate(path.join(box.dir, "kubernetes", "pki", "ca.crt"), "20200101000000Z", "20300101000000Z");
+        const result = box.run(renderClusterWaitScript({ timeoutSeconds: 1 }), { "/etc/kubernetes": "kubernetes" });
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain("corosync has no quorum 1 s after the power-on, so the VIP cannot be placed");
     });
 });
 

@@ -48,25 +48,66 @@ export function renderVipHolderScript(): string {
     return script(`crm_resource --resource ${VIP_RESOURCE} --locate 2>/dev/null | sed -n 's/.*is running on: *//p' | head -n 1`);
 }
 
+/** The certificates and kubeconfigs kubeadm made on a control plane, whose expiry stops the API. */
+const KUBEADM_CERTIFICATES = "/etc/kubernetes/pki/*.crt /etc/kubernetes/pki/etcd/*.crt";
+const KUBEADM_KUBECONFIGS = "/etc/kubernetes/admin.conf /etc/kubernetes/super-admin.conf /etc/kubernetes/controller-manager.conf /etc/kubernetes/scheduler.conf /etc/kubernetes/kubelet.conf";
+
 /**
- * On a control plane, once every node is back: the API answers through the VIP (admin.conf points
- * at it) with etcd healthy (a quorum), and every node is Ready. Bounded by `timeoutSeconds`.
+ * On a control plane, once every node is back (all of them restarted at once), with what can keep
+ * a cold start from coming up said by name: a certificate that expired while the lab was off (it
+ * stops the API whatever else works; renewing is `kubeadm certs renew`), corosync without a quorum
+ * (no VIP), etcd without a quorum, a node that stays NotReady. Bounded by `timeoutSeconds`.
  */
 export function renderClusterWaitScript(spec: { timeoutSeconds: number }): string {
     return script(
         KUBECTL_FUNCTION,
+        `# certificates that expired while the lab was off: the API cannot come back with them
+expired=""
+for crt in ${KUBEADM_CERTIFICATES}; do
+  [ -f "$crt" ] || continue
+  if ! openssl x509 -checkend 0 -noout -in "$crt" >/dev/null 2>&1; then
+    expired="$expired
+  $crt expired on $(openssl x509 -enddate -noout -in "$crt" | cut -d= -f2)"
+  fi
+done
+for conf in ${KUBEADM_KUBECONFIGS}; do
+  [ -f "$conf" ] || continue
+  data=$(sed -n 's/^ *client-certificate-data: *//p' "$conf" | head -n 1)
+  [ -n "$data" ] || continue
+  if ! echo "$data" | base64 -d | openssl x509 -checkend 0 -noout >/dev/null 2>&1; then
+    expired="$expired
+  $conf's client certificate expired on $(echo "$data" | base64 -d | openssl x509 -enddate -noout | cut -d= -f2)"
+  fi
+done
+if [ -n "$expired" ]; then
+  echo "on $(hostname), certificates expired while the lab was off:$expired" >&2
+  echo "the API cannot answer with them: renew them (sudo kubeadm certs renew all, then restart the control-plane pods) and run pulumi up again" >&2
+  exit 1
+fi`,
         `started=$(date +%s)
-# /readyz?verbose lists etcd's check: it passes only while etcd has a quorum
+deadline=$((started + ${spec.timeoutSeconds}))
+# corosync's quorum: every member restarted at once; without a majority Pacemaker places no VIP
+until corosync-quorumtool -s 2>/dev/null | grep -E '^Quorate:[[:space:]]+Yes' >/dev/null; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "corosync has no quorum ${spec.timeoutSeconds} s after the power-on, so the VIP cannot be placed:" >&2
+    corosync-quorumtool -s >&2 || true
+    exit 1
+  fi
+  sleep 5
+done
+echo "corosync is quorate ($(($(date +%s) - started)) s)"
+# /readyz?verbose lists etcd's check: it passes only while etcd has a quorum (its members came back on their addresses)
 until kc --request-timeout=10s get --raw '/readyz?verbose' 2>/dev/null | grep -F '[+]etcd ok' >/dev/null; do
-  if [ $(($(date +%s) - started)) -ge ${spec.timeoutSeconds} ]; then
+  if [ "$(date +%s)" -ge "$deadline" ]; then
     echo "the API did not answer through the VIP with etcd healthy within ${spec.timeoutSeconds} s" >&2
     kc --request-timeout=10s get --raw '/readyz?verbose' >&2 || true
+    crictl --runtime-endpoint unix:///var/run/containerd/containerd.sock ps -a --name 'etcd|kube-apiserver' >&2 2>/dev/null || true
     exit 1
   fi
   sleep 5
 done
 echo "the API answers through the VIP, etcd has a quorum ($(($(date +%s) - started)) s)"
-left=$((${spec.timeoutSeconds} - ($(date +%s) - started)))
+left=$((deadline - $(date +%s)))
 [ "$left" -gt 30 ] || left=30
 if ! kc wait --for=condition=Ready nodes --all --timeout="\${left}s" >/dev/null; then
   echo "not every node is Ready:" >&2

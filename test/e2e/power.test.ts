@@ -24,7 +24,11 @@ const up = (onEvent?: (event: EngineEvent) => void): Promise<UpResult> => timedU
 const { kubectl, kubectlRead, tryKubectl } = kubectlClient(offlineKubectl(stackConfig["homelab:kubernetes"].version), () => kubeconfigFile, "30s");
 const { cephJson, health } = cephClient(kubectlRead);
 
-const readBack = () => kubectlRead("-n", NAMESPACE, "exec", "user", "--", "/bin/sh", "-c", "echo $(cat /shared/note) $(cat /block/note)");
+/** The sha256 of the random MiB written to each volume in test 1: it must read back byte-identical after every power cycle. */
+const readBack = () => kubectlRead("-n", NAMESPACE, "exec", "user", "--", "/bin/sh", "-c", "sha256sum /shared/data /block/data | cut -d' ' -f1 | paste -sd' ' -");
+let written = "";
+/** The osdmap's epoch just before the power-off: its history from there says when noout came and OSDs went. */
+let epochBeforeOff = 0;
 
 /** Each step the engine plans or runs other than same: "op name". */
 function recorder() {
@@ -33,6 +37,18 @@ function recorder() {
         const step = event.resourcePreEvent?.metadata;
         if (step && step.op !== "same" && step.op !== "read") steps.push(`${step.op} ${step.urn.split("::")[3]}`);
     } };
+}
+
+/** How long after `started` the API first answered through the VIP, polled every 2 s while `during` runs. */
+async function apiAnswers(during: Promise<unknown>, started: number): Promise<number | undefined> {
+    let done = false, answered: number | undefined;
+    const finished = during.finally(() => { done = true; });
+    while (!done && answered === undefined) {
+        if (tryKubectl("get", "--raw", "/readyz") === "ok") answered = Date.now() - started;
+        else await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+    await finished;
+    return answered;
 }
 
 /** When each machine went off, polled every half second while `during` runs. */
@@ -87,8 +103,9 @@ describe("power as a routine on the simulated lab", () => {
             await waitFor(`claim ${claim} Bound`, () => tryKubectl("-n", NAMESPACE, "get", "pvc", claim, "-o", "jsonpath={.status.phase}") === "Bound", 300000, 5000);
         }
         kubectl("-n", NAMESPACE, "wait", "--for=condition=Ready", "pod/user", "--timeout=300s");
-        kubectl("-n", NAMESPACE, "exec", "user", "--", "/bin/sh", "-c", "echo kept > /shared/note && echo kept > /block/note && sync");
-        expect(readBack()).toBe("kept kept");
+        kubectl("-n", NAMESPACE, "exec", "user", "--", "/bin/sh", "-c", "head -c 1048576 /dev/urandom > /shared/data && cp /shared/data /block/data && sync");
+        written = readBack();
+        expect(written).toMatch(/^[0-9a-f]{64} [0-9a-f]{64}$/);
     });
 
     test("2. a no-op up on the healthy lab plans nothing and logs in nowhere (the power probe opens no session)", async () => {
@@ -110,10 +127,12 @@ describe("power as a routine on the simulated lab", () => {
         expect(preview.steps.filter((step) => !step.endsWith(" lab-power-routine"))).toEqual([]);
         expect(preview.steps.length).toBeGreaterThan(0);
         let output = "";
+        epochBeforeOff = cephJson("osd", "dump").epoch;
         const run = project.stack.up({ onOutput: (text) => { output += text; }, color: "never" });
+        const offStarted = Date.now();
         const off = await offTimes(run);
         const result = await run;
-        log(`figures: machines off after (s) ${Object.entries(off).map(([node, ms]) => `${node} ${(ms / 1000).toFixed(0)}`).join(", ")}`);
+        log(`figures: planned power-off ${((Date.now() - offStarted) / 1000).toFixed(0)} s; machines off after (s) ${Object.entries(off).map(([node, ms]) => `${node} ${(ms / 1000).toFixed(0)}`).join(", ")}`);
         expect(result.summary.result).toBe("succeeded");
         expect(result.outputs.power.value).toMatchObject({ state: "off" });
         expect(output).toContain("noout set");
@@ -129,16 +148,34 @@ describe("power as a routine on the simulated lab", () => {
         for (const node of NODES) expect(isOn(node.hostname)).toBe(false);
     });
 
-    test("5. power on: every machine woken, the API through the VIP, noout unset, HEALTH_OK, the data as it was", async () => {
+    test("5. power on: every machine woken, the API through the VIP, noout unset, HEALTH_OK, the data byte-identical; noout was set before the first OSD went down (the osdmap history); then a no-op up", async () => {
         editStackConfig(project, "homelab:power", () => "on");
         const started = Date.now();
-        const result = await up();
-        log(`figures: power on to HEALTH_OK in ${((Date.now() - started) / 1000).toFixed(0)} s (the up)`);
+        const run = up();
+        const api = await apiAnswers(run, started);
+        const result = await run;
+        log(`figures: power on: the API answered after ${api === undefined ? "the up" : `${(api / 1000).toFixed(0)} s`}, HEALTH_OK at the up's end, ${((Date.now() - started) / 1000).toFixed(0)} s`);
         expect(result.summary.result).toBe("succeeded");
         expect(result.outputs.power.value).toMatchObject({ state: "on" });
         expect(health()).toBe("HEALTH_OK");
+        expect(kubectl("get", "nodes", "-o", "jsonpath={range .items[*]}{.status.conditions[?(@.type==\"Ready\")].status}{\" \"}{end}").trim()).toBe("True True True");
         expect(cephJson("osd", "dump").flags_set ?? []).not.toContain("noout");
-        expect(readBack()).toBe("kept kept");
+        expect(readBack()).toBe(written);
+        // Ceph's own record, the osdmap history the mons keep: the first map with noout came before the first with an OSD down
+        const current = cephJson("osd", "dump").epoch as number;
+        let nooutAt: number | undefined, downAt: number | undefined;
+        for (let epoch = epochBeforeOff + 1; epoch <= current && (nooutAt === undefined || downAt === undefined); epoch++) {
+            const map = cephJson("osd", "dump", String(epoch));
+            if (nooutAt === undefined && (map.flags_set ?? []).includes("noout")) nooutAt = epoch;
+            if (downAt === undefined && (map.osds as { up: number }[]).some((osd) => osd.up === 0)) downAt = epoch;
+        }
+        log(`osdmap history from e${epochBeforeOff}: noout first in e${nooutAt}, an OSD first down in e${downAt}`);
+        expect(nooutAt).toBeDefined();
+        expect(downAt).toBeDefined();
+        expect(nooutAt!).toBeLessThan(downAt!);
+        const before = NODES.map((node) => acceptedLogins(node.hostname));
+        expect(changes((await up()).summary.resourceChanges)).toEqual({});
+        expect(NODES.map((node) => acceptedLogins(node.hostname))).toEqual(before);
     });
 
     test("6. a power cut of every machine: the preview shows the wake; one up heals the lab to HEALTH_OK with its data", async () => {
@@ -149,12 +186,14 @@ describe("power as a routine on the simulated lab", () => {
         for (const node of NODES) expect(preview.steps.some((step) => step.endsWith(` ${node.hostname}-wake`))).toBe(true);
         expect(preview.steps.some((step) => step.endsWith(" lab-power-routine"))).toBe(true);
         const started = Date.now();
-        const result = await up();
-        log(`figures: from the power cut's up to HEALTH_OK ${((Date.now() - started) / 1000).toFixed(0)} s`);
+        const run = up();
+        const api = await apiAnswers(run, started);
+        const result = await run;
+        log(`figures: power cut: the API answered after ${api === undefined ? "the up" : `${(api / 1000).toFixed(0)} s`}, HEALTH_OK ${((Date.now() - started) / 1000).toFixed(0)} s after the up began`);
         expect(result.summary.result).toBe("succeeded");
         for (const node of NODES) expect(isOn(node.hostname)).toBe(true);
         expect(health()).toBe("HEALTH_OK");
-        expect(readBack()).toBe("kept kept");
+        expect(readBack()).toBe(written);
     });
 
     test("7. after the heal, a no-op up plans nothing and logs in nowhere", async () => {
@@ -178,7 +217,7 @@ describe("power as a routine on the simulated lab", () => {
             editStackConfig(project, "homelab:power", () => "on");
         }
         expect(changes((await up()).summary.resourceChanges)).toEqual({});
-        expect(readBack()).toBe("kept kept");
+        expect(readBack()).toBe(written);
     });
 
     test("9. destroy, once storage is unprotected and the claims are gone", async () => {

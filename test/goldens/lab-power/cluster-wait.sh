@@ -5,18 +5,54 @@ export DEBIAN_FRONTEND=noninteractive
 
 kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
 
+# certificates that expired while the lab was off: the API cannot come back with them
+expired=""
+for crt in /etc/kubernetes/pki/*.crt /etc/kubernetes/pki/etcd/*.crt; do
+  [ -f "$crt" ] || continue
+  if ! openssl x509 -checkend 0 -noout -in "$crt" >/dev/null 2>&1; then
+    expired="$expired
+  $crt expired on $(openssl x509 -enddate -noout -in "$crt" | cut -d= -f2)"
+  fi
+done
+for conf in /etc/kubernetes/admin.conf /etc/kubernetes/super-admin.conf /etc/kubernetes/controller-manager.conf /etc/kubernetes/scheduler.conf /etc/kubernetes/kubelet.conf; do
+  [ -f "$conf" ] || continue
+  data=$(sed -n 's/^ *client-certificate-data: *//p' "$conf" | head -n 1)
+  [ -n "$data" ] || continue
+  if ! echo "$data" | base64 -d | openssl x509 -checkend 0 -noout >/dev/null 2>&1; then
+    expired="$expired
+  $conf's client certificate expired on $(echo "$data" | base64 -d | openssl x509 -enddate -noout | cut -d= -f2)"
+  fi
+done
+if [ -n "$expired" ]; then
+  echo "on $(hostname), certificates expired while the lab was off:$expired" >&2
+  echo "the API cannot answer with them: renew them (sudo kubeadm certs renew all, then restart the control-plane pods) and run pulumi up again" >&2
+  exit 1
+fi
+
 started=$(date +%s)
-# /readyz?verbose lists etcd's check: it passes only while etcd has a quorum
+deadline=$((started + 600))
+# corosync's quorum: every member restarted at once; without a majority Pacemaker places no VIP
+until corosync-quorumtool -s 2>/dev/null | grep -E '^Quorate:[[:space:]]+Yes' >/dev/null; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "corosync has no quorum 600 s after the power-on, so the VIP cannot be placed:" >&2
+    corosync-quorumtool -s >&2 || true
+    exit 1
+  fi
+  sleep 5
+done
+echo "corosync is quorate ($(($(date +%s) - started)) s)"
+# /readyz?verbose lists etcd's check: it passes only while etcd has a quorum (its members came back on their addresses)
 until kc --request-timeout=10s get --raw '/readyz?verbose' 2>/dev/null | grep -F '[+]etcd ok' >/dev/null; do
-  if [ $(($(date +%s) - started)) -ge 600 ]; then
+  if [ "$(date +%s)" -ge "$deadline" ]; then
     echo "the API did not answer through the VIP with etcd healthy within 600 s" >&2
     kc --request-timeout=10s get --raw '/readyz?verbose' >&2 || true
+    crictl --runtime-endpoint unix:///var/run/containerd/containerd.sock ps -a --name 'etcd|kube-apiserver' >&2 2>/dev/null || true
     exit 1
   fi
   sleep 5
 done
 echo "the API answers through the VIP, etcd has a quorum ($(($(date +%s) - started)) s)"
-left=$((600 - ($(date +%s) - started)))
+left=$((deadline - $(date +%s)))
 [ "$left" -gt 30 ] || left=30
 if ! kc wait --for=condition=Ready nodes --all --timeout="${left}s" >/dev/null; then
   echo "not every node is Ready:" >&2
