@@ -135,8 +135,9 @@ describe("safety on the simulated lab", () => {
         // the machine running Pulumi dies (its providers with it), and the init on the node is cut short with it
         killRun();
         await exited;
-        inside(first, "pkill -KILL -f 'homelab step lab-kubernetes-init' || true; pkill -KILL -f 'kubeadm init --config' || true");
-        await waitFor("the init's SSH session ending", () => inside(first, "pgrep -f 'kubeadm init --config' >/dev/null && echo running || echo gone") === "gone", 120000, 1000);
+        // (a bracket in each pattern, so that it does not match the shell running pkill with it in its own command line)
+        inside(first, "pkill -KILL -f 'homelab step lab-kubernetes-ini[t]' || true; pkill -KILL -f 'kubeadm init --confi[g]' || true");
+        await waitFor("the init's SSH session ending", () => inside(first, "pgrep -f 'kubeadm init --confi[g]' >/dev/null && echo running || echo gone") === "gone", 120000, 1000);
         const halfDone = inside(first, "ls /etc/kubernetes; kubectl --kubeconfig /etc/kubernetes/super-admin.conf -n kube-system get deployment coredns -o name 2>&1 | tail -1");
         log(`${first} after the kill: ${halfDone.replace(/\n/g, " ")}`);
         expect(halfDone).not.toContain("homelab-init.done");
