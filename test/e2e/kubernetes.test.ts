@@ -145,12 +145,15 @@ describe("Kubernetes and Calico on the simulated lab", () => {
         expect(result.summary.result).toBe("succeeded");
         log(`steps: ${steps.map(({ op, name }) => `${op} ${name}`).join(", ")}`);
         log(`figures: worker join, stages ${formatSpans(clock.stageSpans())}`);
-        // everything new is the worker's; the others only get its line in /etc/hosts; the
-        // pre-join step runs again so that the token and uploaded certificates are fresh
+        // everything new is the worker's; the others only get its line in /etc/hosts; the pre-join
+        // step runs again so that the token and uploaded certificates are fresh, and once the worker
+        // has joined, they are deleted again; the power routine waits for the cluster with the new
+        // machine (found off when the up began) and knows its address and key
         const others = steps.filter(({ op, name }) => !name.includes(WORKER.hostname)
             && !(op === "update" && /^lab-[1-3]-hosts$/.test(name))
-            && name !== "lab-kubernetes-prejoin");
+            && !["lab-kubernetes-prejoin", "lab-kubernetes-join-secrets-cleanup", "lab-power-routine"].includes(name));
         expect(others).toEqual([]);
+        expect(steps.filter(({ name }) => name === "lab-kubernetes-join-secrets-cleanup").map(({ op }) => op)).toContain("create-replacement");
         expect(steps).toContainEqual({ op: "create", name: `lab-kubernetes-${WORKER.hostname}-join` });
         expect(steps.filter(({ name }) => name === "lab-kubernetes-prejoin").map(({ op }) => op)).toContain("create-replacement");
 
