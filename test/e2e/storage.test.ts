@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
-import { ROOT, scratchProject, ScratchProject } from "../integration/project";
+import { editStackConfig, ROOT, scratchProject, ScratchProject } from "../integration/project";
 import { cephClient, changes, kubectlClient, offlineKubectl, PROBE_ARCHIVE, PROBE_IMAGE, timedUp } from "./cluster";
 import { formatSpans, machineMemory, StepClock } from "./figures";
 import { importImage, inside, isOn, lab, NODES, ssh, waitFor } from "./lab";
@@ -140,6 +140,9 @@ describe("Rook Ceph on the simulated lab", () => {
         const again = await up();
         expect(changes(again.summary.resourceChanges)).toEqual({});
         log(`figures: at rest: ${cephMemory()}`);
+        // Ceph's resources are protected (the safety suite shows the refusal); the user's explicit step first
+        editStackConfig(project, "homelab:storage", (value) => ({ ...value, protect: false }));
+        expect(changes((await up()).summary.resourceChanges)).toEqual({});
 
         // with the claims still there, a destroy stops at its first step, names them, and deletes nothing
         const attempted: string[] = [];
