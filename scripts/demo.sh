@@ -48,6 +48,9 @@ The lab is up, with storage. Try:
   ping -c 3 $vip                                   # the Pacemaker VIP on the internal network
   lab/lab status                                   # which machines are on, and their memory
   lab/lab power-off <node> --hard                  # pull the plug: the VIP moves, Ceph degrades and heals
+  source engine/env.sh && pulumi config set homelab:power off --stack lab && pulumi up --stack lab --yes   # switch the lab off, safely
+  pulumi config set homelab:power on --stack lab && pulumi up --stack lab --yes    # and on again (or after a power cut: plain pulumi up)
   npm run demo                                     # again: no changes
-  $k delete pvc --all -A; source engine/env.sh && pulumi destroy --stack lab --yes && lab/lab down
+  # destroy: Ceph's resources are protected until you say so, and claims must go first
+  $k delete pvc --all -A; source engine/env.sh && pulumi config set --path homelab:storage.protect false --stack lab && pulumi up --stack lab --yes && pulumi destroy --stack lab --yes && lab/lab down
 TXT
