@@ -228,28 +228,37 @@ describe("safety on the simulated lab", () => {
         const original = stackConfig["homelab:nodes"];
         editStackConfig(project, "homelab:nodes", (nodes) => nodes.map((node: any, index: number) => (index === 2 ? { ...node, sshAddress: "192.168.77.23" } : node)));
         const planned = planRecorder();
-        await project.stack.preview({ onEvent: planned.onEvent, color: "never" });
-        log(`sshAddress: preview ${JSON.stringify(countOps(planned.steps))}`);
-        expect(planned.steps.filter((step) => REPLACING.includes(step.op))).toEqual([]);
-        expect(planned.steps.filter((step) => step.type.startsWith("kubernetes:") || step.type === "pulumi:providers:kubernetes")).toEqual([]);
-        editStackConfig(project, "homelab:nodes", () => original);
+        try {
+            await project.stack.preview({ onEvent: planned.onEvent, color: "never" });
+            log(`sshAddress: preview ${JSON.stringify(countOps(planned.steps))}`);
+            expect(planned.steps.filter((step) => REPLACING.includes(step.op))).toEqual([]);
+            expect(planned.steps.filter((step) => step.type.startsWith("kubernetes:") || step.type === "pulumi:providers:kubernetes")).toEqual([]);
+        } finally {
+            // an address no machine answers on would hang every later test
+            editStackConfig(project, "homelab:nodes", () => original);
+        }
         const back = planRecorder();
         await project.stack.preview({ onEvent: back.onEvent, color: "never" });
         expect(back.steps).toEqual([]);
     });
 
     test("7. storage.wipeDisksOnDestroy true -> false -> true on the running lab: each up touches nothing, the data stays, HEALTH_OK, the cleanup policy is never set", async () => {
-        for (const wipe of [false, true]) {
-            editStackConfig(project, "homelab:storage", (value) => ({ ...value, wipeDisksOnDestroy: wipe }));
-            const ran = planRecorder();
-            const result = await up(ran.onEvent);
-            log(`wipeDisksOnDestroy ${wipe}: ${JSON.stringify(countOps(ran.steps))} ${ran.steps.map((step) => `${step.op} ${step.name}`).join(", ")}`);
-            expect(ran.steps.filter((step) => step.op !== "update")).toEqual([]);
-            expect(ran.steps.every((step) => step.diffs.every((diff) => diff === "delete"))).toBe(true);
-            expect(result.summary.result).toBe("succeeded");
-            expect(kubectl("-n", "rook-ceph", "get", "cephcluster", "rook-ceph", "-o", "jsonpath={.spec.cleanupPolicy.confirmation}")).toBe("");
-            expect(readBack()).toBe("kept kept");
-            expect(cephJson("health").status).toBe("HEALTH_OK");
+        try {
+            for (const wipe of [false, true]) {
+                editStackConfig(project, "homelab:storage", (value) => ({ ...value, wipeDisksOnDestroy: wipe }));
+                const ran = planRecorder();
+                const result = await up(ran.onEvent);
+                log(`wipeDisksOnDestroy ${wipe}: ${JSON.stringify(countOps(ran.steps))} ${ran.steps.map((step) => `${step.op} ${step.name}`).join(", ")}`);
+                expect(ran.steps.filter((step) => step.op !== "update")).toEqual([]);
+                expect(ran.steps.every((step) => step.diffs.every((diff) => diff === "delete"))).toBe(true);
+                expect(result.summary.result).toBe("succeeded");
+                expect(kubectl("-n", "rook-ceph", "get", "cephcluster", "rook-ceph", "-o", "jsonpath={.spec.cleanupPolicy.confirmation}")).toBe("");
+                expect(readBack()).toBe("kept kept");
+                expect(cephJson("health").status).toBe("HEALTH_OK");
+            }
+        } finally {
+            // test 10 needs the wipe on, whatever happened here
+            editStackConfig(project, "homelab:storage", (value) => ({ ...value, wipeDisksOnDestroy: true }));
         }
     });
 
@@ -269,13 +278,16 @@ describe("safety on the simulated lab", () => {
         inside(victim.hostname, "rm -f /etc/ssh/ssh_host_*; ssh-keygen -A >/dev/null; systemctl restart ssh");
         const newKey = execFileSync("ssh-keyscan", ["-t", "ed25519", victim.sshAddress], { encoding: "utf8" }).trim().split(/\s+/).slice(1).join(" ");
         editStackConfig(project, "homelab:ssh", (value) => ({ ...value, connectTimeoutSeconds: 20 }));
-        const failure = await up().then(() => "the up succeeded", (error) => String(error));
-        log(`changed host key: ${failure.split("\n").find((line) => line.includes("host key")) ?? failure.slice(0, 400)}`);
-        expect(failure).toMatch(/host key mismatch: 192\.168\.77\.12:22 shows SHA256:\S+, not SHA256:\S+ as recorded/);
-        expect(failure).toContain(`${victim.hostname}-`);
-        expect(stepRecords()[victim.hostname]).toBe(before);
-
-        editStackConfig(project, "homelab:nodes", (nodes) => nodes.map((node: any) => (node.hostname === victim.hostname ? { ...node, sshHostKey: newKey } : node)));
+        try {
+            const failure = await up().then(() => "the up succeeded", (error) => String(error));
+            log(`changed host key: ${failure.split("\n").find((line) => line.includes("host key")) ?? failure.slice(0, 400)}`);
+            expect(failure).toMatch(/host key mismatch: 192\.168\.77\.12:22 shows SHA256:\S+, not SHA256:\S+ as recorded/);
+            expect(failure).toContain(`${victim.hostname}-`);
+            expect(stepRecords()[victim.hostname]).toBe(before);
+        } finally {
+            // pinned whatever happened: test 10 reaches lab-2 again
+            editStackConfig(project, "homelab:nodes", (nodes) => nodes.map((node: any) => (node.hostname === victim.hostname ? { ...node, sshHostKey: newKey } : node)));
+        }
         const result = await up();
         expect(result.summary.result).toBe("succeeded");
         expect(stepRecords()[victim.hostname]).toBe(before);
