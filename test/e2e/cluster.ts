@@ -1,10 +1,12 @@
 // Helpers shared by the end-to-end suites that run a cluster in the lab: the offline
 // kubectl, a timed `pulumi up`, and the probe image the tests run in pods.
 import { execFileSync } from "child_process";
+import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { EngineEvent, Stack, UpResult } from "@pulumi/pulumi/automation";
 import { ROOT } from "../integration/project";
+import { importImage, NODES, waitFor } from "./lab";
 
 export const OFFLINE = process.env.HOMELAB_OFFLINE_CACHE ?? path.join(os.homedir(), ".cache", "homelab", "offline");
 /** A busybox image from Debian (test/e2e/probe-image.sh), imported into machines as an air-gapped user would. */
@@ -121,4 +123,20 @@ spec:
     - {name: shared, persistentVolumeClaim: {claimName: shared}}
     - {name: block, persistentVolumeClaim: {claimName: block}}
 `;
+}
+
+/** The probe image on every node, a namespace, and claimsAndUser applied in it: the claims Bound and the pod Ready. */
+export async function startClaimsAndUser(client: KubectlClient, namespace: string, node: string, manifestDir: string): Promise<void> {
+    const archive = fs.readFileSync(PROBE_ARCHIVE);
+    for (const { hostname } of NODES) importImage(hostname, archive);
+    client.kubectl("create", "namespace", namespace);
+    // pods are refused until the controller manager has made the namespace's default service account
+    await waitFor("the namespace's default service account", () => client.tryKubectl("-n", namespace, "get", "serviceaccount", "default", "-o", "name") !== undefined, 120000, 2000);
+    const manifest = path.join(manifestDir, "claims.yaml");
+    fs.writeFileSync(manifest, claimsAndUser(namespace, node));
+    client.kubectl("apply", "-f", manifest);
+    for (const claim of ["shared", "block"]) {
+        await waitFor(`claim ${claim} Bound`, () => client.tryKubectl("-n", namespace, "get", "pvc", claim, "-o", "jsonpath={.status.phase}") === "Bound", 300000, 5000);
+    }
+    client.kubectl("-n", namespace, "wait", "--for=condition=Ready", "pod/user", "--timeout=300s");
 }

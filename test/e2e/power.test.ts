@@ -9,8 +9,8 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { editStackConfig, ROOT, scratchProject, ScratchProject } from "../integration/project";
-import { cephClient, changes, claimsAndUser, kubectlClient, offlineKubectl, PROBE_ARCHIVE, timedUp } from "./cluster";
-import { acceptedLogins, importImage, inside, isOn, lab, NODES, powerLog, ssh, VIP, waitFor } from "./lab";
+import { cephClient, changes, kubectlClient, offlineKubectl, startClaimsAndUser, timedUp } from "./cluster";
+import { acceptedLogins, inside, isOn, lab, NODES, powerLog, ssh, VIP, waitFor } from "./lab";
 
 jest.setTimeout(150 * 60 * 1000);
 
@@ -21,7 +21,8 @@ let project: ScratchProject;
 let kubeconfigFile: string;
 const log = (line: string) => process.stdout.write(`[e2e-power] ${line}\n`);
 const up = (onEvent?: (event: EngineEvent) => void): Promise<UpResult> => timedUp(project.stack, log, onEvent);
-const { kubectl, kubectlRead, tryKubectl } = kubectlClient(offlineKubectl(stackConfig["homelab:kubernetes"].version), () => kubeconfigFile, "30s");
+const client = kubectlClient(offlineKubectl(stackConfig["homelab:kubernetes"].version), () => kubeconfigFile, "30s");
+const { kubectl, kubectlRead, tryKubectl } = client;
 const { cephJson, health } = cephClient(kubectlRead);
 
 /** The sha256 of the random MiB written to each volume in test 1: it must read back byte-identical after every power cycle. */
@@ -92,17 +93,7 @@ describe("power as a routine on the simulated lab", () => {
             log(`${node.hostname}: logind InhibitDelayMaxUSec ${delay}`);
             expect(delay).toBeGreaterThanOrEqual(120 * 1e6);
         }
-        const archive = fs.readFileSync(PROBE_ARCHIVE);
-        for (const node of NODES) importImage(node.hostname, archive);
-        kubectl("create", "namespace", NAMESPACE);
-        await waitFor("the namespace's default service account", () => tryKubectl("-n", NAMESPACE, "get", "serviceaccount", "default", "-o", "name") !== undefined, 120000, 2000);
-        const manifest = path.join(project.dir, "claims.yaml");
-        fs.writeFileSync(manifest, claimsAndUser(NAMESPACE, NODES[1].hostname));
-        kubectl("apply", "-f", manifest);
-        for (const claim of ["shared", "block"]) {
-            await waitFor(`claim ${claim} Bound`, () => tryKubectl("-n", NAMESPACE, "get", "pvc", claim, "-o", "jsonpath={.status.phase}") === "Bound", 300000, 5000);
-        }
-        kubectl("-n", NAMESPACE, "wait", "--for=condition=Ready", "pod/user", "--timeout=300s");
+        await startClaimsAndUser(client, NAMESPACE, NODES[1].hostname, project.dir);
         kubectl("-n", NAMESPACE, "exec", "user", "--", "/bin/sh", "-c", "head -c 1048576 /dev/urandom > /shared/data && cp /shared/data /block/data && sync");
         written = readBack();
         expect(written).toMatch(/^[0-9a-f]{64} [0-9a-f]{64}$/);

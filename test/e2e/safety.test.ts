@@ -10,10 +10,10 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { allText, editStackConfig, ROOT, scratchProject, ScratchProject } from "../integration/project";
-import { cephClient, changes, claimsAndUser, kubectlClient, offlineKubectl, PROBE_ARCHIVE, timedUp } from "./cluster";
+import { cephClient, changes, kubectlClient, offlineKubectl, startClaimsAndUser, timedUp } from "./cluster";
 import { watchCommandLines } from "./cmdlines";
 import { formatSpans, StepClock } from "./figures";
-import { importImage, inside, isOn, KEY, lab, NODES, ssh, waitFor } from "./lab";
+import { inside, isOn, KEY, lab, NODES, ssh, waitFor } from "./lab";
 
 jest.setTimeout(120 * 60 * 1000);
 
@@ -24,7 +24,8 @@ let project: ScratchProject;
 let kubeconfigFile: string;
 const log = (line: string) => process.stdout.write(`[e2e-safety] ${line}\n`);
 const up = (onEvent?: (event: EngineEvent) => void): Promise<UpResult> => timedUp(project.stack, log, onEvent);
-const { kubectl, kubectlRead, tryKubectl } = kubectlClient(offlineKubectl(stackConfig["homelab:kubernetes"].version), () => kubeconfigFile, "30s");
+const client = kubectlClient(offlineKubectl(stackConfig["homelab:kubernetes"].version), () => kubeconfigFile, "30s");
+const { kubectl, kubectlRead, tryKubectl } = client;
 const { cephJson } = cephClient(kubectlRead);
 
 
@@ -189,17 +190,7 @@ describe("safety on the simulated lab", () => {
     });
 
     test("3. data written to CephFS and RBD", async () => {
-        const archive = fs.readFileSync(PROBE_ARCHIVE);
-        for (const node of NODES) importImage(node.hostname, archive);
-        kubectl("create", "namespace", NAMESPACE);
-        await waitFor("the namespace's default service account", () => tryKubectl("-n", NAMESPACE, "get", "serviceaccount", "default", "-o", "name") !== undefined, 120000, 2000);
-        const manifest = path.join(project.dir, "claims.yaml");
-        fs.writeFileSync(manifest, claimsAndUser(NAMESPACE, NODES[1].hostname));
-        kubectl("apply", "-f", manifest);
-        for (const claim of ["shared", "block"]) {
-            await waitFor(`claim ${claim} Bound`, () => tryKubectl("-n", NAMESPACE, "get", "pvc", claim, "-o", "jsonpath={.status.phase}") === "Bound", 300000, 5000);
-        }
-        kubectl("-n", NAMESPACE, "wait", "--for=condition=Ready", "pod/user", "--timeout=300s");
+        await startClaimsAndUser(client, NAMESPACE, NODES[1].hostname, project.dir);
         kubectl("-n", NAMESPACE, "exec", "user", "--", "/bin/sh", "-c", "echo kept > /shared/note && echo kept > /block/note && sync");
         expect(readBack()).toBe("kept kept");
     });
