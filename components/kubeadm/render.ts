@@ -84,8 +84,20 @@ export const JOIN_DONE = "/etc/kubernetes/homelab-join.done";
 const SETTLE_TRIES = 12;
 const SETTLE_SECONDS = 10;
 
-/** The phases of `kubeadm init` after the control plane is up, in kubeadm's order: each is safe to run again. */
-const INIT_PHASES_AFTER_API = ["upload-config all", "upload-certs --upload-certs", "mark-control-plane", "bootstrap-token", "kubelet-finalize all", "addon all"];
+/**
+ * The phases of `kubeadm init` after the control plane is up, in kubeadm's order: each is safe to run
+ * again. Those with a --kubeconfig flag (`kubeadm init phase <phase> --help`) are given super-admin.conf;
+ * mark-control-plane and kubelet-finalize have none and refuse it ("unknown flag"): they use admin.conf,
+ * whose group kubeadm binds through super-admin.conf itself.
+ */
+const INIT_PHASES_AFTER_API: { phase: string; takesKubeconfig: boolean }[] = [
+    { phase: "upload-config all", takesKubeconfig: true },
+    { phase: "upload-certs --upload-certs", takesKubeconfig: true },
+    { phase: "mark-control-plane", takesKubeconfig: false },
+    { phase: "bootstrap-token", takesKubeconfig: true },
+    { phase: "kubelet-finalize all", takesKubeconfig: false },
+    { phase: "addon all", takesKubeconfig: true },
+];
 
 /** `kubeadm init` on the first control plane, once, completed if it was cut short; then the control-plane taint as configured. */
 export function renderInitScript(spec: ClusterSpec, node: ClusterNode): string {
@@ -111,7 +123,7 @@ elif [ -f ${ADMIN_KUBECONFIG} ]; then
     echo "${node.hostname} was initialised before (its addons exist)"
   else
     echo "kubeadm init on ${node.hostname} was cut short: running its remaining phases"
-${INIT_PHASES_AFTER_API.map((phase) => `    retry 3 10 kubeadm init phase ${phase} --config "$kubeadm_config"${phase.startsWith("kubelet-finalize") ? "" : " --kubeconfig /etc/kubernetes/super-admin.conf"} 2>&1 | hide_secrets`).join("\n")}
+${INIT_PHASES_AFTER_API.map(({ phase, takesKubeconfig }) => `    retry 3 10 kubeadm init phase ${phase} --config "$kubeadm_config"${takesKubeconfig ? " --kubeconfig /etc/kubernetes/super-admin.conf" : ""} 2>&1 | hide_secrets`).join("\n")}
   fi
   touch ${INIT_DONE}
 else

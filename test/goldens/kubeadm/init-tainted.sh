@@ -118,7 +118,7 @@ elif [ -f /etc/kubernetes/admin.conf ]; then
     echo "kubeadm init on home-server-1 was cut short: running its remaining phases"
     retry 3 10 kubeadm init phase upload-config all --config "$kubeadm_config" --kubeconfig /etc/kubernetes/super-admin.conf 2>&1 | hide_secrets
     retry 3 10 kubeadm init phase upload-certs --upload-certs --config "$kubeadm_config" --kubeconfig /etc/kubernetes/super-admin.conf 2>&1 | hide_secrets
-    retry 3 10 kubeadm init phase mark-control-plane --config "$kubeadm_config" --kubeconfig /etc/kubernetes/super-admin.conf 2>&1 | hide_secrets
+    retry 3 10 kubeadm init phase mark-control-plane --config "$kubeadm_config" 2>&1 | hide_secrets
     retry 3 10 kubeadm init phase bootstrap-token --config "$kubeadm_config" --kubeconfig /etc/kubernetes/super-admin.conf 2>&1 | hide_secrets
     retry 3 10 kubeadm init phase kubelet-finalize all --config "$kubeadm_config" 2>&1 | hide_secrets
     retry 3 10 kubeadm init phase addon all --config "$kubeadm_config" --kubeconfig /etc/kubernetes/super-admin.conf 2>&1 | hide_secrets
