@@ -50,6 +50,7 @@ case "$*" in
 esac
 exit 0`,
         curl: "exit 0",
+        systemctl: `echo "$*" >> "$STANDINS/systemctl.log"; [ "$*" != "is-active --quiet kubelet" ]`,
     });
     fs.mkdirSync(path.join(box.dir, "etc-kubernetes"));
 });
@@ -58,7 +59,7 @@ afterEach(() => box.cleanup());
 /** The step as it runs on a node: the wrapper around the script, the token and key on stdin, every execve traced. */
 function traced(name: string, rendered: string) {
     const step = renderStep(name, rendered, "create");
-    const moved = Object.entries({ "/etc/kubernetes": "etc-kubernetes", "/etc/homelab": "etc-homelab", "/var/lib/homelab/steps": "steps" })
+    const moved = Object.entries({ "/etc/kubernetes": "etc-kubernetes", "/etc/homelab": "etc-homelab", "/var/lib/homelab/steps": "steps", "/var/lib/kubelet": "var-lib-kubelet" })
         .filter(([original]) => step.includes(original));
     const runnable = box.runnable(step, Object.fromEntries(moved));
     const trace = path.join(box.dir, "trace");
@@ -85,6 +86,24 @@ test("init: the token and the key reach kubeadm in its config file only", () => 
     expect(configsWith(`${TOKEN_ID}.${TOKEN_SECRET}`).length).toBeGreaterThan(0);
     expect(configsWith(CERTIFICATE_KEY).length).toBeGreaterThan(0);
     expect(fs.existsSync(path.join(box.dir, "etc-kubernetes", "homelab-init.done"))).toBe(true);
+});
+
+test("init cut short just after admin.conf: each file it had not written yet is written by its own phase, the written ones are left, then the phases after the API run and the init is recorded done", () => {
+    const etc = path.join(box.dir, "etc-kubernetes");
+    for (const file of ["admin.conf", "super-admin.conf", "kubelet.conf"]) fs.writeFileSync(path.join(etc, file), "written before the kill");
+    const result = traced("kubernetes-init", renderInitScript(spec, cp1));
+    expect(result.status).toBe(0);
+    expectNoSecretInCommandLines(result.execs);
+    const phases = log("kubeadm").split("\n").filter(Boolean).map((line) => line.replace(/ --config \S+.*$/, ""));
+    expect(phases).toEqual([
+        "init phase kubeconfig controller-manager", "init phase kubeconfig scheduler", "init phase etcd local",
+        "init phase control-plane apiserver", "init phase control-plane controller-manager", "init phase control-plane scheduler", "init phase kubelet-start",
+        "init phase upload-config all", "init phase upload-certs --upload-certs", "init phase mark-control-plane", "init phase bootstrap-token", "init phase kubelet-finalize all", "init phase addon all",
+    ]);
+    expect(result.stdout).toContain("kubeadm init on home-server-1 was cut short before writing /");
+    expect(fs.readFileSync(path.join(box.dir, "systemctl.log"), "utf8")).toContain("start kubelet");
+    expect(fs.readFileSync(path.join(etc, "super-admin.conf"), "utf8")).toBe("written before the kill");
+    expect(fs.existsSync(path.join(etc, "homelab-init.done"))).toBe(true);
 });
 
 test("pre-join: the token goes to the API on kubectl's stdin and the key to kubeadm in a file (kubeadm token create and --certificate-key put them in command lines)", () => {

@@ -83,6 +83,26 @@ export const JOIN_DONE = "/etc/kubernetes/homelab-join.done";
 /** How long a cut-short init or join is given to come up before it is completed or redone. */
 const SETTLE_TRIES = 12;
 const SETTLE_SECONDS = 10;
+/** A cut-short init whose control plane starts from its static pods again: etcd, then the API (kubeadm itself waits 4 minutes). */
+const INIT_START_TRIES = 30;
+
+/**
+ * What `kubeadm init` writes after admin.conf and before its control plane can answer, in its order,
+ * with the phase that writes each: an init killed soon after admin.conf leaves some unwritten, and
+ * its control plane never starts. Each phase writes only its own file.
+ */
+const INIT_FILES_BEFORE_API: { file: string; phase: string }[] = [
+    { file: "/etc/kubernetes/super-admin.conf", phase: "kubeconfig super-admin" },
+    { file: "/etc/kubernetes/kubelet.conf", phase: "kubeconfig kubelet" },
+    { file: "/etc/kubernetes/controller-manager.conf", phase: "kubeconfig controller-manager" },
+    { file: "/etc/kubernetes/scheduler.conf", phase: "kubeconfig scheduler" },
+    { file: "/etc/kubernetes/manifests/etcd.yaml", phase: "etcd local" },
+    { file: "/etc/kubernetes/manifests/kube-apiserver.yaml", phase: "control-plane apiserver" },
+    { file: "/etc/kubernetes/manifests/kube-controller-manager.yaml", phase: "control-plane controller-manager" },
+    { file: "/etc/kubernetes/manifests/kube-scheduler.yaml", phase: "control-plane scheduler" },
+    // kubeadm-flags.env, then config.yaml, then a restart of the kubelet
+    { file: "/var/lib/kubelet/config.yaml", phase: "kubelet-start" },
+];
 
 /**
  * The phases of `kubeadm init` after the control plane is up, in kubeadm's order: each is safe to run
@@ -117,8 +137,18 @@ elif [ -f ${ADMIN_KUBECONFIG} ]; then
   # admin.conf without the record: an init cut short after its kubeconfig phase (the uploads, the token
   # and the addons may be missing), or a cluster built before the record existed. The addons are
   # kubeadm's last phase: when they exist, every phase ran.
+  # Files that exist are left as they are (a running cluster is not changed); a missing one is written
+  # by its phase, and the kubelet then starts the control plane from its static pods.
+  write_if_missing() {
+    local file=$1; shift
+    [ -s "$file" ] && return 0
+    echo "kubeadm init on ${node.hostname} was cut short before writing $file: kubeadm init phase $*"
+    kubeadm init phase "$@" --config "$kubeadm_config" 2>&1 | hide_secrets
+  }
+${INIT_FILES_BEFORE_API.map(({ file, phase }) => `  write_if_missing ${file} ${phase}`).join("\n")}
+  systemctl is-active --quiet kubelet || systemctl start kubelet
   api_answers() { ${superAdmin} --request-timeout=10s get --raw /readyz >/dev/null 2>&1; }
-  retry ${SETTLE_TRIES} ${SETTLE_SECONDS} api_answers || { echo "${node.hostname} has ${ADMIN_KUBECONFIG} from an init that did not complete, and its API does not answer; if this cluster holds nothing yet, run 'sudo kubeadm reset -f' on ${node.hostname} and pulumi up again" >&2; exit 1; }
+  retry ${INIT_START_TRIES} ${SETTLE_SECONDS} api_answers || { echo "${node.hostname} has ${ADMIN_KUBECONFIG} from an init that did not complete, and its API does not answer; if this cluster holds nothing yet, run 'sudo kubeadm reset -f' on ${node.hostname} and pulumi up again" >&2; exit 1; }
   if ${superAdmin} -n kube-system get deployment coredns >/dev/null 2>&1 && ${superAdmin} -n kube-system get daemonset kube-proxy >/dev/null 2>&1; then
     echo "${node.hostname} was initialised before (its addons exist)"
   else

@@ -111,8 +111,26 @@ elif [ -f /etc/kubernetes/admin.conf ]; then
   # admin.conf without the record: an init cut short after its kubeconfig phase (the uploads, the token
   # and the addons may be missing), or a cluster built before the record existed. The addons are
   # kubeadm's last phase: when they exist, every phase ran.
+  # Files that exist are left as they are (a running cluster is not changed); a missing one is written
+  # by its phase, and the kubelet then starts the control plane from its static pods.
+  write_if_missing() {
+    local file=$1; shift
+    [ -s "$file" ] && return 0
+    echo "kubeadm init on home-server-1 was cut short before writing $file: kubeadm init phase $*"
+    kubeadm init phase "$@" --config "$kubeadm_config" 2>&1 | hide_secrets
+  }
+  write_if_missing /etc/kubernetes/super-admin.conf kubeconfig super-admin
+  write_if_missing /etc/kubernetes/kubelet.conf kubeconfig kubelet
+  write_if_missing /etc/kubernetes/controller-manager.conf kubeconfig controller-manager
+  write_if_missing /etc/kubernetes/scheduler.conf kubeconfig scheduler
+  write_if_missing /etc/kubernetes/manifests/etcd.yaml etcd local
+  write_if_missing /etc/kubernetes/manifests/kube-apiserver.yaml control-plane apiserver
+  write_if_missing /etc/kubernetes/manifests/kube-controller-manager.yaml control-plane controller-manager
+  write_if_missing /etc/kubernetes/manifests/kube-scheduler.yaml control-plane scheduler
+  write_if_missing /var/lib/kubelet/config.yaml kubelet-start
+  systemctl is-active --quiet kubelet || systemctl start kubelet
   api_answers() { kubectl --kubeconfig /etc/kubernetes/super-admin.conf --request-timeout=10s get --raw /readyz >/dev/null 2>&1; }
-  retry 12 10 api_answers || { echo "home-server-1 has /etc/kubernetes/admin.conf from an init that did not complete, and its API does not answer; if this cluster holds nothing yet, run 'sudo kubeadm reset -f' on home-server-1 and pulumi up again" >&2; exit 1; }
+  retry 30 10 api_answers || { echo "home-server-1 has /etc/kubernetes/admin.conf from an init that did not complete, and its API does not answer; if this cluster holds nothing yet, run 'sudo kubeadm reset -f' on home-server-1 and pulumi up again" >&2; exit 1; }
   if kubectl --kubeconfig /etc/kubernetes/super-admin.conf -n kube-system get deployment coredns >/dev/null 2>&1 && kubectl --kubeconfig /etc/kubernetes/super-admin.conf -n kube-system get daemonset kube-proxy >/dev/null 2>&1; then
     echo "home-server-1 was initialised before (its addons exist)"
   else
