@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { EngineEvent, Stack, UpResult } from "@pulumi/pulumi/automation";
+import { BLOCK_POOL } from "../../components/rook/render";
 import { ROOT } from "../integration/project";
 import { importImage, NODES, waitFor } from "./lab";
 
@@ -90,7 +91,11 @@ export function cephClient(kubectlRead: (...args: string[]) => string) {
     return { ceph, cephJson, health };
 }
 
-/** A CephFS claim (shared) and an RBD claim (block), and a pod on `node` that mounts them at /shared and /block. */
+/**
+ * A CephFS claim (shared) and an RBD claim (block), and a pod on `node` that mounts the CephFS one at
+ * /shared. The RBD claim is Bound but not mounted: the lab's machines have no rbd kernel module and
+ * cephcsi-lite does not attach (see rbdImage for data on RBD).
+ */
 export function claimsAndUser(namespace: string, node: string, classes = { block: "ceph-block", filesystem: "ceph-filesystem" }): string {
     return `apiVersion: v1
 kind: PersistentVolumeClaim
@@ -118,10 +123,9 @@ spec:
       image: ${PROBE_IMAGE}
       imagePullPolicy: Never
       command: [/bin/sh, -c, 'exec sleep 100000']
-      volumeMounts: [{name: shared, mountPath: /shared}, {name: block, mountPath: /block}]
+      volumeMounts: [{name: shared, mountPath: /shared}]
   volumes:
     - {name: shared, persistentVolumeClaim: {claimName: shared}}
-    - {name: block, persistentVolumeClaim: {claimName: block}}
 `;
 }
 
@@ -139,4 +143,21 @@ export async function startClaimsAndUser(client: KubectlClient, namespace: strin
         await waitFor(`claim ${claim} Bound`, () => client.tryKubectl("-n", namespace, "get", "pvc", claim, "-o", "jsonpath={.status.phase}") === "Bound", 300000, 5000);
     }
     client.kubectl("-n", namespace, "wait", "--for=condition=Ready", "pod/user", "--timeout=300s");
+}
+
+/**
+ * A test's own image in the block pool, written and read through librbd in the operator's pod: data
+ * on RBD that survives what the test does to the lab (the machines cannot map RBD themselves).
+ */
+export function rbdImage(client: KubectlClient, image: string) {
+    const rbd = `rbd --conf=/var/lib/rook/rook-ceph/rook-ceph.config --keyring=/var/lib/rook/rook-ceph/client.admin.keyring --no-progress`;
+    const spec = `${BLOCK_POOL}/${image}`;
+    const inOperator = (run: (...args: string[]) => string, script: string) => run("-n", "rook-ceph", "exec", "deploy/rook-ceph-operator", "--", "sh", "-c", script);
+    return {
+        /** A new image of 1 MiB of random bytes (not retried: a second import would find the image there). */
+        write: () => inOperator(client.kubectl, `head -c 1048576 /dev/urandom | ${rbd} import - ${spec}`),
+        /** The image's sha256, read back whole. */
+        readBack: () => inOperator(client.kubectlRead, `${rbd} export ${spec} - | sha256sum | cut -d' ' -f1`),
+        remove: () => inOperator(client.kubectl, `${rbd} rm ${spec}`),
+    };
 }

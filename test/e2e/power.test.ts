@@ -9,7 +9,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { editStackConfig, ROOT, scratchProject, ScratchProject } from "../integration/project";
-import { cephClient, changes, kubectlClient, offlineKubectl, startClaimsAndUser, timedUp } from "./cluster";
+import { cephClient, changes, kubectlClient, offlineKubectl, rbdImage, startClaimsAndUser, timedUp } from "./cluster";
 import { acceptedLogins, inside, isOn, lab, NODES, powerLog, ssh, VIP, waitFor } from "./lab";
 
 jest.setTimeout(150 * 60 * 1000);
@@ -25,8 +25,9 @@ const client = kubectlClient(offlineKubectl(stackConfig["homelab:kubernetes"].ve
 const { kubectl, kubectlRead, tryKubectl } = client;
 const { cephJson, health } = cephClient(kubectlRead);
 
-/** The sha256 of the random MiB written to each volume in test 1: it must read back byte-identical after every power cycle. */
-const readBack = () => kubectlRead("-n", NAMESPACE, "exec", "user", "--", "/bin/sh", "-c", "sha256sum /shared/data /block/data | cut -d' ' -f1 | paste -sd' ' -");
+const block = rbdImage(client, "homelab-power-e2e");
+/** The sha256 of the random MiB written to CephFS and to RBD in test 1: it must read back byte-identical after every power cycle. */
+const readBack = () => `${kubectlRead("-n", NAMESPACE, "exec", "user", "--", "/bin/sh", "-c", "sha256sum /shared/data | cut -d' ' -f1")} ${block.readBack()}`;
 let written = "";
 /** The osdmap's epoch just before the power-off: its history from there says when noout came and OSDs went. */
 let epochBeforeOff = 0;
@@ -94,7 +95,8 @@ describe("power as a routine on the simulated lab", () => {
             expect(delay).toBeGreaterThanOrEqual(120 * 1e6);
         }
         await startClaimsAndUser(client, NAMESPACE, NODES[1].hostname, project.dir);
-        kubectl("-n", NAMESPACE, "exec", "user", "--", "/bin/sh", "-c", "head -c 1048576 /dev/urandom > /shared/data && cp /shared/data /block/data && sync");
+        kubectl("-n", NAMESPACE, "exec", "user", "--", "/bin/sh", "-c", "head -c 1048576 /dev/urandom > /shared/data && sync");
+        block.write();
         written = readBack();
         expect(written).toMatch(/^[0-9a-f]{64} [0-9a-f]{64}$/);
     });
@@ -214,6 +216,7 @@ describe("power as a routine on the simulated lab", () => {
     test("9. destroy, once storage is unprotected and the claims are gone", async () => {
         editStackConfig(project, "homelab:storage", (value) => ({ ...value, protect: false }));
         expect(changes((await up()).summary.resourceChanges)).toEqual({});
+        block.remove();
         kubectl("delete", "namespace", NAMESPACE, "--timeout=300s");
         await waitFor("the test's volumes deleted", () => (tryKubectl("get", "pv", "-o", "name") ?? "x") === "", 300000, 5000);
         await project.stack.destroy({ onOutput: () => undefined });

@@ -10,7 +10,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { allText, editStackConfig, ROOT, scratchProject, ScratchProject } from "../integration/project";
-import { cephClient, changes, kubectlClient, offlineKubectl, startClaimsAndUser, timedUp } from "./cluster";
+import { cephClient, changes, kubectlClient, offlineKubectl, rbdImage, startClaimsAndUser, timedUp } from "./cluster";
 import { watchCommandLines } from "./cmdlines";
 import { formatSpans, StepClock } from "./figures";
 import { inside, isOn, KEY, lab, NODES, ssh, waitFor } from "./lab";
@@ -80,7 +80,7 @@ function countOps(steps: { op: string }[]): Record<string, number> {
 /** The secrets the program generated, read back from the state (by resource name suffix). */
 function generatedSecrets(): Record<string, string> {
     const exported = JSON.parse(execFileSync(path.join(ROOT, ".tools", "bin", "pulumi"), ["stack", "export", "--show-secrets", "--stack", "lab"], {
-        cwd: project.dir, encoding: "utf8", env: { ...process.env, PULUMI_BACKEND_URL: `file://${project.stateDir}`, PULUMI_CONFIG_PASSPHRASE: "homelab-integration-test" },
+        cwd: project.dir, encoding: "utf8", maxBuffer: 512 * 1024 * 1024, env: { ...process.env, PULUMI_BACKEND_URL: `file://${project.stateDir}`, PULUMI_CONFIG_PASSPHRASE: "homelab-integration-test" },
     }));
     const found: Record<string, string> = {};
     for (const resource of exported.deployment.resources) {
@@ -191,11 +191,16 @@ describe("safety on the simulated lab", () => {
 
     test("3. data written to CephFS and RBD", async () => {
         await startClaimsAndUser(client, NAMESPACE, NODES[1].hostname, project.dir);
-        kubectl("-n", NAMESPACE, "exec", "user", "--", "/bin/sh", "-c", "echo kept > /shared/note && echo kept > /block/note && sync");
-        expect(readBack()).toBe("kept kept");
+        kubectl("-n", NAMESPACE, "exec", "user", "--", "/bin/sh", "-c", "echo kept > /shared/note && sync");
+        block.write();
+        written = readBack();
+        expect(written).toMatch(/^kept [0-9a-f]{64}$/);
     });
 
-    const readBack = () => kubectlRead("-n", NAMESPACE, "exec", "user", "--", "/bin/sh", "-c", "echo $(cat /shared/note) $(cat /block/note)");
+    const block = rbdImage(client, "homelab-safety-e2e");
+    /** What test 3 wrote: the note on CephFS and the sha256 of the RBD image. */
+    const readBack = () => `${kubectlRead("-n", NAMESPACE, "exec", "user", "--", "cat", "/shared/note")} ${block.readBack()}`;
+    let written = "";
 
     test("4. ssh.connectTimeoutSeconds 20 -> 30: connections updated, nothing replaced, no script re-run, then no changes", async () => {
         editStackConfig(project, "homelab:ssh", (value) => ({ ...value, connectTimeoutSeconds: 30 }));
@@ -217,7 +222,7 @@ describe("safety on the simulated lab", () => {
 
     test("6. (preview) a node's sshAddress changed: no replacement, and the Kubernetes resources are untouched (their kubeconfig stays known)", async () => {
         const original = stackConfig["homelab:nodes"];
-        editStackConfig(project, "homelab:nodes", (nodes) => nodes.map((node: any, index: number) => (index === 2 ? { ...node, sshAddress: "192.168.77.23" } : node)));
+        editStackConfig(project, "homelab:nodes", (nodes) => nodes.map((node: any, index: number) => (index === 2 ? { ...node, sshAddress: "10.77.0.13" } : node)));
         const planned = planRecorder();
         try {
             await project.stack.preview({ onEvent: planned.onEvent, color: "never" });
@@ -225,7 +230,7 @@ describe("safety on the simulated lab", () => {
             expect(planned.steps.filter((step) => REPLACING.includes(step.op))).toEqual([]);
             expect(planned.steps.filter((step) => step.type.startsWith("kubernetes:") || step.type === "pulumi:providers:kubernetes")).toEqual([]);
         } finally {
-            // an address no machine answers on would hang every later test
+            // (an address no machine answers on is seen as a machine off: the preview then truthfully plans its wake)
             editStackConfig(project, "homelab:nodes", () => original);
         }
         const back = planRecorder();
@@ -244,7 +249,7 @@ describe("safety on the simulated lab", () => {
                 expect(ran.steps.every((step) => step.diffs.every((diff) => diff === "delete"))).toBe(true);
                 expect(result.summary.result).toBe("succeeded");
                 expect(kubectl("-n", "rook-ceph", "get", "cephcluster", "rook-ceph", "-o", "jsonpath={.spec.cleanupPolicy.confirmation}")).toBe("");
-                expect(readBack()).toBe("kept kept");
+                expect(readBack()).toBe(written);
                 expect(cephJson("health").status).toBe("HEALTH_OK");
             }
         } finally {
@@ -291,12 +296,15 @@ describe("safety on the simulated lab", () => {
             const step = event.resourcePreEvent?.metadata;
             if (step) attempted.push(`${step.op} ${step.urn.split("::")[3]}`);
         } }).then(() => "the destroy succeeded", (error) => String(error));
-        expect(refusal).toMatch(/cannot be deleted\s+because it is protected/);
-        expect(attempted.filter((step) => step.startsWith("delete"))).toEqual([]);
-        expect(readBack()).toBe("kept kept");
+        // the engine runs deletes in order and checks protection at each: the claims guard comes first
+        // (the claims are still there) and stops the destroy; had it passed, the protected resources would
+        expect(refusal).toMatch(/destroy stopped before touching Ceph|cannot be deleted\s+because it is protected/);
+        expect(attempted.filter((step) => step.startsWith("delete") && !step.endsWith("-rook-claims-guard"))).toEqual([]);
+        expect(readBack()).toBe(written);
 
         editStackConfig(project, "homelab:storage", (value) => ({ ...value, protect: false }));
         expect(changes((await up()).summary.resourceChanges)).toEqual({});
+        block.remove();
         kubectl("delete", "namespace", NAMESPACE, "--timeout=300s");
         await waitFor("the test's volumes deleted", () => (tryKubectl("get", "pv", "-o", "name") ?? "x") === "", 300000, 5000);
         let output = "";
