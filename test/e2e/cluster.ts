@@ -75,10 +75,12 @@ export function changes(summary: Record<string, number> | undefined): Record<str
     return Object.fromEntries(Object.entries(summary ?? {}).filter(([op, count]) => op !== "same" && count > 0));
 }
 
+/** Where the ceph and rbd CLIs find the cluster and the admin key in the operator's pod. */
+const OPERATOR_ADMIN = ["--conf=/var/lib/rook/rook-ceph/rook-ceph.config", "--keyring=/var/lib/rook/rook-ceph/client.admin.keyring"];
+
 /** The ceph CLI with the admin key, in the operator's pod (as Rook itself runs it), through a kubectl for reads. */
 export function cephClient(kubectlRead: (...args: string[]) => string) {
-    const ceph = (...args: string[]) => kubectlRead("-n", "rook-ceph", "exec", "deploy/rook-ceph-operator", "--", "ceph",
-        "--conf=/var/lib/rook/rook-ceph/rook-ceph.config", "--keyring=/var/lib/rook/rook-ceph/client.admin.keyring", "--connect-timeout=20", ...args);
+    const ceph = (...args: string[]) => kubectlRead("-n", "rook-ceph", "exec", "deploy/rook-ceph-operator", "--", "ceph", ...OPERATOR_ADMIN, "--connect-timeout=20", ...args);
     const cephJson = (...args: string[]): any => JSON.parse(ceph(...args, "--format=json"));
     /** HEALTH_OK, HEALTH_WARN, HEALTH_ERR, or unreachable while Ceph (or the API) does not answer. */
     const health = (): string => {
@@ -150,7 +152,7 @@ export async function startClaimsAndUser(client: KubectlClient, namespace: strin
  * on RBD that survives what the test does to the lab (the machines cannot map RBD themselves).
  */
 export function rbdImage(client: KubectlClient, image: string) {
-    const rbd = `rbd --conf=/var/lib/rook/rook-ceph/rook-ceph.config --keyring=/var/lib/rook/rook-ceph/client.admin.keyring --no-progress`;
+    const rbd = `rbd ${OPERATOR_ADMIN.join(" ")} --no-progress`;
     const spec = `${BLOCK_POOL}/${image}`;
     const inOperator = (run: (...args: string[]) => string, script: string) => run("-n", "rook-ceph", "exec", "deploy/rook-ceph-operator", "--", "sh", "-c", script);
     return {

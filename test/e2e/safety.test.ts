@@ -189,6 +189,11 @@ describe("safety on the simulated lab", () => {
         expect(tryKubectl("-n", "kube-system", "get", "secret", "kubeadm-certs", "-o", "name")).toBeUndefined();
     });
 
+    const block = rbdImage(client, "homelab-safety-e2e");
+    /** What test 3 wrote: the note on CephFS and the sha256 of the RBD image. */
+    const readBack = () => `${kubectlRead("-n", NAMESPACE, "exec", "user", "--", "cat", "/shared/note")} ${block.readBack()}`;
+    let written = "";
+
     test("3. data written to CephFS and RBD", async () => {
         await startClaimsAndUser(client, NAMESPACE, NODES[1].hostname, project.dir);
         kubectl("-n", NAMESPACE, "exec", "user", "--", "/bin/sh", "-c", "echo kept > /shared/note && sync");
@@ -196,11 +201,6 @@ describe("safety on the simulated lab", () => {
         written = readBack();
         expect(written).toMatch(/^kept [0-9a-f]{64}$/);
     });
-
-    const block = rbdImage(client, "homelab-safety-e2e");
-    /** What test 3 wrote: the note on CephFS and the sha256 of the RBD image. */
-    const readBack = () => `${kubectlRead("-n", NAMESPACE, "exec", "user", "--", "cat", "/shared/note")} ${block.readBack()}`;
-    let written = "";
 
     test("4. ssh.connectTimeoutSeconds 20 -> 30: connections updated, nothing replaced, no script re-run, then no changes", async () => {
         editStackConfig(project, "homelab:ssh", (value) => ({ ...value, connectTimeoutSeconds: 30 }));
@@ -222,6 +222,8 @@ describe("safety on the simulated lab", () => {
 
     test("6. (preview) a node's sshAddress changed: no replacement, and the Kubernetes resources are untouched (their kubeconfig stays known)", async () => {
         const original = stackConfig["homelab:nodes"];
+        // lab-3's internal address, which it answers on too (one no machine answers on is seen as a
+        // machine off, and the preview then truthfully plans its wake)
         editStackConfig(project, "homelab:nodes", (nodes) => nodes.map((node: any, index: number) => (index === 2 ? { ...node, sshAddress: "10.77.0.13" } : node)));
         const planned = planRecorder();
         try {
@@ -230,7 +232,6 @@ describe("safety on the simulated lab", () => {
             expect(planned.steps.filter((step) => REPLACING.includes(step.op))).toEqual([]);
             expect(planned.steps.filter((step) => step.type.startsWith("kubernetes:") || step.type === "pulumi:providers:kubernetes")).toEqual([]);
         } finally {
-            // (an address no machine answers on is seen as a machine off: the preview then truthfully plans its wake)
             editStackConfig(project, "homelab:nodes", () => original);
         }
         const back = planRecorder();
