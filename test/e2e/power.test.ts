@@ -87,6 +87,12 @@ describe("power as a routine on the simulated lab", () => {
         fs.writeFileSync(kubeconfigFile, result.outputs.kubeconfig.value, { mode: 0o600 });
         expect(result.outputs.power.value).toMatchObject({ state: "on" });
         expect(health()).toBe("HEALTH_OK");
+        await startClaimsAndUser(client, NAMESPACE, NODES[1].hostname, project.dir);
+        kubectl("-n", NAMESPACE, "exec", "user", "--", "/bin/sh", "-c", "head -c 1048576 /dev/urandom > /shared/data && sync");
+        block.write();
+        written = readBack();
+        expect(written).toMatch(/^[0-9a-f]{64} [0-9a-f]{64}$/);
+        // after the data, which every later test reads back, whatever this finds
         for (const node of NODES) {
             expect(inside(node.hostname, "grep -E '^shutdownGracePeriod(CriticalPods)?:' /var/lib/kubelet/config.yaml | sort")).toBe("shutdownGracePeriod: 120s\nshutdownGracePeriodCriticalPods: 30s");
             // the kubelet raises logind's inhibit delay to its grace period itself
@@ -94,11 +100,6 @@ describe("power as a routine on the simulated lab", () => {
             log(`${node.hostname}: logind InhibitDelayMaxUSec ${delay}`);
             expect(delay).toBeGreaterThanOrEqual(120 * 1e6);
         }
-        await startClaimsAndUser(client, NAMESPACE, NODES[1].hostname, project.dir);
-        kubectl("-n", NAMESPACE, "exec", "user", "--", "/bin/sh", "-c", "head -c 1048576 /dev/urandom > /shared/data && sync");
-        block.write();
-        written = readBack();
-        expect(written).toMatch(/^[0-9a-f]{64} [0-9a-f]{64}$/);
     });
 
     test("2. a no-op up on the healthy lab plans nothing and logs in nowhere (the power probe opens no session)", async () => {
