@@ -52,6 +52,25 @@ describe("BareMetalNode", () => {
         expect(await promiseOf(node.address)).toBe("192.168.10.101");
     });
 
+    test("the wake is planned only to wake a node seen off while wanted on: a planned power-off or power-on leaves it out of the diff", async () => {
+        const args = { mac: "00:1e:06:1a:1b:1c", wakeOnLan: { broadcast: "10.0.0.255", port: 9, timeoutSeconds: 5 }, hosts: SEED_HOSTS, os: { containerRuntime: "containerd" as const } };
+        const seenAs = { steady: { state: "on", seen: "on" }, off: { state: "off", seen: "on" }, on: { state: "on", seen: "on" }, cut: { state: "on", seen: "off" } } as const;
+        for (const [name, power] of Object.entries(seenAs)) new BareMetalNode(name, { ...args, hostname: "n", ssh: ssh("10.0.0.1"), power });
+        await settle();
+        const wake = (name: string) => byName(`${name}-wake`);
+        // what the engine compares: every input but those ignored
+        const compared = (name: string) => {
+            const { inputs, ignoreChanges } = wake(name);
+            return Object.fromEntries(Object.entries(inputs).filter(([key]) => !(ignoreChanges ?? []).includes(key)));
+        };
+        expect(compared("off")).toEqual(compared("steady"));
+        expect(compared("on")).toEqual(compared("steady"));
+        expect(wake("off").inputs.environment.HOMELAB_POWER).toBe("off");
+        expect(wake("cut").ignoreChanges).toEqual([]);
+        expect(wake("cut").inputs.triggers[0]).toMatch(/^seen off at \d{4}-/);
+        expect(wake("cut").inputs.environment.HOMELAB_POWER).toBe("on");
+    });
+
     test("every SSH step checks the host key recorded at first contact (the command provider checks only a key it is given), or the pinned one", async () => {
         mockStdout.set("tofu-host-key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl");
         const args = { mac: "00:1e:06:1a:1b:1c", wakeOnLan: { broadcast: "10.0.0.255", port: 9, timeoutSeconds: 5 }, hosts: SEED_HOSTS, os: { containerRuntime: "containerd" as const } };

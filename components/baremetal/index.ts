@@ -68,7 +68,9 @@ export class BareMetalNode extends pulumi.ComponentResource {
 
         // Wakes the node when the lab should be on and the program saw it off (a power cut): the
         // only step planned then, before any other of this node's steps. With the node as wanted,
-        // nothing is planned: whatever woke it last time is left out of the diff.
+        // nothing is planned: whatever woke it last time is left out of the diff, and so is the
+        // environment, whose HOMELAB_POWER follows the wanted state (a planned power-off is the
+        // routine's alone; an update here would only say "not waking it")
         const { state, seen } = args.power ?? { state: "on", seen: "on" };
         const waking = state === "on" && seen === "off";
         const wake = new command.local.Command(`${name}-wake`, {
@@ -76,7 +78,7 @@ export class BareMetalNode extends pulumi.ComponentResource {
             update: `node ${POWER_HELPER} wake`,
             environment: { ...environment, HOMELAB_POWER: state },
             triggers: [waking ? `seen off at ${new Date().toISOString()}` : "as wanted"],
-        }, { parent: this, dependsOn: [power], ignoreChanges: waking ? [] : ["triggers"] });
+        }, { parent: this, dependsOn: [power], ignoreChanges: waking ? [] : ["triggers", "environment"] });
 
         // Trust on first use: the key the node shows when first reached is recorded in the state, and
         // every SSH step then checks it (the command provider checks only a key it is given)
