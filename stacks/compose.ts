@@ -145,6 +145,7 @@ export function composeHomelab(config: HomelabConfig, seen: Record<string, Power
             podCidr: k8s.podCidr,
             nodeAddressCidr: config.network.cidr,
             kubeconfig: cluster.kubeconfig,
+            clusterIdentifier: cluster.clusterIdentifier,
             adminNode,
             // a node's images go into its containerd as soon as that runs
             nodes: machines.map(({ node, ssh }) => ({ hostname: node.hostname, ssh, after: cluster.runtimeReadyOn[node.hostname] })),
@@ -178,6 +179,7 @@ export function composeHomelab(config: HomelabConfig, seen: Record<string, Power
             mirror: storage.mirror,
             manifests: storage.manifests,
             kubeconfig: cluster.kubeconfig,
+            clusterIdentifier: cluster.clusterIdentifier,
             adminNode,
             csi: { cephfsMounter: storage.cephfsMounter },
             // OSD pods need the pod network

@@ -105,8 +105,8 @@ describe("CalicoNetwork", () => {
 
     beforeAll(async () => {
         resetRegistered();
-        network = new CalicoNetwork("calico", { ...spec, wireguard: true, manifests: {}, kubeconfig: "apiVersion: v1\nkind: Config\n", adminNode: ssh, nodes });
-        new CalicoNetwork("calico-airgapped", { ...spec, manifests: { path: localFile }, kubeconfig: "kubeconfig", adminNode: ssh, nodes });
+        network = new CalicoNetwork("calico", { ...spec, wireguard: true, manifests: {}, kubeconfig: "apiVersion: v1\nkind: Config\n", clusterIdentifier: "homelab/test", adminNode: ssh, nodes });
+        new CalicoNetwork("calico-airgapped", { ...spec, manifests: { path: localFile }, kubeconfig: "kubeconfig", clusterIdentifier: "homelab/test", adminNode: ssh, nodes });
         await settle();
     });
 
@@ -287,7 +287,7 @@ describe("CalicoNetwork from calico-vxlan.yaml", () => {
         if (!found) throw new Error(`${name} was not registered; registered: ${registered.map((r) => r.name).join(", ")}`);
         return found;
     };
-    const vxlanArgs = { ...spec, version: "3.31.0", encapsulation: "VXLAN" as const, installMethod: "manifest" as const, kubeconfig: "kubeconfig", adminNode: ssh, nodes };
+    const vxlanArgs = { ...spec, version: "3.31.0", encapsulation: "VXLAN" as const, installMethod: "manifest" as const, kubeconfig: "kubeconfig", clusterIdentifier: "homelab/test", adminNode: ssh, nodes };
     const localManifest = path.join(localDir, "calico-vxlan-local.yaml");
     fs.writeFileSync(localManifest, "# image: quay.io/calico/node:v3.31.0\n");
     let network: InstanceType<typeof CalicoNetwork>;

@@ -167,7 +167,7 @@ describe("rook renderers", () => {
             "is set as well as the mirror, which serves manifests/crds.yaml, common.yaml, operator.yaml; keep one of them",
         ]);
         const ssh = { host: "h", port: 22, user: "u", privateKey: "k" };
-        expect(() => new RookCeph("short", { ...spec, nodes: spec.nodes.slice(0, 2).map((node) => ({ ...node, ssh })), manifests: {}, kubeconfig: "", adminNode: ssh }))
+        expect(() => new RookCeph("short", { ...spec, nodes: spec.nodes.slice(0, 2).map((node) => ({ ...node, ssh })), manifests: {}, kubeconfig: "", clusterIdentifier: "homelab/test", adminNode: ssh }))
             .toThrow('RookCeph short: poolSize 3 needs at least 3 nodes with OSD disks');
     });
 });
@@ -181,7 +181,7 @@ describe("RookCeph", () => {
     };
 
     beforeAll(async () => {
-        rook = new RookCeph("storage", { ...spec, nodes: spec.nodes.map((node) => ({ ...node, ssh })), manifests: {}, kubeconfig: "apiVersion: v1\nkind: Config\n", adminNode: ssh });
+        rook = new RookCeph("storage", { ...spec, nodes: spec.nodes.map((node) => ({ ...node, ssh })), manifests: {}, kubeconfig: "apiVersion: v1\nkind: Config\n", clusterIdentifier: "homelab/test", adminNode: ssh });
         rook.guardClaims([]);
         await settle();
     });
@@ -260,7 +260,7 @@ describe("RookCeph with storage unprotected", () => {
     test("storage.protect false leaves every resource deletable (the step before a destroy of the storage)", async () => {
         resetRegistered();
         const ssh = { host: "192.168.10.101", port: 22, user: "homeuser", privateKey: "k" };
-        new RookCeph("open", { ...spec, protect: false, nodes: spec.nodes.map((node) => ({ ...node, ssh })), manifests: {}, kubeconfig: "apiVersion: v1\nkind: Config\n", adminNode: ssh });
+        new RookCeph("open", { ...spec, protect: false, nodes: spec.nodes.map((node) => ({ ...node, ssh })), manifests: {}, kubeconfig: "apiVersion: v1\nkind: Config\n", clusterIdentifier: "homelab/test", adminNode: ssh });
         await settle();
         expect(registered.filter((r) => r.name.startsWith("open-") && r.protect)).toEqual([]);
         expect(registered.find((r) => r.name === "open-cluster")?.protect).toBe(false);
@@ -275,7 +275,7 @@ describe("RookCeph with wipeDisksOnDestroy off and on", () => {
 
     beforeAll(async () => {
         for (const [prefix, wipeDisksOnDestroy] of [["kept", false], ["wiped", true]] as const) {
-            new RookCeph(prefix, { ...spec, nodes: spec.nodes.map((node) => ({ ...node, ssh })), manifests: {}, wipeDisksOnDestroy, kubeconfig: "apiVersion: v1\nkind: Config\n", adminNode: ssh }).guardClaims([]);
+            new RookCeph(prefix, { ...spec, nodes: spec.nodes.map((node) => ({ ...node, ssh })), manifests: {}, wipeDisksOnDestroy, kubeconfig: "apiVersion: v1\nkind: Config\n", clusterIdentifier: "homelab/test", adminNode: ssh }).guardClaims([]);
         }
         await settle();
     });
@@ -310,7 +310,7 @@ describe("RookCeph, air-gapped, wiping its disks on destroy", () => {
     beforeAll(async () => {
         new RookCeph("lab-rook", {
             ...spec, nodes: spec.nodes.map((node) => ({ ...node, ssh: sshOf(node.hostname) })), manifests: {}, mirror: MIRROR, wipeDisksOnDestroy: true,
-            kubeconfig: "apiVersion: v1\nkind: Config\n", adminNode: ssh,
+            kubeconfig: "apiVersion: v1\nkind: Config\n", clusterIdentifier: "homelab/test", adminNode: ssh,
         });
         await settle();
     });

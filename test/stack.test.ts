@@ -47,6 +47,10 @@ test("the chain runs in order: nodes, network, VIP, kubeadm, Calico, Rook; every
     expect(byName("home-rook-operator").dependsOn).toEqual(["home-calico-wait", "home-rook-devices-home-server-1", "home-rook-devices-home-server-2", "home-rook-devices-home-server-3"]);
 });
 
+test("both Kubernetes providers name the cluster, so a re-read kubeconfig (unknown at preview) plans their update, never their replacement", () => {
+    for (const provider of ["home-calico-provider", "home-rook-provider"]) expect(byName(provider).inputs.clusterIdentifier).toBe("homelab/home");
+});
+
 test("outputs: the kubeconfig is a secret, the rest is plain", async () => {
     expect(await isSecretOutput(program.kubeconfig!)).toBe(true);
     expect(await isSecretOutput(program.vip!)).toBe(false);

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { applyManifestBundle, bundleFiles, ManifestSource, stageLocalFile } from "../manifests";
+import { ClusterApi, clusterProvider } from "../cluster-api";
 import { Follows } from "../order";
 import { describeArgProblems } from "../problems";
 import { remoteScript, SshTarget } from "../remote";
@@ -27,7 +28,7 @@ export interface CalicoNode extends Follows {
     after?: pulumi.Resource[];
 }
 
-export interface CalicoNetworkArgs extends CalicoSpec, Follows {
+export interface CalicoNetworkArgs extends CalicoSpec, Follows, ClusterApi {
     /** "operator" (the default): the tigera operator and its Installation; "manifest": Calico's calico-vxlan.yaml with this lab's settings, VXLAN only. */
     installMethod?: InstallMethod;
     /** Manifest method, air-gapped: a file server with SHA256SUMS, manifests/calico-vxlan.yaml and images/*.tar, e.g. http://192.168.77.1:8480/calico-v3.31.0. */
@@ -37,8 +38,6 @@ export interface CalicoNetworkArgs extends CalicoSpec, Follows {
      * {} for upstream, { url } for a copy, { path } for a local file.
      */
     manifests: ManifestSource;
-    /** Admin kubeconfig (a secret), e.g. KubeadmCluster.kubeconfig. */
-    kubeconfig: pulumi.Input<string>;
     /** The first control plane, which has admin.conf and kubectl, e.g. the init node's SshTarget. */
     adminNode: SshTarget;
     /** Every node of the cluster; with a mirror, each imports Calico's images before calico-node starts on it. */
@@ -60,7 +59,7 @@ export class CalicoNetwork extends pulumi.ComponentResource {
     constructor(name: string, args: CalicoNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homelab:index:CalicoNetwork", name, {}, opts);
 
-        const { manifests: _manifests, kubeconfig: _kubeconfig, adminNode: _adminNode, nodes: _nodes, installMethod = "operator", mirror: _mirror, after: _after, ...spec } = args;
+        const { manifests: _manifests, kubeconfig: _kubeconfig, clusterIdentifier: _clusterIdentifier, adminNode: _adminNode, nodes: _nodes, installMethod = "operator", mirror: _mirror, after: _after, ...spec } = args;
         const problems = [...calicoSpecProblems(spec), ...installMethodProblems({ installMethod, encapsulation: spec.encapsulation, mirror: args.mirror, manifests: args.manifests })];
         if (problems.length > 0) throw new pulumi.ResourceError(describeArgProblems(`CalicoNetwork ${name}`, problems), this);
 
@@ -75,11 +74,7 @@ export class CalicoNetwork extends pulumi.ComponentResource {
         const resources = renderCalicoResources(spec);
         const bundle = calicoBundle(args.version, bundleFiles(args.manifests, upstreamManifestUrl(args.version), OPERATOR_BUNDLE_FILES, true));
 
-        const provider = new k8s.Provider(`${name}-provider`, {
-            kubeconfig: pulumi.secret(args.kubeconfig),
-            // a destroy must still succeed once the cluster itself is gone
-            deleteUnreachable: true,
-        }, { parent: this });
+        const provider = clusterProvider(`${name}-provider`, args, this);
 
         const operator = applyManifestBundle(`${name}-operator`, { target: args.adminNode, bundle, dependsOn: args.after }, { parent: this });
 

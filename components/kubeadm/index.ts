@@ -43,6 +43,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     /** e.g. https://10.0.0.100:6443 */
     readonly apiEndpoint: pulumi.Output<string>;
     readonly nodeNames: pulumi.Output<string[]>;
+    /** What names this cluster for the Kubernetes providers of later components, e.g. "homelab/lab" (see ../cluster-api). */
+    readonly clusterIdentifier: string;
     /** Complete when every node has joined and the kubeconfig is read. */
     readonly ready: pulumi.Resource[];
     /**
@@ -166,6 +168,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         this.kubeconfig = pulumi.secret(kubeconfig.stdout);
         this.apiEndpoint = pulumi.output(`https://${endpointOf(spec)}`);
         this.nodeNames = pulumi.output(args.nodes.map((node) => node.hostname));
+        // the cluster's name is baked in at init and never changes while the cluster lives
+        this.clusterIdentifier = `homelab/${args.clusterName}`;
         this.ready = [init, ...joins, kubeconfig, ...shutdownSteps];
         this.runtimeReadyOn = Object.fromEntries([...packages].map(([hostname, step]) => [hostname, [step]]));
         this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint, nodeNames: this.nodeNames });

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { applyManifestBundle, bundleFiles, ManifestSource } from "../manifests";
+import { ClusterApi, clusterProvider } from "../cluster-api";
 import { Follows } from "../order";
 import { describeArgProblems } from "../problems";
 import { deleteOnlyStep, remoteScript, SshTarget } from "../remote";
@@ -30,7 +31,7 @@ export interface RookNode extends Follows {
     after?: pulumi.Resource[];
 }
 
-export interface RookCephArgs extends Omit<RookSpec, "csi" | "nodes" | "wipeDisksOnDestroy">, Follows {
+export interface RookCephArgs extends Omit<RookSpec, "csi" | "nodes" | "wipeDisksOnDestroy">, Follows, ClusterApi {
     /** Every node of the cluster. */
     nodes: RookNode[];
     /** The deploy/examples bundle: {} for upstream, { url } for a mirror of that directory, { path } for a local copy. */
@@ -52,8 +53,6 @@ export interface RookCephArgs extends Omit<RookSpec, "csi" | "nodes" | "wipeDisk
      * it. false, and an up (which changes nothing on the machines), before a destroy of the storage.
      */
     protect?: boolean;
-    /** Admin kubeconfig (a secret), e.g. KubeadmCluster.kubeconfig. */
-    kubeconfig: pulumi.Input<string>;
     /** The first control plane, which has admin.conf and kubectl, e.g. the init node's SshTarget. */
     adminNode: SshTarget;
     /** How pods mount CephFS, e.g. { cephfsMounter: "fuse" } where the kernel has no ceph module; default kernel. */
@@ -84,7 +83,7 @@ export class RookCeph extends pulumi.ComponentResource {
     constructor(name: string, args: RookCephArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homelab:index:RookCeph", name, {}, opts);
 
-        const { manifests: _manifests, kubeconfig: _kubeconfig, adminNode: _adminNode, mirror, csi, nodes, wipeDisksOnDestroy, after: _after, protect: _protect, ...settings } = args;
+        const { manifests: _manifests, kubeconfig: _kubeconfig, clusterIdentifier: _clusterIdentifier, adminNode: _adminNode, mirror, csi, nodes, wipeDisksOnDestroy, after: _after, protect: _protect, ...settings } = args;
         // what holds the data, and what claims name: never deleted or replaced without the user saying so
         const stateful = { protect: args.protect ?? true };
         const spec: RookSpec = {
@@ -99,11 +98,7 @@ export class RookCeph extends pulumi.ComponentResource {
         const manifestSource: ManifestSource = mirror ? { url: `${mirror.replace(/\/+$/, "")}/manifests/` } : args.manifests;
         const bundle = rookBundle(spec, bundleFiles(manifestSource, upstreamManifestBase(args.rookVersion), ROOK_BUNDLE_FILES, false));
 
-        const provider = new k8s.Provider(`${name}-provider`, {
-            kubeconfig: pulumi.secret(args.kubeconfig),
-            // a destroy must still succeed once the cluster itself is gone
-            deleteUnreachable: true,
-        }, { parent: this });
+        const provider = clusterProvider(`${name}-provider`, args, this);
 
         // air-gapped: every node has Rook's and Ceph's images before the operator schedules anything
         const images = mirror === undefined ? [] : nodes.map((node) => {
