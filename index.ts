@@ -1,14 +1,15 @@
 // homelab: bare-metal servers from powered off to Kubernetes with Ceph storage.
 // Config is read and validated first, so bad input fails before any resource exists; then each
-// node's SSH port is probed from here (no login) to see which machines are on, before anything is planned.
+// node's SSH port is probed from here (no login) to see which machines are on, and each control plane's
+// API server for when its certificate expires, before anything is planned.
 import { loadConfig } from "./stacks/config";
 import { composeHomelab } from "./stacks/compose";
-import { observePower } from "./stacks/observe";
+import { observeLab } from "./stacks/observe";
 
 const config = loadConfig();
 
-export = observePower(config).then((seen) => {
-    const lab = composeHomelab(config, seen);
+export = observeLab(config).then((observed) => {
+    const lab = composeHomelab(config, observed);
     // Stages switched off in config have no outputs, rather than empty ones.
     return Object.fromEntries(Object.entries({
         nodes: lab.nodes,
@@ -18,5 +19,6 @@ export = observePower(config).then((seen) => {
         podCidr: lab.podCidr,
         storageClasses: lab.storageClasses,
         power: lab.power,
+        certificatesExpire: lab.certificatesExpire,
     }).filter(([, value]) => value !== undefined));
 });

@@ -91,13 +91,14 @@ export function deleteOnlyStep(name: string, args: { target: SshTarget; delete: 
  * logs. Its connection is left out of the diff: a new SSH key, timeout or address must not
  * re-read it, because a value being re-read is unknown during preview, and the Kubernetes
  * providers that take it would then plan to replace every resource they manage. It is read
- * again when its script changes (through the connection it was first read with).
+ * again when its script or its triggers change (through the connection it was first read with).
  */
-export function readSecret(name: string, args: { target: SshTarget; create: pulumi.Input<string> }, opts: pulumi.CustomResourceOptions): command.remote.Command {
+export function readSecret(name: string, args: { target: SshTarget; create: pulumi.Input<string>; triggers?: pulumi.Input<any[]> }, opts: pulumi.CustomResourceOptions): command.remote.Command {
     return new command.remote.Command(name, {
         connection: connectionOf(args.target),
         create: pulumi.output(args.create).apply(asRoot),
+        triggers: args.triggers,
         logging: "stderr",
         addPreviousOutputInEnv: false,
-    }, { ...opts, additionalSecretOutputs: ["stdout"], ignoreChanges: ["connection"] });
+    }, { ...opts, additionalSecretOutputs: ["stdout"], ignoreChanges: ["connection", ...(opts.ignoreChanges ?? [])] });
 }

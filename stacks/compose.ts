@@ -7,10 +7,11 @@ import { CalicoNetwork } from "../components/calico";
 import { KubeadmCluster } from "../components/kubeadm";
 import { RookCeph } from "../components/rook";
 import { PacemakerVip } from "../components/pacemaker";
-import { LabPower, PowerReport, PowerState } from "../components/power";
+import { LabPower, PowerReport } from "../components/power";
 import { SshTarget } from "../components/remote";
 import { VlanInterface } from "../components/vlan";
 import { HomelabConfig } from "./config";
+import { Observed } from "./observe";
 
 export interface NodeSummary {
     name: string;
@@ -28,6 +29,8 @@ export interface Homelab {
     storageClasses?: pulumi.Output<{ block: string; filesystem: string }>;
     /** What the power routine said when it last ran, e.g. { state: "on", seconds: 212, at: ... }. */
     power: pulumi.Output<PowerReport>;
+    /** When the first of kubeadm's certificates expires (ISO 8601); renewed by an up before that. */
+    certificatesExpire?: pulumi.Output<string>;
 }
 
 export function sshTargetOf(config: HomelabConfig, node: HomelabConfig["nodes"][number]): SshTarget & { host: string; port: number } {
@@ -46,8 +49,9 @@ function rolesOf(config: HomelabConfig, node: HomelabConfig["nodes"][number]): s
     return config.kubernetes.enabled && config.kubernetes.scheduleOnControlPlanes ? ["control-plane", "worker"] : ["control-plane"];
 }
 
-/** `seen`: each node's power as the program saw it when it started (stacks/observe.ts). */
-export function composeHomelab(config: HomelabConfig, seen: Record<string, PowerState>): Homelab {
+/** `observed`: the lab as the program saw it when it started (stacks/observe.ts). */
+export function composeHomelab(config: HomelabConfig, observed: Observed): Homelab {
+    const seen = observed.power;
     for (const warning of config.warnings) pulumi.log.warn(warning);
     const hosts = config.nodes.map((node) => ({ hostname: node.hostname, address: node.internalAddress }));
 
@@ -131,6 +135,7 @@ export function composeHomelab(config: HomelabConfig, seen: Record<string, Power
         kubeProxySetsConntrackLimit: k8s.kubeProxySetsConntrackLimit,
         kubelet: k8s.kubelet,
         gracefulShutdown: k8s.gracefulShutdown,
+        certificates: { renewBeforeDays: k8s.certificates.renewBeforeDays, served: observed.certificates, now: observed.at },
         packages: k8s.mirror ? { source: "mirror", url: k8s.mirror } : { source: "upstream" },
         // kubeadm init goes through the VIP, and nodes join over the internal network
         after: [...vip.ready, ...machines.flatMap(({ network }) => network.ready)],
@@ -194,5 +199,5 @@ export function composeHomelab(config: HomelabConfig, seen: Record<string, Power
     const power = labPower([...vip.ready, ...cluster.ready, ...ready], storageWaitScript);
     // a destroy's first step, after the power routine: it stops the destroy while claims use Ceph
     guardClaims(power.ready);
-    return { nodes, vip: vip.vip, apiEndpoint: cluster.apiEndpoint, kubeconfig: cluster.kubeconfig, podCidr: k8s.podCidr, storageClasses, power: power.power };
+    return { nodes, vip: vip.vip, apiEndpoint: cluster.apiEndpoint, kubeconfig: cluster.kubeconfig, podCidr: k8s.podCidr, storageClasses, power: power.power, certificatesExpire: cluster.certificatesExpire };
 }

@@ -1,6 +1,9 @@
-// What the program sees of the lab's power when it starts, before it plans anything: each node's
-// SSH port probed from this machine (a TCP connection and the server's banner; no login, so a
-// no-op up still opens no SSH session), all at once, 3 s each at most.
+// What the program sees of the lab when it starts, before it plans anything, from this machine
+// and without logging in (a no-op up opens no SSH session), all nodes at once, 3 s each at most:
+// - each node's power: its SSH port answers with a banner;
+// - each control plane's certificates: the expiry of the certificate its API server serves (read in
+//   the TLS handshake; nothing is sent), which kubeadm made with the others on that node.
+import * as tls from "tls";
 import { PowerState } from "../components/power";
 import { HomelabConfig } from "./config";
 
@@ -8,8 +11,47 @@ import { HomelabConfig } from "./config";
 const { sshAnswers } = require("../components/baremetal/power.js") as { sshAnswers(host: string, port: number, timeoutMs: number): Promise<boolean> };
 
 const PROBE_MS = 3000;
+const API_PORT = 6443;
+
+/** The lab as the program saw it when it started. */
+export interface Observed {
+    /** Each node's power, e.g. { "home-server-1": "on" }. */
+    power: Record<string, PowerState>;
+    /** Per control plane seen on: when the certificate its API server serves expires (ISO 8601). */
+    certificates: Record<string, string>;
+    at: Date;
+}
+
+export async function observeLab(config: Pick<HomelabConfig, "nodes" | "ssh" | "kubernetes">): Promise<Observed> {
+    const at = new Date();
+    const power = await observePower(config);
+    return { power, certificates: await observeCertificates(config, power), at };
+}
 
 export async function observePower(config: Pick<HomelabConfig, "nodes" | "ssh">): Promise<Record<string, PowerState>> {
     const answers = await Promise.all(config.nodes.map((node) => sshAnswers(node.sshAddress, config.ssh.port, PROBE_MS)));
     return Object.fromEntries(config.nodes.map((node, index) => [node.hostname, answers[index] ? "on" : "off"]));
+}
+
+/** The expiry (ISO 8601) of the certificate served at host:port, or undefined when nothing answers with one within timeoutMs. */
+export function servedCertificateExpiry(host: string, port: number, timeoutMs: number): Promise<string | undefined> {
+    return new Promise((resolve) => {
+        // only the expiry is read: the certificate is not trusted for anything, so it is not verified
+        const socket = tls.connect({ host, port, rejectUnauthorized: false, timeout: timeoutMs });
+        const done = (expiry: string | undefined) => { socket.destroy(); resolve(expiry); };
+        socket.once("secureConnect", () => {
+            const validTo = socket.getPeerCertificate()?.valid_to;
+            done(validTo ? new Date(validTo).toISOString() : undefined);
+        });
+        socket.once("timeout", () => done(undefined));
+        socket.once("error", () => done(undefined));
+    });
+}
+
+/** Per control plane seen on: when the certificate its API server serves expires; none with Kubernetes off. */
+export async function observeCertificates(config: Pick<HomelabConfig, "nodes" | "kubernetes">, seen: Record<string, PowerState>): Promise<Record<string, string>> {
+    if (!config.kubernetes.enabled) return {};
+    const controlPlanes = config.nodes.filter((node) => node.role === "control-plane" && seen[node.hostname] === "on");
+    const expiries = await Promise.all(controlPlanes.map((node) => servedCertificateExpiry(node.sshAddress, API_PORT, PROBE_MS)));
+    return Object.fromEntries(controlPlanes.flatMap((node, index) => (expiries[index] ? [[node.hostname, expiries[index]]] : [])));
 }

@@ -163,6 +163,15 @@ export const configSchema = z.strictObject({
             period: goDuration.default("120s"),
             criticalPodsPeriod: goDuration.default("30s"),
         }).prefault({}),
+        /**
+         * kubeadm's certificates live a year and only `kubeadm upgrade` renews them by itself: an up renews them on each
+         * control plane once the one its API server serves has fewer than `renewBeforeDays` days left.
+         */
+        certificates: z.strictObject({
+            renewBeforeDays: z.number("is not a number; expected a whole number of days from 1 to 300, like 90").int("is not a whole number of days; expected 1-300, like 90")
+                .min(1, "is not a number of days kubeadm's certificates can be renewed before; expected 1-300, like 90")
+                .max(300, "leaves less than two months between renewals of certificates that live a year; expected 1-300, like 90").default(90),
+        }).prefault({}),
     }).prefault({}),
     calico: z.strictObject({
         enabled: z.boolean().default(true),

@@ -35,7 +35,7 @@ describe("the committed stacks", () => {
         delete raw.kubernetes;
         delete raw.ssh;
         const { config } = parseConfig(raw);
-        expect(config!.kubernetes).toEqual({ enabled: true, version: "1.34.2", podCidr: "172.16.0.0/16", serviceCidr: "10.96.0.0/12", dnsDomain: "cluster.local", scheduleOnControlPlanes: true, allowCgroupV1: false, kubeProxySetsConntrackLimit: true, gracefulShutdown: { period: "120s", criticalPodsPeriod: "30s" } });
+        expect(config!.kubernetes).toEqual({ enabled: true, version: "1.34.2", podCidr: "172.16.0.0/16", serviceCidr: "10.96.0.0/12", dnsDomain: "cluster.local", scheduleOnControlPlanes: true, allowCgroupV1: false, kubeProxySetsConntrackLimit: true, gracefulShutdown: { period: "120s", criticalPodsPeriod: "30s" }, certificates: { renewBeforeDays: 90 } });
         expect(config!.ssh).toEqual({ user: "homeuser", port: 22, connectTimeoutSeconds: 20 });
     });
 });
@@ -188,6 +188,18 @@ describe("each rule names the key, the value and what is valid", () => {
         ]);
         raw.kubernetes.kubelet.evictionHard = { "nodefs.available": "5%" };
         expect(messages(raw)).toEqual(["homelab:kubernetes.kubelet.imageGCLowThresholdPercent: 90 must be below kubernetes.kubelet.imageGCHighThresholdPercent (80)"]);
+    });
+
+    test("certificates: renewBeforeDays out of range or not a whole number is reported with what is valid", () => {
+        for (const [value, reason] of [
+            [0, "is not a number of days kubeadm's certificates can be renewed before; expected 1-300, like 90"],
+            [365, "leaves less than two months between renewals of certificates that live a year; expected 1-300, like 90"],
+            [7.5, "is not a whole number of days; expected 1-300, like 90"],
+        ] as const) {
+            const raw = homeRaw();
+            raw.kubernetes.certificates = { renewBeforeDays: value };
+            expect(messages(raw)).toEqual([`homelab:kubernetes.certificates.renewBeforeDays: ${value} ${reason}`]);
+        }
     });
 
     test("air-gap mirror that is not an http(s) URL", () => {

@@ -165,10 +165,15 @@ describe("KubeadmCluster", () => {
 
     beforeAll(async () => {
         mockStdout.set("kubernetes-kubeconfig", CA.kubeconfig);
+        mockStdout.set("kubernetes-admin-kubeconfig", CA.kubeconfig);
+        mockStdout.set("kubernetes-home-server-2-certificates", "2027-07-01T00:00:00Z\n");
+        mockStdout.set("kubernetes-home-server-3-certificates", "2028-06-01T00:00:00Z\n");
         cluster = new KubeadmCluster("kubernetes", {
             ...spec,
             nodes: spec.nodes.map((node, index) => ({ ...node, ssh: ssh(`192.168.10.${101 + index}`) })),
             packages: { source: "upstream" },
+            // home-server-2's certificate is due (30 days left), home-server-1's is not, home-server-3 was not seen
+            certificates: { renewBeforeDays: 90, served: { "home-server-1": "2028-06-01T00:00:00Z", "home-server-2": "2027-07-01T00:00:00Z" }, now: new Date("2027-06-01T00:00:00Z") },
         });
         await settle();
     });
@@ -189,7 +194,31 @@ describe("KubeadmCluster", () => {
             "kubernetes-home-server-1-packages", "kubernetes-home-server-2-join", "kubernetes-home-server-2-packages",
             "kubernetes-home-server-3-join", "kubernetes-home-server-3-packages", "kubernetes-home-server-4-join",
             "kubernetes-home-server-4-packages", "kubernetes-init", "kubernetes-join-secrets-cleanup", "kubernetes-kubeconfig", "kubernetes-prejoin",
-        ]);
+            "kubernetes-home-server-1-certificates", "kubernetes-home-server-2-certificates", "kubernetes-home-server-3-certificates", "kubernetes-admin-kubeconfig",
+        ].sort());
+    });
+
+    test("certificates: checked on each control plane one at a time after it joined; renewed where due, the preview naming the expiry", () => {
+        expect(dependencyNamesOf("kubernetes-home-server-1-certificates")).toEqual(["kubernetes-init"]);
+        expect(dependencyNamesOf("kubernetes-home-server-2-certificates")).toEqual(["kubernetes-home-server-2-join", "kubernetes-home-server-1-certificates"]);
+        expect(dependencyNamesOf("kubernetes-home-server-3-certificates")).toEqual(["kubernetes-home-server-3-join", "kubernetes-home-server-2-certificates"]);
+        expect(registered.some((r) => r.name === "kubernetes-home-server-4-certificates")).toBe(false);
+        // due: a new trigger replaces the step, so its script runs again
+        expect(named("kubernetes-home-server-2-certificates").inputs.triggers).toEqual(["renew: the API server's certificate expires 2027-07-01T00:00:00Z"]);
+        expect(named("kubernetes-home-server-2-certificates").ignoreChanges ?? []).toEqual([]);
+        // not due, or not seen: "not due" never replaces the step that last renewed
+        for (const host of ["home-server-1", "home-server-3"]) {
+            expect(named(`kubernetes-${host}-certificates`).inputs.triggers).toEqual(["not due"]);
+            expect(named(`kubernetes-${host}-certificates`).ignoreChanges).toEqual(["triggers"]);
+        }
+        // the admin kubeconfig handed on is read again after the init node's renewal only
+        expect(dependencyNamesOf("kubernetes-admin-kubeconfig")).toEqual(["kubernetes-home-server-1-certificates"]);
+        expect(named("kubernetes-admin-kubeconfig").inputs.triggers).toEqual(["not due"]);
+        expect(named("kubernetes-admin-kubeconfig").ignoreChanges).toEqual(["connection", "triggers"]);
+    });
+
+    test("certificatesExpire is the first expiry the renewal steps found", async () => {
+        expect(await promiseOf(cluster.certificatesExpire)).toBe("2027-07-01T00:00:00Z");
     });
 
     test("the kubeconfig is a secret and the outputs say where the API is", async () => {
@@ -261,6 +290,7 @@ describe("KubeadmCluster", () => {
         const names = await Promise.all(cluster.ready.map((r) => promiseOf(r.urn)));
         expect(names.map((urn) => urn.slice(urn.lastIndexOf("::") + 2)).sort()).toEqual([
             "kubernetes-home-server-2-join", "kubernetes-home-server-3-join", "kubernetes-home-server-4-join", "kubernetes-init", "kubernetes-join-secrets-cleanup", "kubernetes-kubeconfig",
-        ]);
+            "kubernetes-home-server-1-certificates", "kubernetes-home-server-2-certificates", "kubernetes-home-server-3-certificates", "kubernetes-admin-kubeconfig",
+        ].sort());
     });
 });

@@ -41,7 +41,10 @@ test("the chain runs in order: nodes, network, VIP, kubeadm, Calico, Rook; every
     expect(byName("home-kubernetes-init").dependsOn).toEqual(["home-kubernetes-home-server-1-packages", "home-vip-vip", ...networks]);
     expect(byName("home-kubernetes-home-server-3-join").dependsOn).toEqual(["home-kubernetes-home-server-3-packages", "home-kubernetes-home-server-2-join", "home-vip-vip", ...networks]);
     const kubeadmDone = ["home-kubernetes-init", "home-kubernetes-home-server-2-join", "home-kubernetes-home-server-3-join", "home-kubernetes-join-secrets-cleanup", "home-kubernetes-kubeconfig",
-        "home-kubernetes-home-server-1-graceful-shutdown", "home-kubernetes-home-server-2-graceful-shutdown", "home-kubernetes-home-server-3-graceful-shutdown"];
+        "home-kubernetes-home-server-1-graceful-shutdown", "home-kubernetes-home-server-2-graceful-shutdown", "home-kubernetes-home-server-3-graceful-shutdown",
+        "home-kubernetes-home-server-1-certificates", "home-kubernetes-home-server-2-certificates", "home-kubernetes-home-server-3-certificates", "home-kubernetes-admin-kubeconfig"];
+    // a control plane's certificates are checked after its kubelet restarted for graceful shutdown, one node at a time
+    expect(byName("home-kubernetes-home-server-2-certificates").dependsOn).toEqual(["home-kubernetes-home-server-2-join", "home-kubernetes-home-server-2-graceful-shutdown", "home-kubernetes-home-server-1-certificates"]);
     expect(byName("home-calico-operator").dependsOn).toEqual(kubeadmDone);
     expect(byName("home-rook-devices-home-server-1").dependsOn).toEqual(["home-kubernetes-home-server-1-packages"]);
     expect(byName("home-rook-operator").dependsOn).toEqual(["home-calico-wait", "home-rook-devices-home-server-1", "home-rook-devices-home-server-2", "home-rook-devices-home-server-3"]);

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Follows } from "../order";
 import { readSecret, remoteScript, SshTarget } from "../remote";
 import { randomHex, randomLowerAlphanumeric } from "../secret";
+import { certificatesDue, earliestExpiry, renderCertificateRenewalScript } from "./certificates";
 import { caCertHashOf, clusterSpecProblems, ClusterSpec, controlPlanesOf, endpointOf, NodeRole } from "./config";
 import { describeArgProblems } from "../problems";
 import { PackageSource, renderPackagesScript } from "./packages";
@@ -34,6 +35,17 @@ export interface KubeadmClusterArgs extends Omit<ClusterSpec, "nodes" | "imagesP
      * (pkgs.k8s.io, registry.k8s.io) or { source: "mirror", url: "http://10.0.0.1:8480/kubernetes-v1.37.2" }.
      */
     packages: PackageSource;
+    /** When kubeadm's certificates are renewed; unset: 90 days before they expire, none seen yet. */
+    certificates?: CertificatePolicy;
+}
+
+export interface CertificatePolicy {
+    /** Renew a control plane's certificates once the one its API server serves has fewer days left than this, e.g. 90. */
+    renewBeforeDays: number;
+    /** Per control plane seen answering when the program started: when its API server's certificate expires, e.g. { "home-server-1": "2027-12-05T14:20:00.000Z" }. */
+    served: Record<string, string>;
+    /** What `served` is compared with: when it was read. */
+    now: Date;
 }
 
 /** An HA kubeadm cluster behind a VIP: packages, init, serial control-plane joins, worker joins, reset on delete. */
@@ -52,11 +64,13 @@ export class KubeadmCluster extends pulumi.ComponentResource {
      * step). Components that import images into a node wait for this, not for the whole cluster.
      */
     readonly runtimeReadyOn: Record<string, pulumi.Resource[]>;
+    /** When the first of the control planes' certificates expires (ISO 8601), as the last renewal check found it. */
+    readonly certificatesExpire: pulumi.Output<string>;
 
     constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homelab:index:KubeadmCluster", name, {}, opts);
 
-        const { packages: _packages, ...settings } = args;
+        const { packages: _packages, certificates: _certificates, ...settings } = args;
         const spec: ClusterSpec = {
             ...settings,
             nodes: args.nodes.map(({ hostname, internalAddress, role }) => ({ hostname, internalAddress, role })),
@@ -97,6 +111,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             dependsOn: [packagesOf(initNode), ...(args.after ?? [])],
         });
 
+        // admin.conf as init wrote it, read once: joins pin the cluster CA from it (the admin
+        // kubeconfig handed on is read again after each renewal, below)
         const kubeconfig = readSecret(`${name}-kubeconfig`, {
             target: initNode.ssh,
             create: renderKubeconfigScript(spec),
@@ -165,13 +181,49 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             dependsOn: [joinStepOf.get(node.hostname) ?? init],
         }));
 
-        this.kubeconfig = pulumi.secret(kubeconfig.stdout);
+        // Certificates: checked on every control plane, one node at a time (each restart of its pods
+        // leaves the others serving and etcd its quorum); renewed where the up found them due, which
+        // the preview shows as the replacement of that node's step, its trigger naming the expiry.
+        const policy = args.certificates ?? { renewBeforeDays: 90, served: {}, now: new Date() };
+        const due = new Set(certificatesDue(policy.served, policy.renewBeforeDays, policy.now));
+        const triggerOf = (hostname: string) => (due.has(hostname) ? `renew: the API server's certificate expires ${policy.served[hostname]}` : "not due");
+        const shutdownStepOf = new Map(shutdownSteps.map((step, index) => [args.nodes[index].hostname, step]));
+        const renewals: command.remote.Command[] = [];
+        for (const node of [initNode, ...joiningControlPlanes]) {
+            const previous = renewals[renewals.length - 1];
+            renewals.push(remoteScript(`${name}-${node.hostname}-certificates`, {
+                target: node.ssh,
+                create: renderCertificateRenewalScript({ hostname: node.hostname, renewBeforeDays: policy.renewBeforeDays }),
+                triggers: [triggerOf(node.hostname)],
+            }, {
+                parent: this,
+                // "not due" never replaces the step that last renewed
+                ignoreChanges: due.has(node.hostname) ? [] : ["triggers"],
+                // the node has joined and its kubelet restarted for graceful shutdown; one node at a time
+                dependsOn: [joinStepOf.get(node.hostname) ?? init, ...[shutdownStepOf.get(node.hostname), previous].filter((step) => step !== undefined)],
+            }));
+        }
+        // admin.conf as it is now: read again once the init node's certificates were renewed, so
+        // that the kubeconfig handed on does not expire with the certificate it was first read with
+        const adminKubeconfig = readSecret(`${name}-admin-kubeconfig`, {
+            target: initNode.ssh,
+            create: renderKubeconfigScript(spec),
+            triggers: [triggerOf(initNode.hostname)],
+        }, {
+            parent: this,
+            ignoreChanges: due.has(initNode.hostname) ? [] : ["triggers"],
+            // admin.conf is renewed by the init node's renewal
+            dependsOn: [renewals[0]],
+        });
+
+        this.kubeconfig = pulumi.secret(adminKubeconfig.stdout);
+        this.certificatesExpire = pulumi.all(renewals.map((step) => step.stdout)).apply(earliestExpiry);
         this.apiEndpoint = pulumi.output(`https://${endpointOf(spec)}`);
         this.nodeNames = pulumi.output(args.nodes.map((node) => node.hostname));
         // the cluster's name is baked in at init and never changes while the cluster lives
         this.clusterIdentifier = `homelab/${args.clusterName}`;
-        this.ready = [init, ...joins, kubeconfig, ...shutdownSteps];
+        this.ready = [init, ...joins, kubeconfig, ...shutdownSteps, ...renewals, adminKubeconfig];
         this.runtimeReadyOn = Object.fromEntries([...packages].map(([hostname, step]) => [hostname, [step]]));
-        this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint, nodeNames: this.nodeNames });
+        this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint, nodeNames: this.nodeNames, certificatesExpire: this.certificatesExpire });
     }
 }
