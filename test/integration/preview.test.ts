@@ -74,10 +74,11 @@ describe("pulumi preview --stack home (real engine, offline)", () => {
             "command:local:Command": 10,
             // per node: prepare, hosts, poweroff, netplan (12); VIP: 3 members and the cluster (4);
             // kubeadm: 3 package installs, init, pre-join, 2 joins, the join secrets' cleanup, kubeconfig,
-            // 3 graceful-shutdown settings (12);
+            // 3 graceful-shutdown settings, 3 certificate renewal checks, the admin kubeconfig re-read after a
+            // renewal (16);
             // Calico: operator and wait (2); Rook: per node the device check, the fsid record and the
             // wipe on destroy (9), operator, wait, the claims guard, the cleanup wait and its arming (5)
-            "command:remote:Command": 44,
+            "command:remote:Command": 48,
             // corosync authkey, kubeadm certificate key, the bootstrap token's two halves: RandomPasswords,
             // whose value the official provider keeps out of the plaintext ID
             "random:index/randomPassword:RandomPassword": 4,
