@@ -2,6 +2,7 @@
 // kubectl, a timed `pulumi up`, and the probe image the tests run in pods.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as https from "https";
 import * as os from "os";
 import * as path from "path";
 import { EngineEvent, Stack, UpResult } from "@pulumi/pulumi/automation";
@@ -68,6 +69,50 @@ export async function timedUp(stack: Stack, log: (line: string) => void, onEvent
     const result = await stack.up({ onOutput: () => undefined, onEvent, color: "never" });
     log(`pulumi up: ${JSON.stringify(result.summary.resourceChanges)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return result;
+}
+
+/** The steps of a preview or up other than "same" and reads, as "op name", in the order the engine began them. */
+export function recorder() {
+    const steps: string[] = [];
+    return { steps, onEvent: (event: EngineEvent) => {
+        const step = event.resourcePreEvent?.metadata;
+        if (step && step.op !== "same" && step.op !== "read") steps.push(`${step.op} ${step.urn.split("::")[3]}`);
+    } };
+}
+
+/**
+ * Asks https://address:6443/readyz every second (anonymous, as kubeadm allows; the certificate is
+ * not checked) until stopped; `stop` says the longest time without an answer and how many were missed.
+ */
+export function apiProbe(address: string): { stop(): Promise<{ longestGapSeconds: number; missed: number; asked: number }> } {
+    let running = true, lastAnswer = Date.now(), longestGap = 0, missed = 0, asked = 0;
+    const ask = () => new Promise<boolean>((resolve) => {
+        const request = https.get({ host: address, port: 6443, path: "/readyz", rejectUnauthorized: false, timeout: 2000 }, (response) => {
+            response.resume();
+            resolve(response.statusCode === 200);
+        });
+        request.on("timeout", () => request.destroy());
+        request.on("error", () => resolve(false));
+    });
+    const loop = (async () => {
+        while (running) {
+            const started = Date.now();
+            asked++;
+            if (await ask()) {
+                longestGap = Math.max(longestGap, Date.now() - lastAnswer);
+                lastAnswer = Date.now();
+            } else missed++;
+            await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1000 - (Date.now() - started))));
+        }
+    })();
+    return {
+        stop: async () => {
+            running = false;
+            await loop;
+            longestGap = Math.max(longestGap, Date.now() - lastAnswer);
+            return { longestGapSeconds: longestGap / 1000, missed, asked };
+        },
+    };
 }
 
 /** The operations of an up other than "same": empty when nothing changed. */

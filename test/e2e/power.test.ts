@@ -9,7 +9,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { editStackConfig, ROOT, scratchProject, ScratchProject } from "../integration/project";
-import { cephClient, changes, kubectlClient, offlineKubectl, rbdImage, startClaimsAndUser, timedUp } from "./cluster";
+import { cephClient, changes, kubectlClient, offlineKubectl, rbdImage, recorder, startClaimsAndUser, timedUp } from "./cluster";
 import { acceptedLogins, inside, isOn, lab, NODES, powerLog, ssh, VIP, waitFor } from "./lab";
 
 jest.setTimeout(150 * 60 * 1000);
@@ -33,14 +33,6 @@ let written = "";
 let epochBeforeOff = 0;
 
 /** Each step the engine plans or runs other than same: "op name". */
-function recorder() {
-    const steps: string[] = [];
-    return { steps, onEvent: (event: EngineEvent) => {
-        const step = event.resourcePreEvent?.metadata;
-        if (step && step.op !== "same" && step.op !== "read") steps.push(`${step.op} ${step.urn.split("::")[3]}`);
-    } };
-}
-
 /** How long after `started` the API first answered through the VIP, polled every 2 s while `during` runs. */
 async function apiAnswers(during: Promise<unknown>, started: number): Promise<number | undefined> {
     let done = false, answered: number | undefined;
