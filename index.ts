@@ -1,7 +1,8 @@
 // homelab: bare-metal servers from powered off to Kubernetes with Ceph storage.
 // Config is read and validated first, so bad input fails before any resource exists; then each
 // node's SSH port is probed from here (no login) to see which machines are on, and each control plane's
-// API server for when its certificate expires, before anything is planned.
+// API server for when its certificate expires, and this machine's snapshot folder for the newest
+// etcd snapshot, before anything is planned.
 import { loadConfig } from "./stacks/config";
 import { composeHomelab } from "./stacks/compose";
 import { observeLab } from "./stacks/observe";
@@ -20,5 +21,6 @@ export = observeLab(config).then((observed) => {
         storageClasses: lab.storageClasses,
         power: lab.power,
         certificatesExpire: lab.certificatesExpire,
+        lastSnapshot: lab.lastSnapshot,
     }).filter(([, value]) => value !== undefined));
 });

@@ -3,6 +3,7 @@
 // Every edge is an `after` (components/order.ts), each with the reason it is there.
 import * as pulumi from "@pulumi/pulumi";
 import { BareMetalNode } from "../components/baremetal";
+import { ClusterBackup, snapshotDue, SnapshotReport } from "../components/backup";
 import { CalicoNetwork } from "../components/calico";
 import { KubeadmCluster } from "../components/kubeadm";
 import { RookCeph } from "../components/rook";
@@ -31,6 +32,8 @@ export interface Homelab {
     power: pulumi.Output<PowerReport>;
     /** When the first of kubeadm's certificates expires (ISO 8601); renewed by an up before that. */
     certificatesExpire?: pulumi.Output<string>;
+    /** The etcd snapshot last taken and kept on this machine. */
+    lastSnapshot?: pulumi.Output<SnapshotReport>;
 }
 
 export function sshTargetOf(config: HomelabConfig, node: HomelabConfig["nodes"][number]): SshTarget & { host: string; port: number } {
@@ -196,8 +199,28 @@ export function composeHomelab(config: HomelabConfig, observed: Observed): Homel
         ready = rook.ready;
     }
 
-    const power = labPower([...vip.ready, ...cluster.ready, ...ready], storageWaitScript);
+    let backup: ClusterBackup | undefined;
+    if (config.backups.enabled) {
+        const anyOn = Object.values(seen).some((state) => state === "on");
+        backup = new ClusterBackup(`${config.clusterName}-backup`, {
+            clusterName: config.clusterName,
+            controlPlanes: machines.filter(({ node }) => node.role === "control-plane")
+                .map(({ node, ssh }) => ({ name: node.hostname, host: node.sshAddress, port: config.ssh.port, hostKey: ssh.hostKey as pulumi.Input<string> })),
+            directory: config.derived.backupDirectory,
+            keep: config.backups.keep,
+            // a lab wanted off and found off has no etcd to snapshot; one about to be switched off is snapshotted first
+            due: config.power === "off" && !anyOn ? undefined
+                : snapshotDue({ newest: observed.newestSnapshot, everyHours: config.backups.everyHours, now: observed.at, powerOffPlanned: config.power === "off" }),
+            user: config.ssh.user,
+            privateKey: config.sshPrivateKey,
+            // a snapshot of the cluster once it holds what this up put in it
+            after: [...cluster.ready, ...ready],
+        });
+    }
+
+    // the power routine goes last, after the snapshot: a planned power-off is a risky step
+    const power = labPower([...vip.ready, ...cluster.ready, ...ready, ...(backup?.ready ?? [])], storageWaitScript);
     // a destroy's first step, after the power routine: it stops the destroy while claims use Ceph
     guardClaims(power.ready);
-    return { nodes, vip: vip.vip, apiEndpoint: cluster.apiEndpoint, kubeconfig: cluster.kubeconfig, podCidr: k8s.podCidr, storageClasses, power: power.power, certificatesExpire: cluster.certificatesExpire };
+    return { nodes, vip: vip.vip, apiEndpoint: cluster.apiEndpoint, kubeconfig: cluster.kubeconfig, podCidr: k8s.podCidr, storageClasses, power: power.power, certificatesExpire: cluster.certificatesExpire, lastSnapshot: backup?.lastSnapshot };
 }

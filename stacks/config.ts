@@ -28,6 +28,8 @@ export interface HomelabConfig extends ParsedConfig {
         internalInterface: string;
         controlPlanes: ParsedConfig["nodes"];
         workers: ParsedConfig["nodes"];
+        /** Where this cluster's snapshots are kept: backups.directory made absolute, then the cluster's name. */
+        backupDirectory: string;
     };
     /** Things that are allowed but worth saying at preview. */
     warnings: string[];
@@ -103,6 +105,7 @@ export function parseConfig(raw: Record<string, unknown>): { config?: Omit<Homel
                 internalInterface: interfaceName(config.network),
                 controlPlanes: config.nodes.filter((node) => node.role === "control-plane"),
                 workers: config.nodes.filter((node) => node.role === "worker"),
+                backupDirectory: path.join(localPath(config.backups.directory), config.clusterName),
             },
             warnings,
         },
@@ -130,6 +133,11 @@ export function rawFromRuntimeConfig(all: Record<string, string>): { raw: Record
     return { raw, sshPrivateKey, problems };
 }
 
+/** A path on this machine as the config writes it: absolute, ~/ for home, or relative to the project. */
+export function localPath(value: string): string {
+    return value === "~" || value.startsWith("~/") ? path.join(os.homedir(), value.slice(2)) : path.resolve(value);
+}
+
 /** Where the SSH key came from, for messages that must not show it. */
 export interface KeySource {
     key: string;
@@ -142,7 +150,7 @@ export function readPrivateKey(raw: Record<string, unknown>, secretKey: string |
     if (typeof file !== "string") return { key: secretKey, source: { key: SECRET_KEY, shown: "[secret]" }, problems: [] };
     const source = { key: "ssh.privateKeyFile", shown: file };
     if (secretKey) return { source, problems: [{ key: "ssh.privateKeyFile", value: file, message: `is set as well as ${NAMESPACE}:${SECRET_KEY}; keep one of them` }] };
-    const resolved = file.startsWith("~/") ? path.join(os.homedir(), file.slice(2)) : path.resolve(file);
+    const resolved = localPath(file);
     try {
         return { key: fs.readFileSync(resolved, "utf8"), source, problems: [] };
     } catch (error) {

@@ -2,8 +2,11 @@
 // and without logging in (a no-op up opens no SSH session), all nodes at once, 3 s each at most:
 // - each node's power: its SSH port answers with a banner;
 // - each control plane's certificates: the expiry of the certificate its API server serves (read in
-//   the TLS handshake; nothing is sent), which kubeadm made with the others on that node.
+//   the TLS handshake; nothing is sent), which kubeadm made with the others on that node;
+// - when the newest etcd snapshot kept on this machine was taken (its file name).
+import * as fs from "fs";
 import * as tls from "tls";
+import { snapshotTakenAt } from "../components/backup";
 import { PowerState } from "../components/power";
 import { HomelabConfig } from "./config";
 
@@ -19,13 +22,22 @@ export interface Observed {
     power: Record<string, PowerState>;
     /** Per control plane seen on: when the certificate its API server serves expires (ISO 8601). */
     certificates: Record<string, string>;
+    /** When the newest snapshot of the cluster kept here was taken; undefined when there is none. */
+    newestSnapshot?: Date;
     at: Date;
 }
 
-export async function observeLab(config: Pick<HomelabConfig, "nodes" | "ssh" | "kubernetes">): Promise<Observed> {
+export async function observeLab(config: Pick<HomelabConfig, "nodes" | "ssh" | "kubernetes" | "clusterName" | "derived">): Promise<Observed> {
     const at = new Date();
     const power = await observePower(config);
-    return { power, certificates: await observeCertificates(config, power), at };
+    return { power, certificates: await observeCertificates(config, power), newestSnapshot: newestSnapshot(config.derived.backupDirectory, config.clusterName), at };
+}
+
+/** When the newest of the cluster's snapshots in `directory` was taken, by its name; undefined when there is none (or no folder yet). */
+export function newestSnapshot(directory: string, clusterName: string): Date | undefined {
+    const files = fs.existsSync(directory) ? fs.readdirSync(directory) : [];
+    const taken = files.map((file) => snapshotTakenAt(clusterName, file)).filter((date): date is Date => date !== undefined);
+    return taken.sort((a, b) => b.getTime() - a.getTime())[0];
 }
 
 export async function observePower(config: Pick<HomelabConfig, "nodes" | "ssh">): Promise<Record<string, PowerState>> {

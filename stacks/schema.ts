@@ -103,6 +103,18 @@ export const configSchema = z.strictObject({
         /** An HTTP proxy for apt on the nodes (apt-cacher-ng), or none. */
         aptProxy: url.optional(),
     }).prefault({}),
+    /** etcd snapshots with the cluster's PKI, kept on the machine running Pulumi (with Kubernetes on). */
+    backups: z.strictObject({
+        enabled: z.boolean().default(true),
+        /** Where on this machine: absolute, ~/ for home, or relative to the project; one folder per cluster under it. */
+        directory: z.string().min(1, "is empty; expected a folder on this machine, like ~/.local/share/homelab/backups").default("~/.local/share/homelab/backups"),
+        /** An up takes a snapshot once the newest kept is this old (and before a planned power-off). */
+        everyHours: z.number("is not a number; expected a whole number of hours from 1 to 8760, like 24").int("is not a whole number of hours; expected 1-8760, like 24")
+            .min(1, "is less than an hour; expected 1-8760, like 24").max(8760, "is more than a year; expected 1-8760, like 24").default(24),
+        /** How many snapshots of the cluster to keep there; the oldest beyond are removed once a new one is checked. */
+        keep: z.number("is not a number; expected a whole number from 1 to 1000, like 14").int("is not a whole number; expected 1-1000, like 14")
+            .min(1, "keeps no snapshot; expected 1-1000, like 14").max(1000, "is more than 1000; expected 1-1000, like 14").default(14),
+    }).prefault({}),
     network: z.strictObject({
         /** One link (a plain interface) or several (bonded together). */
         links: z.array(interfaceName).min(1, "must list at least one link"),

@@ -1,4 +1,6 @@
 // One test per validation rule, each with the exact message a user sees.
+import * as os from "os";
+import * as path from "path";
 import { spawnSync } from "child_process";
 import { runtimeConfigOf } from "./helpers/fixtures";
 import { renderPrepareScript } from "../components/baremetal/render";
@@ -200,6 +202,20 @@ describe("each rule names the key, the value and what is valid", () => {
             raw.kubernetes.certificates = { renewBeforeDays: value };
             expect(messages(raw)).toEqual([`homelab:kubernetes.certificates.renewBeforeDays: ${value} ${reason}`]);
         }
+    });
+
+    test("backups: every bad value reported at once with what is valid; the folder is made absolute under the cluster's name", () => {
+        const raw = homeRaw();
+        raw.backups = { directory: "", everyHours: 0, keep: 2.5 };
+        expect(messages(raw)).toEqual([
+            'homelab:backups.directory: "" is empty; expected a folder on this machine, like ~/.local/share/homelab/backups',
+            "homelab:backups.everyHours: 0 is less than an hour; expected 1-8760, like 24",
+            "homelab:backups.keep: 2.5 is not a whole number; expected 1-1000, like 14",
+        ]);
+        raw.backups = { directory: "~/lab-snapshots" };
+        const { config } = parseConfig(raw);
+        expect(config!.backups).toEqual({ enabled: true, directory: "~/lab-snapshots", everyHours: 24, keep: 14 });
+        expect(config!.derived.backupDirectory).toBe(path.join(os.homedir(), "lab-snapshots", "home"));
     });
 
     test("air-gap mirror that is not an http(s) URL", () => {

@@ -3,11 +3,11 @@
 // that answer until the stand-in ssh is told to shut them down, so the order and the refusals are seen.
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as path from "path";
 import { installMocks, registered, resetRegistered, settle } from "./helpers/mocks";
 import { expectGolden } from "./helpers/golden";
 import { expectShellcheckClean } from "./helpers/shellcheck";
+import { FakeMachine } from "./helpers/fake-machine";
 import { standIns, StandIns } from "./helpers/standins";
 import { renderClusterWaitScript, renderNooutUnsetScript, renderShutdownPreflightScript, renderVipHolderScript } from "../components/power/render";
 
@@ -105,23 +105,6 @@ describe("when the routine is planned", () => {
         expect(off.inputs.triggers[1]).toMatch(/^n1,n2 seen on at /);
     });
 });
-
-/** A machine on loopback: an SSH port that answers with a banner until it is shut down. */
-class FakeMachine {
-    private server: net.Server | undefined;
-    constructor(readonly name: string, readonly port: number) {}
-    async on(): Promise<void> {
-        this.server = net.createServer((socket) => socket.end("SSH-2.0-fake\r\n"));
-        await new Promise<void>((resolve) => this.server!.listen(this.port, "127.0.0.1", resolve));
-    }
-    off(): void {
-        this.server?.close();
-        this.server = undefined;
-    }
-    get isOn(): boolean {
-        return this.server !== undefined;
-    }
-}
 
 describe("the routine, against fake machines and a stand-in ssh", () => {
     let box: StandIns;

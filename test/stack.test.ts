@@ -27,7 +27,8 @@ test("every component of the chain is registered once per node or once per clust
         kubernetes: count("homelab:index:KubeadmCluster"),
         calico: count("homelab:index:CalicoNetwork"),
         rook: count("homelab:index:RookCeph"),
-    }).toEqual({ nodes: 3, networks: 3, vip: 1, kubernetes: 1, calico: 1, rook: 1 });
+        backup: count("homelab:index:ClusterBackup"),
+    }).toEqual({ nodes: 3, networks: 3, vip: 1, kubernetes: 1, calico: 1, rook: 1, backup: 1 });
 });
 
 test("the chain runs in order: nodes, network, VIP, kubeadm, Calico, Rook; every edge on the steps, none on a whole component", () => {
@@ -48,6 +49,14 @@ test("the chain runs in order: nodes, network, VIP, kubeadm, Calico, Rook; every
     expect(byName("home-calico-operator").dependsOn).toEqual(kubeadmDone);
     expect(byName("home-rook-devices-home-server-1").dependsOn).toEqual(["home-kubernetes-home-server-1-packages"]);
     expect(byName("home-rook-operator").dependsOn).toEqual(["home-calico-wait", "home-rook-devices-home-server-1", "home-rook-devices-home-server-2", "home-rook-devices-home-server-3"]);
+});
+
+test("the etcd snapshot follows the whole cluster and goes before the power routine (a planned power-off is a risky step); none kept here yet, so it is due", () => {
+    const snapshot = byName("home-backup-snapshot");
+    expect(snapshot.dependsOn).toEqual(expect.arrayContaining(["home-kubernetes-admin-kubeconfig", "home-kubernetes-home-server-3-certificates", "home-rook-wait", "home-rook-filesystem-storage-class"]));
+    expect(byName("home-power-routine").dependsOn).toContain("home-backup-snapshot");
+    expect(snapshot.inputs.triggers).toEqual([expect.stringMatching(/^no snapshot kept yet \(seen \d{4}-/)]);
+    expect(JSON.parse(snapshot.inputs.environment.HOMELAB_BACKUP_PLAN).directory).toMatch(/\/\.local\/share\/homelab\/backups\/home$/);
 });
 
 test("both Kubernetes providers name the cluster, so a re-read kubeconfig (unknown at preview) plans their update, never their replacement", () => {

@@ -2,36 +2,18 @@
 // LabPower's routine, run on the machine running Pulumi (a local command): switches the whole lab
 // off in a safe order, or sees it healthy again after it is switched on. The scripts it runs on
 // the nodes are rendered by ./render.ts and come in the plan (HOMELAB_POWER_PLAN, JSON, no
-// secret); the SSH private key comes on stdin and lives in a root-only temporary file while the
-// routine runs. Every node's recorded host key is checked (OpenSSH's client, known_hosts).
+// secret); the SSH private key comes on stdin (../ssh-client.js).
 "use strict";
 const { spawn } = require("node:child_process");
-const fs = require("node:fs");
-const os = require("node:os");
-const path = require("node:path");
 const { sendMagicPacket, sshAnswers } = require("../baremetal/power.js");
+const { sshArgs, sshFiles } = require("../ssh-client.js");
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line) => process.stderr.write(`${line}\n`);
 
-/** The SSH client's files: the key from stdin and a known_hosts of the recorded host keys, in a directory only this user reads. */
-function sshFiles(plan, key) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-power-"));
-    fs.chmodSync(dir, 0o700);
-    fs.writeFileSync(path.join(dir, "key"), key.endsWith("\n") ? key : `${key}\n`, { mode: 0o600 });
-    const hosts = plan.nodes.filter((node) => node.hostKey).map((node) => `${node.port === 22 ? node.host : `[${node.host}]:${node.port}`} ${node.hostKey.trim()}`);
-    fs.writeFileSync(path.join(dir, "known_hosts"), `${hosts.join("\n")}\n`, { mode: 0o600 });
-    return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
-}
-
 /** Runs a rendered script as root on a node (sudo bash reading it from stdin); resolves with its stdout, rejects with its stderr. */
 function runOn(plan, files, node, what, text) {
-    const args = [
-        "-i", path.join(files.dir, "key"), "-p", String(node.port),
-        "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=15",
-        "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${path.join(files.dir, "known_hosts")}`, "-o", "LogLevel=ERROR",
-        `${plan.user}@${node.host}`, "sudo -n bash -s",
-    ];
+    const args = sshArgs(files, plan.user, node);
     return new Promise((resolve, reject) => {
         const child = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
         let stdout = "", stderr = "";
@@ -132,7 +114,7 @@ async function main(argv, env, stdin) {
     const plan = JSON.parse(env.HOMELAB_POWER_PLAN ?? "{}");
     const state = argv[0];
     if (state !== "on" && state !== "off") throw new Error(`usage: routine.js on|off (got ${state})`);
-    const files = sshFiles(plan, stdin);
+    const files = sshFiles(plan.nodes, stdin);
     try {
         const started = Date.now();
         if (state === "off") await powerOff(plan, files); else await powerOn(plan, files);
@@ -156,4 +138,4 @@ if (require.main === module) {
     });
 }
 
-module.exports = { main, powerOff, powerOn, runOn, sshFiles };
+module.exports = { main, powerOff, powerOn, runOn };

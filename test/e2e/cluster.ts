@@ -115,6 +115,24 @@ export function apiProbe(address: string): { stop(): Promise<{ longestGapSeconds
     };
 }
 
+/** The etcd snapshots kept for the lab stack in a scratch project (homelab:backups.directory is "backups" there). */
+export function keptSnapshots(projectDir: string): string[] {
+    const dir = path.join(projectDir, "backups", "lab");
+    return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+}
+
+/** What etcd's own etcdutl (the offline build's) says of the snapshot in a kept archive: {hash, revision, totalKey, totalSize, version}. */
+export function snapshotStatus(archive: string, kubernetesVersion: string): { revision: number; totalKey: number; totalSize: number } {
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-snapshot-"));
+    try {
+        execFileSync("tar", ["-xzf", archive, "-C", scratch, "snapshot.db"]);
+        const etcdutl = path.join(OFFLINE, `kubernetes-v${kubernetesVersion}`, "bin", "etcdutl");
+        return JSON.parse(execFileSync(etcdutl, ["snapshot", "status", path.join(scratch, "snapshot.db"), "--write-out=json"], { encoding: "utf8" }));
+    } finally {
+        fs.rmSync(scratch, { recursive: true, force: true });
+    }
+}
+
 /** The operations of an up other than "same": empty when nothing changed. */
 export function changes(summary: Record<string, number> | undefined): Record<string, number> {
     return Object.fromEntries(Object.entries(summary ?? {}).filter(([op, count]) => op !== "same" && count > 0));

@@ -11,7 +11,7 @@ import * as YAML from "yaml";
 import { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { editStackConfig, ROOT, scratchProject, ScratchProject } from "../integration/project";
 import { servedCertificateExpiry } from "../../stacks/observe";
-import { apiProbe, changes, kubectlClient, offlineKubectl, PROBE_ARCHIVE, PROBE_IMAGE, recorder, timedUp } from "./cluster";
+import { apiProbe, changes, keptSnapshots, kubectlClient, offlineKubectl, PROBE_ARCHIVE, PROBE_IMAGE, recorder, snapshotStatus, timedUp } from "./cluster";
 import { formatSpans, importSeconds, machineMemory, StepClock } from "./figures";
 import { importImage, inside, isOn, lab, LabNode, NODES, ssh, VIP, waitFor } from "./lab";
 
@@ -68,6 +68,14 @@ describe("Kubernetes and Calico on the simulated lab", () => {
         await logImageImports();
         fs.writeFileSync(kubeconfigFile, result.outputs.kubeconfig.value, { mode: 0o600 });
         expect(result.outputs.kubeconfig.secret).toBe(true);
+        // an etcd snapshot with the PKI is kept here, off the cluster, and etcd's own tool reads it
+        const snapshot = result.outputs.lastSnapshot.value;
+        expect(keptSnapshots(project.dir)).toEqual([path.basename(snapshot.file)]);
+        expect((fs.statSync(snapshot.file).mode & 0o777).toString(8)).toBe("600");
+        const status = snapshotStatus(snapshot.file, labStack.config["homelab:kubernetes"].version);
+        log(`figures: etcd snapshot ${snapshot.bytes} bytes (archive with the PKI), revision ${status.revision}, ${status.totalKey} keys, taken on ${snapshot.node}`);
+        expect(status.revision).toBe(snapshot.revision);
+        expect(status.totalKey).toBeGreaterThan(100);
         expect(kubectl("config", "view", "-o", "jsonpath={.clusters[0].cluster.server}")).toBe(`https://${VIP}:6443`);
 
         await waitFor("every node Ready", () => readyNodes().length === NODES.length, 300000, 5000);

@@ -9,7 +9,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { editStackConfig, ROOT, scratchProject, ScratchProject } from "../integration/project";
-import { cephClient, changes, kubectlClient, offlineKubectl, rbdImage, recorder, startClaimsAndUser, timedUp } from "./cluster";
+import { cephClient, changes, keptSnapshots, kubectlClient, offlineKubectl, rbdImage, recorder, snapshotStatus, startClaimsAndUser, timedUp } from "./cluster";
 import { acceptedLogins, inside, isOn, lab, NODES, powerLog, ssh, VIP, waitFor } from "./lab";
 
 jest.setTimeout(150 * 60 * 1000);
@@ -27,6 +27,8 @@ const { cephJson, health } = cephClient(kubectlRead);
 
 const block = rbdImage(client, "homelab-power-e2e");
 /** The sha256 of the random MiB written to CephFS and to RBD in test 1: it must read back byte-identical after every power cycle. */
+const KUBERNETES_VERSION: string = stackConfig["homelab:kubernetes"].version;
+const snapshots = () => keptSnapshots(project.dir);
 const readBack = () => `${kubectlRead("-n", NAMESPACE, "exec", "user", "--", "/bin/sh", "-c", "sha256sum /shared/data | cut -d' ' -f1")} ${block.readBack()}`;
 let written = "";
 /** The osdmap's epoch just before the power-off: its history from there says when noout came and OSDs went. */
@@ -79,6 +81,13 @@ describe("power as a routine on the simulated lab", () => {
         fs.writeFileSync(kubeconfigFile, result.outputs.kubeconfig.value, { mode: 0o600 });
         expect(result.outputs.power.value).toMatchObject({ state: "on" });
         expect(health()).toBe("HEALTH_OK");
+        // the first up keeps an etcd snapshot here, off the cluster, and etcd's own tool reads it
+        const snapshot = result.outputs.lastSnapshot.value;
+        expect(snapshots()).toEqual([path.basename(snapshot.file)]);
+        const status = snapshotStatus(snapshot.file, KUBERNETES_VERSION);
+        log(`figures: etcd snapshot ${snapshot.bytes} bytes (archive with the PKI), revision ${status.revision}, ${status.totalKey} keys, taken on ${snapshot.node}`);
+        expect(status.revision).toBe(snapshot.revision);
+        expect(status.totalKey).toBeGreaterThan(100);
         await startClaimsAndUser(client, NAMESPACE, NODES[1].hostname, project.dir);
         kubectl("-n", NAMESPACE, "exec", "user", "--", "/bin/sh", "-c", "head -c 1048576 /dev/urandom > /shared/data && sync");
         block.write();
@@ -110,8 +119,10 @@ describe("power as a routine on the simulated lab", () => {
         const preview = recorder();
         await project.stack.preview({ onEvent: preview.onEvent, color: "never" });
         log(`preview of power off: ${preview.steps.join(", ")}`);
-        expect(preview.steps.filter((step) => !step.endsWith(" lab-power-routine"))).toEqual([]);
-        expect(preview.steps.length).toBeGreaterThan(0);
+        // a planned power-off is a risky step: an etcd snapshot is taken first, then the routine runs
+        expect(preview.steps.filter((step) => !step.endsWith(" lab-power-routine") && !step.endsWith(" lab-backup-snapshot"))).toEqual([]);
+        expect(preview.steps).toContain("replace lab-backup-snapshot");
+        expect(preview.steps).toContain("replace lab-power-routine");
         let output = "";
         epochBeforeOff = cephJson("osd", "dump").epoch;
         const run = project.stack.up({ onOutput: (text) => { output += text; }, color: "never" });
@@ -122,6 +133,8 @@ describe("power as a routine on the simulated lab", () => {
         expect(result.summary.result).toBe("succeeded");
         expect(result.outputs.power.value).toMatchObject({ state: "off" });
         expect(output).toContain("noout set");
+        expect(snapshots()).toContain(path.basename(result.outputs.lastSnapshot.value.file));
+        expect(snapshots()).toHaveLength(2);
         for (const node of NODES) expect(isOn(node.hostname)).toBe(false);
         const last = Object.entries(off).sort(([, a], [, b]) => b - a)[0][0];
         expect(last).toBe(holder);

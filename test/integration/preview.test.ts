@@ -69,9 +69,10 @@ describe("pulumi preview --stack home (real engine, offline)", () => {
             "homelab:index:CalicoNetwork": 1,
             "homelab:index:RookCeph": 1,
             "homelab:index:LabPower": 1,
+            "homelab:index:ClusterBackup": 1,
             // per node: wake and wait, the wake after a power cut, the host key recorded at first contact (9);
-            // the power routine (1)
-            "command:local:Command": 10,
+            // the power routine (1); the etcd snapshot (1)
+            "command:local:Command": 11,
             // per node: prepare, hosts, poweroff, netplan (12); VIP: 3 members and the cluster (4);
             // kubeadm: 3 package installs, init, pre-join, 2 joins, the join secrets' cleanup, kubeconfig,
             // 3 graceful-shutdown settings, 3 certificate renewal checks, the admin kubeconfig re-read after a

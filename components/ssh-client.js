@@ -1,0 +1,29 @@
+// OpenSSH's client as the local routines (power, backups) use it on the machine running Pulumi:
+// the key arrives on stdin and lives in a root-only temporary directory with a known_hosts of the
+// recorded host keys, so every connection checks the node it reaches.
+"use strict";
+const fs = require("node:fs");
+const os = require("node:os");
+const path = require("node:path");
+
+/** The key and a known_hosts of `nodes` ({ host, port, hostKey }) in a directory only this user reads. */
+function sshFiles(nodes, key) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-ssh-"));
+    fs.chmodSync(dir, 0o700);
+    fs.writeFileSync(path.join(dir, "key"), key.endsWith("\n") ? key : `${key}\n`, { mode: 0o600 });
+    const hosts = nodes.filter((node) => node.hostKey).map((node) => `${node.port === 22 ? node.host : `[${node.host}]:${node.port}`} ${node.hostKey.trim()}`);
+    fs.writeFileSync(path.join(dir, "known_hosts"), `${hosts.join("\n")}\n`, { mode: 0o600 });
+    return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** ssh's arguments to run a script read from stdin as root (sudo bash) on `node` as `user`. */
+function sshArgs(files, user, node) {
+    return [
+        "-i", path.join(files.dir, "key"), "-p", String(node.port),
+        "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=15",
+        "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${path.join(files.dir, "known_hosts")}`, "-o", "LogLevel=ERROR",
+        `${user}@${node.host}`, "sudo -n bash -s",
+    ];
+}
+
+module.exports = { sshFiles, sshArgs };
