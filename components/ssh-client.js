@@ -26,4 +26,17 @@ function sshArgs(files, user, node) {
     ];
 }
 
-module.exports = { sshFiles, sshArgs };
+/** A routine's entry point: the key is read whole from stdin, then `run(key)`; a failure's message goes to stderr, exit 1. */
+function runWithKeyFromStdin(run) {
+    let stdin = "";
+    process.stdin.setEncoding("utf8");
+    process.stdin.on("data", (chunk) => { stdin += chunk; });
+    process.stdin.on("end", () => {
+        run(stdin).catch((error) => {
+            process.stderr.write(`${error.message}\n`);
+            process.exit(1);
+        });
+    });
+}
+
+module.exports = { runWithKeyFromStdin, sshFiles, sshArgs };

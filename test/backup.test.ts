@@ -2,7 +2,7 @@
 // shellcheck, run against a stand-in crictl), the component's plan, and its routine run for real
 // against fake machines on loopback and a stand-in ssh: the copy is checked, kept with tight
 // modes, and only this cluster's oldest snapshots beyond `keep` are removed.
-import { ChildProcess, spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -10,6 +10,7 @@ import * as path from "path";
 import { installMocks, registered, resetRegistered, secretValue, settle } from "./helpers/mocks";
 import { expectScriptGolden } from "./helpers/golden";
 import { FakeMachine } from "./helpers/fake-machine";
+import { runRoutine } from "./helpers/routine";
 import { standIns, StandIns } from "./helpers/standins";
 import { renderSnapshotScript, snapshotDue, snapshotFileName, snapshotTakenAt } from "../components/backup/render";
 
@@ -155,7 +156,7 @@ exec bash -s`,
         box.cleanup();
     });
 
-    function routine(keep = 14): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    function routine(keep = 14) {
         const plan = {
             user: "homeuser",
             cluster: "homelab",
@@ -164,16 +165,7 @@ exec bash -s`,
             nodes: machines.map((m) => ({ name: m.name, host: "127.0.0.1", port: m.port, hostKey: "ssh-ed25519 AAAA" })),
             script: box.runnable(renderSnapshotScript({ clusterName: "homelab" }), { "/var/lib/etcd/homelab-snapshot": "etcd-work", "/var/lib/homelab/snapshot": "staging", "/etc/kubernetes/pki": "pki" }),
         };
-        return new Promise((resolve) => {
-            const child: ChildProcess = spawn(process.execPath, [path.join(__dirname, "..", "components", "backup", "routine.js")], {
-                env: { ...process.env, PATH: `${box.dir}:${process.env.PATH}`, HOMELAB_BACKUP_PLAN: JSON.stringify(plan) },
-            });
-            let stdout = "", stderr = "";
-            child.stdout!.on("data", (data) => { stdout += data; });
-            child.stderr!.on("data", (data) => { stderr += data; });
-            child.on("close", (code) => resolve({ code, stdout, stderr }));
-            child.stdin!.end("-----BEGIN OPENSSH PRIVATE KEY-----\nthrowaway\n-----END OPENSSH PRIVATE KEY-----\n");
-        });
+        return runRoutine("backup", [], { pathFirst: box.dir, env: { HOMELAB_BACKUP_PLAN: JSON.stringify(plan) } });
     }
     const kept = () => fs.readdirSync(directory).sort();
 

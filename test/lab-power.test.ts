@@ -1,13 +1,14 @@
 // LabPower: its scripts (golden, shellcheck), when it plans to run (a wanted state that changed, or
 // a lab seen otherwise), and its routine run for real against fake machines on loopback: SSH ports
 // that answer until the stand-in ssh is told to shut them down, so the order and the refusals are seen.
-import { ChildProcess, spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { installMocks, registered, resetRegistered, settle } from "./helpers/mocks";
 import { expectGolden } from "./helpers/golden";
 import { expectShellcheckClean } from "./helpers/shellcheck";
 import { FakeMachine } from "./helpers/fake-machine";
+import { runRoutine } from "./helpers/routine";
 import { standIns, StandIns } from "./helpers/standins";
 import { renderClusterWaitScript, renderNooutUnsetScript, renderShutdownPreflightScript, renderVipHolderScript } from "../components/power/render";
 
@@ -162,17 +163,8 @@ echo "$port $kind" >> "$STANDINS/calls"`,
         };
     }
 
-    function routine(state: "on" | "off", planned = plan()): Promise<{ code: number | null; stdout: string; stderr: string }> {
-        return new Promise((resolve) => {
-            const child: ChildProcess = spawn(process.execPath, [path.join(__dirname, "..", "components", "power", "routine.js"), state], {
-                env: { ...process.env, PATH: `${box.dir}:${process.env.PATH}`, HOMELAB_POWER_PLAN: JSON.stringify(planned) },
-            });
-            let stdout = "", stderr = "";
-            child.stdout!.on("data", (data) => { stdout += data; });
-            child.stderr!.on("data", (data) => { stderr += data; });
-            child.on("close", (code) => resolve({ code, stdout, stderr }));
-            child.stdin!.end("-----BEGIN OPENSSH PRIVATE KEY-----\nthrowaway\n-----END OPENSSH PRIVATE KEY-----\n");
-        });
+    function routine(state: "on" | "off", planned = plan()) {
+        return runRoutine("power", [state], { pathFirst: box.dir, env: { HOMELAB_POWER_PLAN: JSON.stringify(planned) } });
     }
     const calls = () => fs.readFileSync(path.join(box.dir, "calls"), "utf8").split("\n").filter(Boolean)
         .map((line) => { const [port, kind] = line.split(" "); return `${machines.find((m) => String(m.port) === port)?.name} ${kind}`; });
@@ -214,13 +206,7 @@ echo "$port $kind" >> "$STANDINS/calls"`,
 
     test("the key reaches ssh in a file only the user reads, gone when the routine ends; never in a command line", async () => {
         const recorder = standIns({ ssh: `echo "$*" >> "$STANDINS/argv"; for a; do case $a in */key) stat -c %a "$a" >> "$STANDINS/modes"; cat "$a" >> "$STANDINS/keys" ;; esac; done; cat > /dev/null` });
-        const result = await new Promise<{ code: number | null }>((resolve) => {
-            const child = spawn(process.execPath, [path.join(__dirname, "..", "components", "power", "routine.js"), "on"], {
-                env: { ...process.env, PATH: `${recorder.dir}:${process.env.PATH}`, HOMELAB_POWER_PLAN: JSON.stringify(plan({ scripts: { clusterWait: "true" } })) },
-            });
-            child.on("close", (code) => resolve({ code }));
-            child.stdin.end("SECRET-KEY-MATERIAL\n");
-        });
+        const result = await runRoutine("power", ["on"], { pathFirst: recorder.dir, env: { HOMELAB_POWER_PLAN: JSON.stringify(plan({ scripts: { clusterWait: "true" } })) }, key: "SECRET-KEY-MATERIAL\n" });
         expect(result.code).toBe(0);
         expect(fs.readFileSync(path.join(recorder.dir, "argv"), "utf8")).not.toContain("SECRET-KEY-MATERIAL");
         expect(fs.readFileSync(path.join(recorder.dir, "keys"), "utf8")).toBe("SECRET-KEY-MATERIAL\n");

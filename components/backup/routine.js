@@ -10,7 +10,7 @@ const crypto = require("node:crypto");
 const fs = require("node:fs");
 const path = require("node:path");
 const { sshAnswers } = require("../baremetal/power.js");
-const { sshArgs, sshFiles } = require("../ssh-client.js");
+const { runWithKeyFromStdin, sshArgs, sshFiles } = require("../ssh-client.js");
 const { snapshotFileName, snapshotTakenAt } = require("./names.js");
 
 const log = (line) => process.stderr.write(`${line}\n`);
@@ -98,16 +98,6 @@ async function main(env, stdin) {
     }
 }
 
-if (require.main === module) {
-    let stdin = "";
-    process.stdin.setEncoding("utf8");
-    process.stdin.on("data", (chunk) => { stdin += chunk; });
-    process.stdin.on("end", () => {
-        main(process.env, stdin).catch((error) => {
-            process.stderr.write(`${error.message}\n`);
-            process.exit(1);
-        });
-    });
-}
+if (require.main === module) runWithKeyFromStdin((key) => main(process.env, key));
 
 module.exports = { main, prune };

@@ -6,7 +6,7 @@
 "use strict";
 const { spawn } = require("node:child_process");
 const { sendMagicPacket, sshAnswers } = require("../baremetal/power.js");
-const { sshArgs, sshFiles } = require("../ssh-client.js");
+const { runWithKeyFromStdin, sshArgs, sshFiles } = require("../ssh-client.js");
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line) => process.stderr.write(`${line}\n`);
@@ -126,16 +126,6 @@ async function main(argv, env, stdin) {
     }
 }
 
-if (require.main === module) {
-    let stdin = "";
-    process.stdin.setEncoding("utf8");
-    process.stdin.on("data", (chunk) => { stdin += chunk; });
-    process.stdin.on("end", () => {
-        main(process.argv.slice(2), process.env, stdin).catch((error) => {
-            process.stderr.write(`${error.message}\n`);
-            process.exit(1);
-        });
-    });
-}
+if (require.main === module) runWithKeyFromStdin((key) => main(process.argv.slice(2), process.env, key));
 
 module.exports = { main, powerOff, powerOn, runOn };
