@@ -22,5 +22,6 @@ export = observeLab(config).then((observed) => {
         power: lab.power,
         certificatesExpire: lab.certificatesExpire,
         lastSnapshot: lab.lastSnapshot,
+        restored: lab.restored,
     }).filter(([, value]) => value !== undefined));
 });

@@ -16,13 +16,13 @@ function sshFiles(nodes, key) {
     return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** ssh's arguments to run a script read from stdin as root (sudo bash) on `node` as `user`. */
-function sshArgs(files, user, node) {
+/** ssh's arguments to run, on `node` as `user`, a script read from stdin as root (sudo bash), or another remote command. */
+function sshArgs(files, user, node, remoteCommand = "sudo -n bash -s") {
     return [
         "-i", path.join(files.dir, "key"), "-p", String(node.port),
         "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=15",
         "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${path.join(files.dir, "known_hosts")}`, "-o", "LogLevel=ERROR",
-        `${user}@${node.host}`, "sudo -n bash -s",
+        `${user}@${node.host}`, remoteCommand,
     ];
 }
 

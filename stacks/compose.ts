@@ -3,7 +3,7 @@
 // Every edge is an `after` (components/order.ts), each with the reason it is there.
 import * as pulumi from "@pulumi/pulumi";
 import { BareMetalNode } from "../components/baremetal";
-import { ClusterBackup, snapshotDue, SnapshotReport } from "../components/backup";
+import { ClusterBackup, ClusterRestore, RestoreReport, snapshotDue, SnapshotReport } from "../components/backup";
 import { CalicoNetwork } from "../components/calico";
 import { KubeadmCluster } from "../components/kubeadm";
 import { RookCeph } from "../components/rook";
@@ -34,6 +34,8 @@ export interface Homelab {
     certificatesExpire?: pulumi.Output<string>;
     /** The etcd snapshot last taken and kept on this machine. */
     lastSnapshot?: pulumi.Output<SnapshotReport>;
+    /** The snapshot last restored (backups.restoreFrom), when one was. */
+    restored?: pulumi.Output<RestoreReport>;
 }
 
 export function sshTargetOf(config: HomelabConfig, node: HomelabConfig["nodes"][number]): SshTarget & { host: string; port: number } {
@@ -199,13 +201,14 @@ export function composeHomelab(config: HomelabConfig, observed: Observed): Homel
         ready = rook.ready;
     }
 
+    const controlPlanesToReach = () => machines.filter(({ node }) => node.role === "control-plane")
+        .map(({ node, ssh }) => ({ name: node.hostname, host: node.sshAddress, port: config.ssh.port, hostKey: ssh.hostKey as pulumi.Input<string> }));
     let backup: ClusterBackup | undefined;
     if (config.backups.enabled) {
         const anyOn = Object.values(seen).some((state) => state === "on");
         backup = new ClusterBackup(`${config.clusterName}-backup`, {
             clusterName: config.clusterName,
-            controlPlanes: machines.filter(({ node }) => node.role === "control-plane")
-                .map(({ node, ssh }) => ({ name: node.hostname, host: node.sshAddress, port: config.ssh.port, hostKey: ssh.hostKey as pulumi.Input<string> })),
+            controlPlanes: controlPlanesToReach(),
             directory: config.derived.backupDirectory,
             keep: config.backups.keep,
             // a lab wanted off and found off has no etcd to snapshot; one about to be switched off is snapshotted first
@@ -218,9 +221,25 @@ export function composeHomelab(config: HomelabConfig, observed: Observed): Homel
         });
     }
 
-    // the power routine goes last, after the snapshot: a planned power-off is a risky step
-    const power = labPower([...vip.ready, ...cluster.ready, ...ready, ...(backup?.ready ?? [])], storageWaitScript);
+    let restore: ClusterRestore | undefined;
+    if (config.restore) {
+        restore = new ClusterRestore(`${config.clusterName}-restore`, {
+            clusterName: config.clusterName,
+            controlPlanes: controlPlanesToReach(),
+            file: config.restore.file,
+            sha256: config.restore.sha256,
+            directory: config.derived.backupDirectory,
+            keep: config.backups.keep,
+            user: config.ssh.user,
+            privateKey: config.sshPrivateKey,
+            // onto the cluster this up converged, after its scheduled snapshot
+            after: [...cluster.ready, ...ready, ...(backup?.ready ?? [])],
+        });
+    }
+
+    // the power routine goes last, after the snapshot and a restore: a planned power-off is a risky step
+    const power = labPower([...vip.ready, ...cluster.ready, ...ready, ...(backup?.ready ?? []), ...(restore?.ready ?? [])], storageWaitScript);
     // a destroy's first step, after the power routine: it stops the destroy while claims use Ceph
     guardClaims(power.ready);
-    return { nodes, vip: vip.vip, apiEndpoint: cluster.apiEndpoint, kubeconfig: cluster.kubeconfig, podCidr: k8s.podCidr, storageClasses, power: power.power, certificatesExpire: cluster.certificatesExpire, lastSnapshot: backup?.lastSnapshot };
+    return { nodes, vip: vip.vip, apiEndpoint: cluster.apiEndpoint, kubeconfig: cluster.kubeconfig, podCidr: k8s.podCidr, storageClasses, power: power.power, certificatesExpire: cluster.certificatesExpire, lastSnapshot: backup?.lastSnapshot, restored: restore?.restored };
 }

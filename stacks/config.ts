@@ -8,6 +8,7 @@ import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { interfaceName } from "../components/vlan/render";
 import { partialConfig } from "./partial";
+import { inspectRestoreSource, RestoreSource, restoreFile } from "./restore-source";
 import { crossFieldProblems, ConfigProblem } from "./rules";
 import { configSchema, ParsedConfig } from "./schema";
 
@@ -20,6 +21,8 @@ const TEXT_KEYS = new Set(["clusterName", "power", SECRET_KEY]);
 export interface HomelabConfig extends ParsedConfig {
     /** The SSH private key for every node, always a Pulumi secret. */
     sshPrivateKey: pulumi.Output<string>;
+    /** The snapshot backups.restoreFrom names, read and checked on this machine. */
+    restore?: RestoreSource;
     /** Facts derived from the config, computed once here. */
     derived: {
         /** Prefix length of network.cidr, as netplan and IPaddr2 want it. */
@@ -138,6 +141,17 @@ export function localPath(value: string): string {
     return value === "~" || value.startsWith("~/") ? path.join(os.homedir(), value.slice(2)) : path.resolve(value);
 }
 
+/** The snapshot backups.restoreFrom names, checked; read from the raw values when other keys are wrong, so that its problems are listed with theirs. */
+export function readRestoreSource(raw: Record<string, unknown>, config: Omit<HomelabConfig, "sshPrivateKey"> | undefined): { source?: RestoreSource; problems: ConfigProblem[] } {
+    const backups = (raw.backups ?? {}) as { restoreFrom?: unknown; directory?: unknown };
+    const restoreFrom = config ? config.backups.restoreFrom : backups.restoreFrom;
+    const clusterName = config ? config.clusterName : raw.clusterName;
+    if (typeof restoreFrom !== "string" || restoreFrom === "" || typeof clusterName !== "string") return { problems: [] };
+    const directory = config ? config.derived.backupDirectory
+        : path.join(localPath(typeof backups.directory === "string" ? backups.directory : configSchema.shape.backups.parse({}).directory), clusterName);
+    return inspectRestoreSource(restoreFrom, restoreFile(restoreFrom, directory, localPath), clusterName);
+}
+
 /** Where the SSH key came from, for messages that must not show it. */
 export interface KeySource {
     key: string;
@@ -184,7 +198,8 @@ export function loadConfig(all: Record<string, string> = pulumi.runtime.allConfi
     const { key, source, problems: keyReadProblems } = readPrivateKey(raw, secretKey);
     const keyProblems = keyReadProblems.length > 0 ? keyReadProblems : privateKeyProblems(key, source);
     const { config, problems } = parseConfig(raw);
-    const allProblems = [...readProblems, ...keyProblems, ...problems];
+    const { source: restore, problems: restoreProblems } = readRestoreSource(raw, config);
+    const allProblems = [...readProblems, ...keyProblems, ...problems, ...restoreProblems];
     if (!config || allProblems.length > 0) throw new ConfigError(allProblems);
-    return { ...config, sshPrivateKey: pulumi.secret(key as string) };
+    return { ...config, sshPrivateKey: pulumi.secret(key as string), ...(restore ? { restore } : {}) };
 }

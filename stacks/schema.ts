@@ -114,6 +114,12 @@ export const configSchema = z.strictObject({
         /** How many snapshots of the cluster to keep there; the oldest beyond are removed once a new one is checked. */
         keep: z.number("is not a number; expected a whole number from 1 to 1000, like 14").int("is not a whole number; expected 1-1000, like 14")
             .min(1, "keeps no snapshot; expected 1-1000, like 14").max(1000, "is more than 1000; expected 1-1000, like 14").default(14),
+        /**
+         * A snapshot to restore on every control plane: a file name in this cluster's snapshot folder, or a path.
+         * Restored once per snapshot; leaving the key set restores nothing again.
+         */
+        restoreFrom: z.string("is not a file name; expected one of this cluster's snapshots, like homelab-etcd-20261205T235200Z.tar.gz")
+            .min(1, "is empty; expected one of this cluster's snapshots, like homelab-etcd-20261205T235200Z.tar.gz").optional(),
     }).prefault({}),
     network: z.strictObject({
         /** One link (a plain interface) or several (bonded together). */

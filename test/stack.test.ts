@@ -28,7 +28,8 @@ test("every component of the chain is registered once per node or once per clust
         calico: count("homelab:index:CalicoNetwork"),
         rook: count("homelab:index:RookCeph"),
         backup: count("homelab:index:ClusterBackup"),
-    }).toEqual({ nodes: 3, networks: 3, vip: 1, kubernetes: 1, calico: 1, rook: 1, backup: 1 });
+        restore: count("homelab:index:ClusterRestore"),
+    }).toEqual({ nodes: 3, networks: 3, vip: 1, kubernetes: 1, calico: 1, rook: 1, backup: 1, restore: 0 });
 });
 
 test("the chain runs in order: nodes, network, VIP, kubeadm, Calico, Rook; every edge on the steps, none on a whole component", () => {

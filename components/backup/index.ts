@@ -5,6 +5,7 @@ import { Follows } from "../order";
 import { renderSnapshotScript } from "./render";
 
 export { snapshotDue, snapshotFileName, snapshotTakenAt } from "./render";
+export { ClusterRestore, RestoreReport } from "./restore";
 
 /** What the routine said of the snapshot it last took. */
 export interface SnapshotReport {

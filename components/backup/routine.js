@@ -50,15 +50,16 @@ function checkCopy(file, expectedSha) {
     return JSON.parse(meta.stdout);
 }
 
-/** Keeps the newest `keep` of this cluster's snapshots in `dir`; says which it removed. */
-function prune(dir, cluster, keep) {
+/** Keeps the newest `keep` of this cluster's snapshots in `dir`, and those named in `spare`; says which it removed. */
+function prune(dir, cluster, keep, spare = []) {
     const snapshots = fs.readdirSync(dir).filter((file) => snapshotTakenAt(cluster, file) !== undefined).sort();
-    const removed = snapshots.slice(0, Math.max(0, snapshots.length - keep));
+    const removed = snapshots.slice(0, Math.max(0, snapshots.length - keep)).filter((file) => !spare.includes(file));
     for (const file of removed) fs.rmSync(path.join(dir, file));
     return removed;
 }
 
-async function takeSnapshot(plan, files) {
+/** Takes a snapshot on the first control plane that answers and keeps it; `spare` names files pruning must leave (one about to be restored). */
+async function takeSnapshot(plan, files, spare = []) {
     const answers = await Promise.all(plan.nodes.map((node) => sshAnswers(node.host, node.port, 3000)));
     const candidates = plan.nodes.filter((_, index) => answers[index]);
     if (candidates.length === 0) throw new Error(`no control plane answers SSH (${plan.nodes.map((n) => `${n.name} at ${n.host}:${n.port}`).join(", ")}): no snapshot taken`);
@@ -75,7 +76,7 @@ async function takeSnapshot(plan, files) {
             const meta = checkCopy(part, sha);
             if (meta.cluster !== plan.cluster) throw new Error(`the archive from ${node.name} says it is of cluster ${meta.cluster}, not ${plan.cluster}`);
             fs.renameSync(part, file);
-            const removed = prune(plan.directory, plan.cluster, plan.keep);
+            const removed = prune(plan.directory, plan.cluster, plan.keep, spare);
             if (removed.length) log(`removed the oldest snapshots beyond ${plan.keep}: ${removed.join(", ")}`);
             log(`snapshot kept in ${file}`);
             return { file, node: node.name, at: meta.takenAt, bytes: fs.statSync(file).size, revision: meta.etcd?.revision };
@@ -100,4 +101,4 @@ async function main(env, stdin) {
 
 if (require.main === module) runWithKeyFromStdin((key) => main(process.env, key));
 
-module.exports = { main, prune };
+module.exports = { main, prune, takeSnapshot, checkCopy };

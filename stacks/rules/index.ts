@@ -4,6 +4,7 @@
 // judge (see partial.ts for how).
 import { guarded, plain, wellFormed } from "../partial";
 import { ParsedConfig } from "../schema";
+import { restoreRules } from "./backups";
 import { calicoRules } from "./calico";
 import { controlPlanes, gracefulShutdown, imageGC, kubernetesMirror, kubernetesNetworks } from "./kubernetes";
 import { links, routes, vlanInterfaceName } from "./network";
@@ -20,7 +21,7 @@ const RULES: Rule[] = [
     nodeDuplicates, internalAddresses, vipAddress, wakeOnLanBroadcast,
     links, vlanInterfaceName, routes,
     kubernetesNetworks, controlPlanes, imageGC, gracefulShutdown, kubernetesMirror,
-    storageRules, calicoRules,
+    storageRules, calicoRules, restoreRules,
 ];
 
 /**

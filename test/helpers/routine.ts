@@ -5,9 +5,9 @@ import * as path from "path";
 
 export const THROWAWAY_ROUTINE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nthrowaway\n-----END OPENSSH PRIVATE KEY-----\n";
 
-export function runRoutine(component: string, args: string[], spec: { pathFirst: string; env: Record<string, string>; key?: string }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runRoutine(component: string, args: string[], spec: { pathFirst: string; env: Record<string, string>; key?: string; routine?: string }): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-        const child = spawn(process.execPath, [path.join(__dirname, "..", "..", "components", component, "routine.js"), ...args], {
+        const child = spawn(process.execPath, [path.join(__dirname, "..", "..", "components", component, spec.routine ?? "routine.js"), ...args], {
             env: { ...process.env, PATH: `${spec.pathFirst}:${process.env.PATH}`, ...spec.env },
         });
         let stdout = "", stderr = "";

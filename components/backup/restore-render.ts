@@ -1,0 +1,150 @@
+// Pure: the scripts that restore an etcd snapshot on every control plane, in the order the
+// Kubernetes documentation gives for a stacked etcd ("Restoring an etcd cluster"): every member's
+// data is restored from the one snapshot before anything stops, then the API servers and etcd stop
+// everywhere, the data is swapped, etcd starts again first, then the API servers, then the kubelets.
+// ./restore-routine.js runs them stage by stage, one stage on every node before the next; values
+// known only then (the snapshot's sha256, the members) come as RESTORE_* assignments before a script.
+import { script } from "../script";
+
+/** Inside etcd's data directory, which its container sees at the same path (etcdutl runs there). */
+export const RESTORE_WORK = "/var/lib/etcd/homelab-restore";
+/** Where the control-plane manifests wait while etcd is swapped (out of the kubelet's sight). */
+export const HELD_MANIFESTS = "/etc/kubernetes/homelab-restore-held";
+const MANIFESTS = "/etc/kubernetes/manifests";
+const ETCD_PKI = "/etc/kubernetes/pki/etcd";
+/** Stopped while etcd is swapped; etcd comes back first, the others after it. */
+const HELD = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"];
+/**
+ * Restored revisions move past any the API servers and their clients saw, and older ones read as
+ * compacted, so that watches start over instead of missing the change (etcd's advice for a restore
+ * under Kubernetes: etcdutl snapshot restore --bump-revision --mark-compacted).
+ */
+const BUMP_REVISION = 1_000_000_000;
+
+/** ssh's remote command that receives the snapshot on stdin (no secret in it; the snapshot is not one alone). */
+export const RECEIVE_SNAPSHOT_COMMAND = `sudo -n sh -c 'umask 077 && mkdir -p ${RESTORE_WORK} && cat > ${RESTORE_WORK}/snapshot.db.part && mv ${RESTORE_WORK}/snapshot.db.part ${RESTORE_WORK}/snapshot.db'`;
+
+const COMMON = `host=$(hostname)
+fail() { echo "$host: $*" >&2; exit 1; }
+etcd_container() { crictl ps --quiet --name '^etcd$' --state running 2>/dev/null | head -n 1; }
+# the member's name and peer URL as kubeadm wrote them, wherever the manifest is now
+etcd_manifest() { if [ -f ${MANIFESTS}/etcd.yaml ]; then echo ${MANIFESTS}/etcd.yaml; else echo ${HELD_MANIFESTS}/etcd.yaml; fi; }
+flag() { sed -n "s/^ *- --$1=//p" "$(etcd_manifest)" | head -n 1; }`;
+const ETCDCTL = `etcdctl_() {
+  crictl exec "$container" etcdctl --endpoints=https://127.0.0.1:2379 --cacert=${ETCD_PKI}/ca.crt \\
+    --cert=${ETCD_PKI}/healthcheck-client.crt --key=${ETCD_PKI}/healthcheck-client.key "$@"
+}`;
+
+/** Waits, bounded, for this node's etcd container to run (etcdutl runs in it, as the snapshot's etcdctl did). */
+function waitForEtcd(timeoutSeconds: number, what: string): string {
+    return `deadline=$(( $(date +%s) + ${timeoutSeconds} ))
+until container=$(etcd_container) && [ -n "$container" ]; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "etcd does not run here after ${timeoutSeconds} s (crictl ps --name etcd): ${what}"
+  sleep 3
+done`;
+}
+
+/**
+ * Stage 1, on every control plane, changing nothing the cluster runs on: the snapshot received is
+ * the one named (RESTORE_SHA), etcdutl reads it as an etcd snapshot, and this member's name and peer
+ * URL are printed ("member NAME URL") for the routine to list every member. A restore that stopped
+ * after its manifests were held has them put back first, so that etcd runs again.
+ */
+export function renderRestoreCheckScript(spec: { etcdTimeoutSeconds?: number } = {}): string {
+    return script(COMMON, `: "\${RESTORE_SHA:?the routine sets RESTORE_SHA}"
+snapshot=${RESTORE_WORK}/snapshot.db
+[ -f "$snapshot" ] || fail "no snapshot received in $snapshot"
+have=$(sha256sum < "$snapshot" | cut -d' ' -f1)
+[ "$have" = "$RESTORE_SHA" ] || fail "the snapshot received differs from the one named (sha256 $have, expected $RESTORE_SHA): nothing stopped"
+if [ -d ${HELD_MANIFESTS} ] && [ -n "$(ls -A ${HELD_MANIFESTS})" ]; then
+  echo "$host: an earlier restore held the control-plane manifests; putting them back before anything else" >&2
+  for held in ${HELD_MANIFESTS}/*.yaml; do mv "$held" ${MANIFESTS}/; done
+fi`, waitForEtcd(spec.etcdTimeoutSeconds ?? 300, "nothing stopped"), `status=$(crictl exec "$container" etcdutl snapshot status "$snapshot" --write-out=json 2>&1) || fail "etcdutl cannot read the snapshot: $status; nothing stopped"
+case $status in *'"revision"'*) ;; *) fail "etcdutl did not describe the snapshot: $status; nothing stopped" ;; esac
+name=$(flag name)
+peer=$(flag initial-advertise-peer-urls)
+[ -n "$name" ] && [ -n "$peer" ] || fail "no --name or --initial-advertise-peer-urls in $(etcd_manifest): nothing stopped"
+echo "member $name $peer"`);
+}
+
+/**
+ * Stage 2, still changing nothing the cluster runs on: this member's data restored from the
+ * snapshot beside the live data, for the cluster of every member (RESTORE_NAME, RESTORE_PEER,
+ * RESTORE_CLUSTER, RESTORE_TOKEN).
+ */
+export function renderRestoreDataScript(): string {
+    return script(COMMON, `: "\${RESTORE_NAME:?}" "\${RESTORE_PEER:?}" "\${RESTORE_CLUSTER:?}" "\${RESTORE_TOKEN:?}"
+restored=${RESTORE_WORK}/data`, waitForEtcd(300, "nothing stopped"), `rm -rf "$restored"
+crictl exec "$container" etcdutl snapshot restore ${RESTORE_WORK}/snapshot.db --name "$RESTORE_NAME" \\
+  --initial-cluster "$RESTORE_CLUSTER" --initial-cluster-token "$RESTORE_TOKEN" --initial-advertise-peer-urls "$RESTORE_PEER" \\
+  --data-dir "$restored" --bump-revision ${BUMP_REVISION} --mark-compacted >&2
+[ -f "$restored/member/snap/db" ] || fail "etcdutl snapshot restore left no $restored/member/snap/db: nothing stopped"
+echo "$host: etcd data restored beside the live data, as member $RESTORE_NAME of $RESTORE_CLUSTER" >&2`);
+}
+
+/** Stage 3: the API server, controller manager, scheduler and etcd stopped (their manifests held), and seen gone. */
+export function renderRestoreStopScript(spec: { timeoutSeconds?: number } = {}): string {
+    const timeout = spec.timeoutSeconds ?? 180;
+    return script(COMMON, `install -d -m 700 ${HELD_MANIFESTS}
+for component in ${HELD.join(" ")}; do
+  if [ -f ${MANIFESTS}/$component.yaml ]; then mv ${MANIFESTS}/$component.yaml ${HELD_MANIFESTS}/; fi
+done
+deadline=$(( $(date +%s) + ${timeout} ))
+while [ -n "$(crictl ps --quiet --name '^(etcd|kube-apiserver)$' 2>/dev/null)" ]; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "etcd or the API server still runs ${timeout} s after their manifests were held in ${HELD_MANIFESTS}"
+  sleep 2
+done
+echo "$host: API server and etcd stopped" >&2`);
+}
+
+/**
+ * Stage 4: the restored data swapped in (the live data kept beside it, the last one only, as
+ * previous-data), etcd started, then the other control-plane components, then the kubelet restarted.
+ */
+export function renderRestoreStartScript(): string {
+    return script(COMMON, `[ -d ${RESTORE_WORK}/data/member ] || fail "no restored data in ${RESTORE_WORK}/data/member; the manifests stay held in ${HELD_MANIFESTS}"
+rm -rf ${RESTORE_WORK}/previous-data
+if [ -d /var/lib/etcd/member ]; then mv /var/lib/etcd/member ${RESTORE_WORK}/previous-data; fi
+mv ${RESTORE_WORK}/data/member /var/lib/etcd/member
+echo "$host: etcd data swapped for the snapshot's (the data before kept in ${RESTORE_WORK}/previous-data)" >&2
+for component in ${[...HELD].reverse().join(" ")}; do
+  if [ -f ${HELD_MANIFESTS}/$component.yaml ]; then mv ${HELD_MANIFESTS}/$component.yaml ${MANIFESTS}/; fi
+done
+systemctl restart kubelet
+echo "$host: etcd, the API server and the kubelet started again" >&2`);
+}
+
+/**
+ * Stage 5: this member healthy, and what it sees of its cluster ("etcd CLUSTER_ID MEMBERS
+ * REVISION"), for the routine to check every member agrees; then the API through the endpoint in
+ * admin.conf (the VIP) answers ready.
+ */
+export function renderRestoreCheckHealthScript(spec: { timeoutSeconds?: number } = {}): string {
+    const timeout = spec.timeoutSeconds ?? 600;
+    return script(COMMON, ETCDCTL, `deadline=$(( $(date +%s) + ${timeout} ))
+until container=$(etcd_container) && [ -n "$container" ] && etcdctl_ endpoint health >/dev/null 2>&1; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "etcd does not answer healthy ${timeout} s after the restore"
+  sleep 3
+done
+status=$(etcdctl_ endpoint status --write-out=json)
+cluster_id=$(echo "$status" | sed -n 's/.*"cluster_id":\\([0-9]*\\).*/\\1/p')
+revision=$(echo "$status" | sed -n 's/.*"revision":\\([0-9]*\\).*/\\1/p')
+members=$(etcdctl_ member list | cut -d, -f3 | tr -d ' ' | sort | paste -sd, -)
+until kubectl --kubeconfig /etc/kubernetes/admin.conf get --raw=/readyz >/dev/null 2>&1; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "the API does not answer ready through $(sed -n 's/^ *server: //p' /etc/kubernetes/admin.conf) ${timeout} s after the restore"
+  sleep 3
+done
+rm -rf ${RESTORE_WORK}/data ${RESTORE_WORK}/snapshot.db
+echo "etcd $cluster_id $members $revision"`);
+}
+
+/** After a stage failed before any data was swapped: the held manifests put back, so that the cluster runs on as it was. */
+export function renderRestoreReleaseScript(): string {
+    return script(COMMON, `if [ -d ${HELD_MANIFESTS} ]; then
+  for component in ${[...HELD].reverse().join(" ")}; do
+    if [ -f ${HELD_MANIFESTS}/$component.yaml ]; then mv ${HELD_MANIFESTS}/$component.yaml ${MANIFESTS}/; fi
+  done
+fi
+rm -rf ${RESTORE_WORK}/data ${RESTORE_WORK}/snapshot.db
+echo "$host: left as it was (its own etcd data, its control plane running)" >&2`);
+}

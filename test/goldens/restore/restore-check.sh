@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+set -euo pipefail
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export DEBIAN_FRONTEND=noninteractive
+
+host=$(hostname)
+fail() { echo "$host: $*" >&2; exit 1; }
+etcd_container() { crictl ps --quiet --name '^etcd$' --state running 2>/dev/null | head -n 1; }
+# the member's name and peer URL as kubeadm wrote them, wherever the manifest is now
+etcd_manifest() { if [ -f /etc/kubernetes/manifests/etcd.yaml ]; then echo /etc/kubernetes/manifests/etcd.yaml; else echo /etc/kubernetes/homelab-restore-held/etcd.yaml; fi; }
+flag() { sed -n "s/^ *- --$1=//p" "$(etcd_manifest)" | head -n 1; }
+
+: "${RESTORE_SHA:?the routine sets RESTORE_SHA}"
+snapshot=/var/lib/etcd/homelab-restore/snapshot.db
+[ -f "$snapshot" ] || fail "no snapshot received in $snapshot"
+have=$(sha256sum < "$snapshot" | cut -d' ' -f1)
+[ "$have" = "$RESTORE_SHA" ] || fail "the snapshot received differs from the one named (sha256 $have, expected $RESTORE_SHA): nothing stopped"
+if [ -d /etc/kubernetes/homelab-restore-held ] && [ -n "$(ls -A /etc/kubernetes/homelab-restore-held)" ]; then
+  echo "$host: an earlier restore held the control-plane manifests; putting them back before anything else" >&2
+  for held in /etc/kubernetes/homelab-restore-held/*.yaml; do mv "$held" /etc/kubernetes/manifests/; done
+fi
+
+deadline=$(( $(date +%s) + 300 ))
+until container=$(etcd_container) && [ -n "$container" ]; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "etcd does not run here after 300 s (crictl ps --name etcd): nothing stopped"
+  sleep 3
+done
+
+status=$(crictl exec "$container" etcdutl snapshot status "$snapshot" --write-out=json 2>&1) || fail "etcdutl cannot read the snapshot: $status; nothing stopped"
+case $status in *'"revision"'*) ;; *) fail "etcdutl did not describe the snapshot: $status; nothing stopped" ;; esac
+name=$(flag name)
+peer=$(flag initial-advertise-peer-urls)
+[ -n "$name" ] && [ -n "$peer" ] || fail "no --name or --initial-advertise-peer-urls in $(etcd_manifest): nothing stopped"
+echo "member $name $peer"

@@ -1,0 +1,281 @@
+// ClusterRestore: the snapshot named by backups.restoreFrom is checked on this machine before
+// anything is planned; the stage scripts (golden, shellcheck); the component's plan; and the
+// routine run for real against three fake control planes (loopback SSH ports, each node a folder,
+// stand-in ssh, crictl, systemctl and kubectl): every member restored from the one snapshot, the
+// cluster as it was kept first, and every refusal before the stop leaves every node as it was.
+import { spawnSync } from "child_process";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { installMocks, registered, resetRegistered, secretValue, settle } from "./helpers/mocks";
+import { expectScriptGolden } from "./helpers/golden";
+import { FakeMachine } from "./helpers/fake-machine";
+import { runRoutine } from "./helpers/routine";
+import { standIns, StandIns } from "./helpers/standins";
+import { renderSnapshotScript } from "../components/backup/render";
+import {
+    RECEIVE_SNAPSHOT_COMMAND, renderRestoreCheckHealthScript, renderRestoreCheckScript, renderRestoreDataScript,
+    renderRestoreReleaseScript, renderRestoreStartScript, renderRestoreStopScript,
+} from "../components/backup/restore-render";
+import { parseConfig, rawFromRuntimeConfig, readRestoreSource } from "../stacks/config";
+import { inspectRestoreSource } from "../stacks/restore-source";
+import { crossFieldProblems } from "../stacks/rules";
+import { runtimeConfigOf } from "./helpers/fixtures";
+import { BOLT_DB, makeArchive } from "./helpers/snapshot-archive";
+
+installMocks();
+/** The home stack, as the cluster "homelab". */
+const labConfig = (): Record<string, any> => ({ ...rawFromRuntimeConfig(runtimeConfigOf("Pulumi.home.yaml")).raw, clusterName: "homelab" });
+const { ClusterRestore } = require("../components/backup") as typeof import("../components/backup");
+
+describe("the snapshot backups.restoreFrom names, read before anything is planned", () => {
+    let dir: string;
+    beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-restore-source-")); });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    test("one of this cluster's archives: its sha256, when and where it was taken, etcd's revision", () => {
+        const file = makeArchive(dir, "homelab-etcd-20261205T235200Z.tar.gz");
+        expect(inspectRestoreSource("homelab-etcd-20261205T235200Z.tar.gz", file, "homelab")).toEqual({
+            source: { file, sha256: createHash("sha256").update(fs.readFileSync(file)).digest("hex"), takenAt: "2026-12-05T23:52:00Z", node: "cp1", revision: 4242 },
+            problems: [],
+        });
+    });
+
+    test.each([
+        ["another cluster's snapshot", { cluster: "office" }, 'is a snapshot of cluster "office", not of homelab'],
+        ["a database that is not etcd's", { db: Buffer.from("SQLite format 3\0") }, "is not an etcd snapshot: the snapshot.db in"],
+        ["an archive without the PKI", { leaveOut: "pki" }, "holds no pki/ca.key, pki/etcd/ca.key"],
+        ["an archive without the snapshot", { leaveOut: "snapshot.db" }, "holds no snapshot.db"],
+        ["a meta.json that is not JSON", { meta: "{" }, "the meta.json in"],
+    ])("%s is refused, naming the key, the value and the file", (_what, change, message) => {
+        const file = makeArchive(dir, "homelab-etcd-20261205T235200Z.tar.gz", change);
+        const { source, problems } = inspectRestoreSource("x.tar.gz", file, "homelab");
+        expect(source).toBeUndefined();
+        expect(problems).toEqual([{ key: "backups.restoreFrom", value: "x.tar.gz", message: expect.stringContaining(message) }]);
+        expect(problems[0].message).toContain(file);
+        expect(problems[0].message).toContain("expected one of homelab's snapshot archives");
+    });
+
+    test("a file that is no archive, or none at all, is refused", () => {
+        const text = path.join(dir, "notes.txt");
+        fs.writeFileSync(text, "hello\n");
+        expect(inspectRestoreSource(text, text, "homelab").problems[0].message).toContain("is not a snapshot archive: " + text + " is not a readable tar.gz");
+        expect(inspectRestoreSource("gone.tar.gz", path.join(dir, "gone.tar.gz"), "homelab").problems[0].message).toContain("(ENOENT)");
+    });
+
+    test("a bare name is found in the cluster's snapshot folder; its problems are listed with every other config problem", () => {
+        const folder = path.join(dir, "homelab");
+        makeArchive(folder, "homelab-etcd-20261205T235200Z.tar.gz", { cluster: "office" });
+        const raw = { ...labConfig(), backups: { directory: dir, restoreFrom: "homelab-etcd-20261205T235200Z.tar.gz" }, power: "sideways" };
+        const { config, problems } = parseConfig(raw);
+        expect(config).toBeUndefined();
+        expect(problems.map((p) => p.key)).toContain("power");
+        expect(readRestoreSource(raw, config).problems).toEqual([{ key: "backups.restoreFrom", value: "homelab-etcd-20261205T235200Z.tar.gz", message: expect.stringContaining(`not of homelab (${folder}/homelab-etcd-20261205T235200Z.tar.gz)`) }]);
+    });
+
+    test("a restore needs Kubernetes and the lab on", () => {
+        const base = parseConfig({ ...labConfig(), backups: { restoreFrom: "a.tar.gz" } });
+        expect(base.problems).toEqual([]);
+        const parsed = base.config!;
+        const restoreProblems = (config: typeof parsed) => crossFieldProblems(config).filter((p) => p.key === "backups.restoreFrom").map((p) => p.message);
+        expect(restoreProblems({ ...parsed, power: "off" })).toEqual([expect.stringContaining("while power is off")]);
+        expect(restoreProblems({ ...parsed, kubernetes: { ...parsed.kubernetes, enabled: false } })).toEqual([expect.stringContaining("kubernetes.enabled is false")]);
+    });
+});
+
+describe("the restore's stage scripts", () => {
+    test.each([
+        ["restore-check.sh", renderRestoreCheckScript()],
+        ["restore-data.sh", renderRestoreDataScript()],
+        ["restore-stop.sh", renderRestoreStopScript()],
+        ["restore-start.sh", renderRestoreStartScript()],
+        ["restore-health.sh", renderRestoreCheckHealthScript()],
+        ["restore-release.sh", renderRestoreReleaseScript()],
+    ])("%s: golden and shellcheck clean", (name, rendered) => {
+        expectScriptGolden(name, rendered);
+    });
+});
+
+describe("ClusterRestore's plan", () => {
+    beforeEach(resetRegistered);
+    test("the archive's sha256 is the trigger (once per snapshot); the key goes on stdin as a secret, never into the plan", async () => {
+        new ClusterRestore("lab-restore", {
+            clusterName: "homelab",
+            controlPlanes: [{ name: "cp1", host: "10.0.0.1", port: 22, hostKey: "ssh-ed25519 AAAA" }],
+            file: "/home/me/backups/homelab/homelab-etcd-20261205T235200Z.tar.gz",
+            sha256: "ab".repeat(32),
+            directory: "/home/me/backups/homelab",
+            keep: 3,
+            user: "homeuser",
+            privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret\n-----END OPENSSH PRIVATE KEY-----\n",
+        });
+        await settle();
+        const step = registered.find((r) => r.name === "lab-restore-etcd")!;
+        expect(step.type).toBe("command:local:Command");
+        expect(step.inputs.triggers).toEqual(["ab".repeat(32)]);
+        expect(step.inputs.update).toBe("true");
+        expect(step.inputs.delete).toBeUndefined();
+        expect(JSON.stringify(step.inputs.environment)).not.toContain("secret");
+        expect(secretValue(step.inputs.stdin)).toContain("BEGIN OPENSSH PRIVATE KEY");
+        const plan = JSON.parse(step.inputs.environment.HOMELAB_RESTORE_PLAN);
+        expect(plan).toMatchObject({ cluster: "homelab", sha256: "ab".repeat(32), snapshot: { directory: "/home/me/backups/homelab", keep: 3 } });
+        expect(plan.scripts.start).toBe(renderRestoreStartScript());
+    });
+});
+
+/** crictl on a fake node ($NODE_ROOT): a component runs while its manifest is in place; etcdutl and etcdctl act on the node's folders. */
+const CRICTL = `m=$NODE_ROOT/etc/kubernetes/manifests
+case $1 in
+  ps)
+    case "$*" in
+      *"^(etcd|kube-apiserver)\\$"*) if [ -e "$m/etcd.yaml" ] || [ -e "$m/kube-apiserver.yaml" ] || [ -e "$NODE_ROOT/stuck" ]; then echo etcd-1; fi ;;
+      *) if [ -e "$m/etcd.yaml" ]; then echo etcd-1; fi ;;
+    esac ;;
+  exec)
+    shift 2; tool=$1; shift
+    case "$tool $*" in
+      "etcdutl snapshot status "*) if [ -e "$NODE_ROOT/bad-snapshot" ]; then echo "invalid database"; exit 1; fi; echo '{"hash":1,"revision":4242}' ;;
+      "etcdutl snapshot restore "*)
+        src=$3; shift 3
+        while [ $# -gt 0 ]; do case $1 in --name) name=$2; shift 2 ;; --initial-cluster) cluster=$2; shift 2 ;; --initial-cluster-token) token=$2; shift 2 ;; --data-dir) data=$2; shift 2 ;; *) shift ;; esac; done
+        mkdir -p "$data/member/snap"; cp "$src" "$data/member/snap/db"
+        echo "$name" > "$data/member/name"; echo "$cluster" > "$data/member/initial-cluster"; echo "$token" > "$data/member/token" ;;
+      "etcdctl "*"endpoint health") [ -e "$m/etcd.yaml" ] ;;
+      "etcdctl "*"snapshot save "*) for last; do :; done; cp "$NODE_ROOT/var/lib/etcd/member/snap/db" "$last" ;;
+      "etcdctl "*"endpoint status "*) echo "[{\\"Status\\":{\\"header\\":{\\"cluster_id\\":$(cksum < "$NODE_ROOT/var/lib/etcd/member/token" | cut -d' ' -f1),\\"revision\\":1000004242}}}]" ;;
+      "etcdctl "*"member list") tr ',' '\\n' < "$NODE_ROOT/var/lib/etcd/member/initial-cluster" | while IFS== read -r n u; do echo "1, started, $n, $u, https://x:2379, false"; done ;;
+      *) echo "crictl stand-in: unexpected $tool $*" >&2; exit 1 ;;
+    esac ;;
+esac`;
+
+describe("the routine, against three fake control planes", () => {
+    let box: StandIns;
+    let machines: FakeMachine[];
+    let directory: string;
+    let archive: string;
+    const root = (machine: FakeMachine) => path.join(box.dir, `node-${machine.port}`);
+    const read = (machine: FakeMachine, file: string) => fs.readFileSync(path.join(root(machine), file), "utf8");
+    const exists = (machine: FakeMachine, file: string) => fs.existsSync(path.join(root(machine), file));
+
+    beforeEach(async () => {
+        box = standIns({
+            crictl: CRICTL,
+            hostname: `cat "$NODE_ROOT/hostname"`,
+            systemctl: `echo "$*" >> "$NODE_ROOT/systemctl.log"`,
+            kubectl: `[ ! -e "$STANDINS/api-down" ]`,
+            // the node is a folder: the script's and the remote command's paths are moved into it
+            ssh: `port=""; rest=()
+while [ $# -gt 0 ]; do case $1 in -p) port=$2; shift 2 ;; -i|-o) shift 2 ;; *) rest+=("$1"); shift ;; esac; done
+export NODE_ROOT=$STANDINS/node-$port
+into_node() { sed -e "s#/var/lib/etcd#$NODE_ROOT/var/lib/etcd#g" -e "s#/etc/kubernetes#$NODE_ROOT/etc/kubernetes#g" -e "s#/var/lib/homelab#$NODE_ROOT/var/lib/homelab#g" -e "s#^export PATH=#export PATH=$STANDINS:#"; }
+if [ "\${rest[1]}" = "sudo -n bash -s" ]; then script=$(into_node); exec bash -c "$script"; fi
+eval "$(echo "\${rest[1]}" | into_node | sed 's/^sudo -n //')"`,
+        });
+        const base = 43000 + Math.floor(Math.random() * 10000);
+        machines = ["cp1", "cp2", "cp3"].map((name, index) => new FakeMachine(name, base + index));
+        for (const [index, machine] of machines.entries()) {
+            await machine.on();
+            const node = root(machine);
+            fs.mkdirSync(path.join(node, "etc/kubernetes/manifests"), { recursive: true });
+            fs.mkdirSync(path.join(node, "etc/kubernetes/pki/etcd"), { recursive: true });
+            for (const file of ["ca.key", "etcd/ca.key"]) fs.writeFileSync(path.join(node, "etc/kubernetes/pki", file), "key\n");
+            fs.mkdirSync(path.join(node, "var/lib/etcd/member/snap"), { recursive: true });
+            fs.writeFileSync(path.join(node, "var/lib/etcd/member/snap/db"), `live-data-${machine.name}`);
+            fs.writeFileSync(path.join(node, "hostname"), machine.name);
+            fs.writeFileSync(path.join(node, "etc/kubernetes/manifests/etcd.yaml"), `spec:\n  containers:\n  - command:\n    - etcd\n    - --name=${machine.name}\n    - --initial-advertise-peer-urls=https://10.0.0.${index + 1}:2380\n`);
+            for (const component of ["kube-apiserver", "kube-controller-manager", "kube-scheduler"]) fs.writeFileSync(path.join(node, `etc/kubernetes/manifests/${component}.yaml`), `${component}\n`);
+        }
+        directory = path.join(box.dir, "backups", "homelab");
+        archive = makeArchive(directory, "homelab-etcd-20261205T235200Z.tar.gz");
+    });
+    afterEach(() => {
+        for (const machine of machines) machine.off();
+        box.cleanup();
+    });
+
+    function routine(change: { sha256?: string; keep?: number; stopTimeoutSeconds?: number } = {}) {
+        const plan = {
+            user: "homeuser",
+            cluster: "homelab",
+            file: archive,
+            sha256: change.sha256 ?? createHash("sha256").update(fs.readFileSync(archive)).digest("hex"),
+            nodes: machines.map((m) => ({ name: m.name, host: "127.0.0.1", port: m.port, hostKey: "ssh-ed25519 AAAA" })),
+            receiveCommand: RECEIVE_SNAPSHOT_COMMAND,
+            scripts: {
+                check: renderRestoreCheckScript({ etcdTimeoutSeconds: 1 }),
+                data: renderRestoreDataScript(),
+                stop: renderRestoreStopScript({ timeoutSeconds: change.stopTimeoutSeconds ?? 5 }),
+                start: renderRestoreStartScript(),
+                health: renderRestoreCheckHealthScript({ timeoutSeconds: 5 }),
+                release: renderRestoreReleaseScript(),
+            },
+            snapshot: { directory, keep: change.keep ?? 14, script: renderSnapshotScript({ clusterName: "homelab", etcdTimeoutSeconds: 1 }) },
+        };
+        return runRoutine("backup", [], { pathFirst: box.dir, env: { HOMELAB_RESTORE_PLAN: JSON.stringify(plan) }, routine: "restore-routine.js" });
+    }
+    /** Every node runs its own data with every manifest in place, and holds nothing of a restore. */
+    function expectUntouched() {
+        for (const machine of machines) {
+            expect(read(machine, "var/lib/etcd/member/snap/db")).toBe(`live-data-${machine.name}`);
+            for (const component of ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]) expect(exists(machine, `etc/kubernetes/manifests/${component}.yaml`)).toBe(true);
+            expect(exists(machine, "var/lib/etcd/homelab-restore/previous-data")).toBe(false);
+        }
+    }
+
+    test("every member is restored from the one snapshot, as one new cluster; the cluster as it was is kept first; every control plane runs again", async () => {
+        const result = await routine({ keep: 1 });
+        expect(result.stderr).not.toMatch(/refus|fail/i);
+        expect(result.code).toBe(0);
+        const report = JSON.parse(result.stdout);
+        expect(report).toMatchObject({ file: archive, takenAt: "2026-12-05T23:52:00Z", revision: 4242, members: ["cp1", "cp2", "cp3"], seconds: expect.any(Number) });
+        for (const machine of machines) {
+            expect(read(machine, "var/lib/etcd/member/snap/db")).toBe(BOLT_DB.toString("utf8"));
+            expect(read(machine, "var/lib/etcd/member/name").trim()).toBe(machine.name);
+            expect(read(machine, "var/lib/etcd/member/initial-cluster").trim()).toBe("cp1=https://10.0.0.1:2380,cp2=https://10.0.0.2:2380,cp3=https://10.0.0.3:2380");
+            expect(read(machine, "var/lib/etcd/member/token")).toBe(read(machines[0], "var/lib/etcd/member/token"));
+            expect(read(machine, "var/lib/etcd/homelab-restore/previous-data/snap/db")).toBe(`live-data-${machine.name}`);
+            for (const component of ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]) expect(exists(machine, `etc/kubernetes/manifests/${component}.yaml`)).toBe(true);
+            expect(read(machine, "systemctl.log")).toBe("restart kubelet\n");
+            for (const left of ["snapshot.db", "data"]) expect(exists(machine, `var/lib/etcd/homelab-restore/${left}`)).toBe(false);
+        }
+        // the snapshot before the restore holds the live data; keep 1 did not prune the snapshot being restored
+        expect(spawnSync("tar", ["-xzOf", report.before, "snapshot.db"], { encoding: "utf8" }).stdout).toBe("live-data-cp1");
+        expect(fs.readdirSync(directory).sort()).toEqual([path.basename(archive), path.basename(report.before)].sort());
+    });
+
+    test("a control plane that does not answer: refused by name before anything is sent", async () => {
+        machines[2].off();
+        const result = await routine();
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain(`a restore needs every control plane, and cp3 at 127.0.0.1:${machines[2].port} does not answer SSH: nothing stopped`);
+        expectUntouched();
+        expect(exists(machines[0], "var/lib/etcd/homelab-restore")).toBe(false);
+    });
+
+    test("an archive changed since the plan was made is refused", async () => {
+        const result = await routine({ sha256: "0".repeat(64) });
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain(`${archive} changed since the plan was made`);
+        expectUntouched();
+    });
+
+    test("a snapshot etcdutl cannot read on one node: refused before anything stops", async () => {
+        fs.writeFileSync(path.join(root(machines[1]), "bad-snapshot"), "");
+        const result = await routine();
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain("cp2: etcdutl cannot read the snapshot: invalid database; nothing stopped");
+        expectUntouched();
+        expect(fs.readdirSync(directory)).toEqual([path.basename(archive)]);
+    });
+
+    test("a stop that does not complete puts every control plane back as it was", async () => {
+        fs.writeFileSync(path.join(root(machines[2]), "stuck"), "");
+        const result = await routine({ stopTimeoutSeconds: 1 });
+        expect(result.code).toBe(1);
+        expect(result.stderr).toContain("cp3: etcd or the API server still runs 1 s after their manifests were held");
+        expect(result.stderr).toContain("the restore stopped before any data was swapped");
+        expectUntouched();
+        for (const machine of machines) expect(fs.readdirSync(path.join(root(machine), "etc/kubernetes/homelab-restore-held"))).toEqual([]);
+    });
+});
