@@ -2,6 +2,7 @@
 // every machine powered off, one `pulumi up` of the lab stack with the Kubernetes
 // and Calico stages on, air-gapped from the lab's mirror; then the cluster is
 // used for real: nodes Ready, system pods Running, pod-to-pod across nodes, DNS,
+// certificates renewed, a deleted namespace restored from an etcd snapshot,
 // the API through the VIP while its holder is off, a fourth machine joining as a
 // worker, and destroy. Figures (stage times, image import, memory) are printed.
 import * as fs from "fs";
@@ -13,7 +14,7 @@ import { editStackConfig, ROOT, scratchProject, ScratchProject } from "../integr
 import { servedCertificateExpiry } from "../../stacks/observe";
 import { apiProbe, changes, keptSnapshots, kubectlClient, offlineKubectl, PROBE_ARCHIVE, PROBE_IMAGE, recorder, snapshotStatus, timedUp } from "./cluster";
 import { formatSpans, importSeconds, machineMemory, StepClock } from "./figures";
-import { importImage, inside, isOn, lab, LabNode, NODES, ssh, VIP, waitFor } from "./lab";
+import { acceptedLogins, importImage, inside, isOn, lab, LabNode, NODES, ssh, VIP, waitFor } from "./lab";
 
 jest.setTimeout(60 * 60 * 1000);
 
@@ -176,7 +177,57 @@ describe("Kubernetes and Calico on the simulated lab", () => {
         expect(changes((await up()).summary.resourceChanges)).toEqual({});
     });
 
-    test("4. the API keeps answering through the VIP while its holder is off; the node rejoins Ready", async () => {
+    test("4. a namespace deleted after a snapshot is back after a restore: bad archives are refused before anything is planned; the preview plans the restore alone; every member agrees; a later up changes nothing", async () => {
+        kubectl("create", "namespace", "kept-by-snapshot");
+        kubectl("-n", "kept-by-snapshot", "create", "configmap", "precious", "--from-literal=answer=42");
+        const urn = `urn:pulumi:${project.stack.name}::homelab::homelab:index:ClusterBackup$command:local:Command::lab-backup-snapshot`;
+        const taken = await project.stack.up({ replace: [urn], onOutput: () => undefined, color: "never" });
+        const snapshot = taken.outputs.lastSnapshot.value;
+        log(`snapshot to restore: ${snapshot.file} (revision ${snapshot.revision})`);
+        kubectl("delete", "namespace", "kept-by-snapshot", "--wait=true", "--timeout=120s");
+        expect(tryKubectl("get", "namespace", "kept-by-snapshot")).toBeUndefined();
+
+        // refused before anything is planned, naming the key and the file: not an archive, and another cluster's
+        const notOurs = path.join(project.dir, "backups", "lab", "notes.tar.gz");
+        fs.writeFileSync(notOurs, "not a snapshot\n");
+        const logins = NODES.map((node) => acceptedLogins(node.hostname));
+        const refused = (restoreFrom: string) => {
+            editStackConfig(project, "homelab:backups", (backups) => ({ ...backups, restoreFrom }));
+            return project.stack.preview({ color: "never" }).then(() => "planned", (error) => String(error));
+        };
+        expect(await refused("notes.tar.gz")).toContain(`homelab:backups.restoreFrom: "notes.tar.gz" is not a snapshot archive: ${notOurs} is not a readable tar.gz`);
+        fs.rmSync(notOurs);
+        expect(NODES.map((node) => acceptedLogins(node.hostname))).toEqual(logins);
+
+        editStackConfig(project, "homelab:backups", (backups) => ({ ...backups, restoreFrom: path.basename(snapshot.file) }));
+        const preview = recorder();
+        await project.stack.preview({ onEvent: preview.onEvent, color: "never" });
+        log(`preview of the restore: ${preview.steps.join(", ")}`);
+        expect(preview.steps.filter((step) => !step.startsWith("update "))).toEqual(["create lab-restore", "create lab-restore-etcd"]);
+
+        const probe = apiProbe(VIP);
+        const started = Date.now();
+        const result = await up();
+        const gaps = await probe.stop();
+        expect(result.summary.result).toBe("succeeded");
+        const restored = result.outputs.restored.value;
+        log(`figures: restore ${restored.seconds} s by the routine (${((Date.now() - started) / 1000).toFixed(1)} s for the up); the API through the VIP: longest gap ${gaps.longestGapSeconds.toFixed(1)} s, ${gaps.missed} of ${gaps.asked} asked unanswered`);
+        expect(restored).toMatchObject({ file: snapshot.file, members: NODES.map((node) => node.hostname).sort() });
+        // the cluster as it was before the restore is kept too
+        expect(keptSnapshots(project.dir)).toContain(path.basename(restored.before));
+
+        await waitFor("the restored namespace answers", () => tryKubectl("-n", "kept-by-snapshot", "get", "configmap", "precious", "-o", "jsonpath={.data.answer}") === "42", 300000, 5000);
+        // every member: one cluster, all three members, the same revision once writes settle
+        const seen = NODES.map((node) => inside(node.hostname, `c=$(crictl ps -q --name '^etcd$'); crictl exec $c etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt `
+            + `--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key member list -w simple | cut -d, -f3 | tr -d ' ' | sort | paste -sd, -`));
+        expect(seen).toEqual(NODES.map(() => NODES.map((node) => node.hostname).sort().join(",")));
+        await waitFor("every node Ready after the restore", () => readyNodes().length === NODES.length, 300000, 5000);
+        expect(tryKubectl("get", "--raw", "/readyz")).toBe("ok");
+        // once per snapshot: the key left set plans nothing
+        expect(changes((await up()).summary.resourceChanges)).toEqual({});
+    });
+
+    test("5. the API keeps answering through the VIP while its holder is off; the node rejoins Ready", async () => {
         const holder = ssh(VIP, "hostname").stdout;
         expect(NODES.map((n) => n.hostname)).toContain(holder);
         lab("power-off", holder, "--hard");
@@ -193,7 +244,7 @@ describe("Kubernetes and Calico on the simulated lab", () => {
         await waitFor(`${etcdPod} running`, () => tryKubectl("-n", "kube-system", "get", "pod", etcdPod, "-o", "jsonpath={.status.phase}") === "Running", 300000, 5000);
     });
 
-    test("5. a fourth machine added to the stack as a worker joins; the others are not touched", async () => {
+    test("6. a fourth machine added to the stack as a worker joins; the others are not touched", async () => {
         const before = untouchedEvidence();
         editStackConfig(project, "homelab:nodes", (nodes: object[]) => [...nodes, WORKER]);
         const clock = new StepClock();
@@ -240,7 +291,7 @@ describe("Kubernetes and Calico on the simulated lab", () => {
         }
     });
 
-    test("6. destroy resets every node and powers it off", async () => {
+    test("7. destroy resets every node and powers it off", async () => {
         await project.stack.destroy({ onOutput: () => undefined });
         for (const node of ALL_MACHINES) await waitFor(`${node.hostname} off`, () => !isOn(node.hostname), 120000, 1000);
         for (const node of ALL_MACHINES) {
