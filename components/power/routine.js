@@ -35,10 +35,13 @@ async function answering(nodes) {
     return nodes.filter((_, index) => answers[index]);
 }
 
-async function waitClosed(node, timeoutSeconds) {
+/** SSH closed, and still closed at the next checks: one slow banner from a loaded node is not a shutdown. */
+async function waitClosed(node, timeoutSeconds, checks = 3) {
     const deadline = Date.now() + timeoutSeconds * 1000;
+    let closedFor = 0;
     while (Date.now() < deadline) {
-        if (!(await sshAnswers(node.host, node.port, 2000))) return;
+        closedFor = (await sshAnswers(node.host, node.port, 5000)) ? 0 : closedFor + 1;
+        if (closedFor >= checks) return;
         await sleep(2000);
     }
     throw new Error(`${node.name}: SSH at ${node.host}:${node.port} still answers ${timeoutSeconds} s after its shutdown began`);
