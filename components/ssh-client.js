@@ -2,6 +2,7 @@
 // the key arrives on stdin and lives in a root-only temporary directory with a known_hosts of the
 // recorded host keys, so every connection checks the node it reaches.
 "use strict";
+const { spawn } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
@@ -26,6 +27,23 @@ function sshArgs(files, user, node, remoteCommand = "sudo -n bash -s") {
     ];
 }
 
+/**
+ * Runs, on `node` as `user`, `script` (sent on stdin to sudo bash) or `remoteCommand` with the file
+ * `input` on its stdin; resolves with { code, stdout, stderr } once ssh ends, whatever its exit.
+ */
+function runOverSsh(files, user, node, { script, remoteCommand, input }) {
+    return new Promise((resolve, reject) => {
+        const child = spawn("ssh", sshArgs(files, user, node, remoteCommand), { stdio: ["pipe", "pipe", "pipe"] });
+        let stdout = "", stderr = "";
+        child.stdout.on("data", (data) => { stdout += data; });
+        child.stderr.on("data", (data) => { stderr += data; });
+        child.on("error", (error) => reject(new Error(`${node.name}: cannot run ssh (${error.code}); install OpenSSH's client on this machine`)));
+        child.on("close", (code) => resolve({ code, stdout, stderr }));
+        if (input) fs.createReadStream(input).pipe(child.stdin);
+        else child.stdin.end(script);
+    });
+}
+
 /** A routine's entry point: the key is read whole from stdin, then `run(key)`; a failure's message goes to stderr, exit 1. */
 function runWithKeyFromStdin(run) {
     let stdin = "";
@@ -39,4 +57,4 @@ function runWithKeyFromStdin(run) {
     });
 }
 
-module.exports = { runWithKeyFromStdin, sshFiles, sshArgs };
+module.exports = { runOverSsh, runWithKeyFromStdin, sshFiles, sshArgs };

@@ -8,36 +8,27 @@
 // VIP. Until the stop, nothing the cluster runs on is touched; a stop that fails puts every held
 // manifest back. The SSH private key comes on stdin (../ssh-client.js). stdout is one line of JSON.
 "use strict";
-const { spawn, spawnSync } = require("node:child_process");
+const { spawnSync } = require("node:child_process");
 const crypto = require("node:crypto");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { sshAnswers } = require("../baremetal/power.js");
-const { runWithKeyFromStdin, sshArgs, sshFiles } = require("../ssh-client.js");
+const { runOverSsh, runWithKeyFromStdin, sshFiles } = require("../ssh-client.js");
 const { takeSnapshot } = require("./routine.js");
 
 const log = (line) => process.stderr.write(`${line}\n`);
 const sha256 = (file) => crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 const quote = (value) => `'${String(value).replace(/'/g, `'\\''`)}'`;
 
-/** Runs `script` (with RESTORE_* assignments before it) on `node`, or sends `input` to `remoteCommand`; resolves with stdout. */
-function onNode(plan, files, node, { script, vars = {}, remoteCommand, input }) {
-    return new Promise((resolve, reject) => {
-        const child = spawn("ssh", sshArgs(files, plan.user, node, remoteCommand), { stdio: ["pipe", "pipe", "pipe"] });
-        let stdout = "", stderr = "";
-        child.stdout.on("data", (data) => { stdout += data; });
-        child.stderr.on("data", (data) => { stderr += data; });
-        child.on("error", (error) => reject(new Error(`${node.name}: cannot run ssh (${error.code}); install OpenSSH's client on this machine`)));
-        child.on("close", (code) => {
-            const lines = stderr.split("\n").filter(Boolean).map((line) => (line.startsWith(`${node.name}:`) ? line : `${node.name}: ${line}`));
-            for (const line of lines) log(line);
-            if (code === 0) resolve(stdout);
-            else reject(new Error(lines.length ? lines[lines.length - 1] : `${node.name}: exit ${code}`));
-        });
-        if (input) fs.createReadStream(input).pipe(child.stdin);
-        else child.stdin.end(`${Object.entries(vars).map(([name, value]) => `${name}=${quote(value)}\n`).join("")}${script}`);
-    });
+/** Runs `script` (with RESTORE_* assignments before it) on `node`, or sends the file `input` to `remoteCommand`; resolves with stdout. */
+async function onNode(plan, files, node, { script, vars = {}, remoteCommand, input }) {
+    const assignments = Object.entries(vars).map(([name, value]) => `${name}=${quote(value)}\n`).join("");
+    const { code, stdout, stderr } = await runOverSsh(files, plan.user, node, input ? { remoteCommand, input } : { script: `${assignments}${script}` });
+    const lines = stderr.split("\n").filter(Boolean).map((line) => (line.startsWith(`${node.name}:`) ? line : `${node.name}: ${line}`));
+    for (const line of lines) log(line);
+    if (code !== 0) throw new Error(lines.length ? lines[lines.length - 1] : `${node.name}: exit ${code}`);
+    return stdout;
 }
 
 /** The archive named is the one the preview saw (its sha256), of this cluster; its snapshot.db extracted into `dir`. */

@@ -4,29 +4,18 @@
 // the nodes are rendered by ./render.ts and come in the plan (HOMELAB_POWER_PLAN, JSON, no
 // secret); the SSH private key comes on stdin (../ssh-client.js).
 "use strict";
-const { spawn } = require("node:child_process");
 const { sendMagicPacket, sshAnswers } = require("../baremetal/power.js");
-const { runWithKeyFromStdin, sshArgs, sshFiles } = require("../ssh-client.js");
+const { runOverSsh, runWithKeyFromStdin, sshFiles } = require("../ssh-client.js");
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line) => process.stderr.write(`${line}\n`);
 
 /** Runs a rendered script as root on a node (sudo bash reading it from stdin); resolves with its stdout, rejects with its stderr. */
-function runOn(plan, files, node, what, text) {
-    const args = sshArgs(files, plan.user, node);
-    return new Promise((resolve, reject) => {
-        const child = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
-        let stdout = "", stderr = "";
-        child.stdout.on("data", (data) => { stdout += data; });
-        child.stderr.on("data", (data) => { stderr += data; });
-        child.on("error", (error) => reject(new Error(`${node.name}: cannot run ssh (${error.code}); install OpenSSH's client on this machine`)));
-        child.on("close", (code) => {
-            for (const line of `${stdout}${stderr}`.split("\n").filter(Boolean)) log(`${node.name}: ${line}`);
-            if (code === 0) resolve(stdout.trim());
-            else reject(Object.assign(new Error(`${what} on ${node.name} failed (exit ${code})${stderr.trim() ? `: ${stderr.trim()}` : ""}`), { code }));
-        });
-        child.stdin.end(text);
-    });
+async function runOn(plan, files, node, what, text) {
+    const { code, stdout, stderr } = await runOverSsh(files, plan.user, node, { script: text });
+    for (const line of `${stdout}${stderr}`.split("\n").filter(Boolean)) log(`${node.name}: ${line}`);
+    if (code !== 0) throw Object.assign(new Error(`${what} on ${node.name} failed (exit ${code})${stderr.trim() ? `: ${stderr.trim()}` : ""}`), { code });
+    return stdout.trim();
 }
 
 /** The nodes whose SSH answers now (a TCP connection and its banner, no login). */
