@@ -1,7 +1,10 @@
 // A real `pulumi preview --stack home`, offline, with the engine and plugins built
 // from Go modules: what mocks cannot catch (URN clashes, schema mismatches,
 // unknown kubeconfigs at preview, secrets in the event log) fails here.
+import * as fs from "fs";
+import * as path from "path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
+import { makeArchive } from "../helpers/snapshot-archive";
 import { allText, editStackConfig, scratchProject, ScratchProject } from "./project";
 
 interface PreviewRun {
@@ -123,6 +126,34 @@ describe("pulumi preview with bad config", () => {
             expect(output).toContain("homelab:network.vlanId: 5000 is not a valid VLAN id; expected 1-4094");
             const creates = run.events.filter((e) => e.resourcePreEvent && e.resourcePreEvent.metadata.type !== "pulumi:pulumi:Stack");
             expect(creates).toEqual([]);
+        } finally {
+            project.cleanup();
+        }
+    });
+});
+
+describe("pulumi preview with backups.restoreFrom", () => {
+    test("another cluster's snapshot is refused with the other problems, before any resource; this cluster's plans the restore", async () => {
+        const project = await scratchProject("home");
+        try {
+            const folder = path.join(project.dir, "backups");
+            makeArchive(path.join(folder, "home"), "office-etcd-20261205T235200Z.tar.gz", { cluster: "office" });
+            makeArchive(path.join(folder, "home"), "home-etcd-20261205T235200Z.tar.gz", { cluster: "home" });
+            editStackConfig(project, "homelab:backups", () => ({ directory: "backups", restoreFrom: "office-etcd-20261205T235200Z.tar.gz" }));
+            editStackConfig(project, "homelab:network", (network) => ({ ...network, vlanId: 5000 }));
+            const refused = await preview(project);
+            const output = `${refused.error}`;
+            expect(output).toContain("stack config has 2 problems; nothing was changed:");
+            expect(output).toContain(`homelab:backups.restoreFrom: "office-etcd-20261205T235200Z.tar.gz" is a snapshot of cluster "office", not of home (${fs.realpathSync(folder)}/home/office-etcd-20261205T235200Z.tar.gz)`);
+            expect(refused.events.filter((e) => e.resourcePreEvent && e.resourcePreEvent.metadata.type !== "pulumi:pulumi:Stack")).toEqual([]);
+
+            editStackConfig(project, "homelab:network", (network) => ({ ...network, vlanId: 2 }));
+            editStackConfig(project, "homelab:backups", () => ({ directory: "backups", restoreFrom: "home-etcd-20261205T235200Z.tar.gz" }));
+            const planned = await preview(project);
+            expect(planned.error).toBeUndefined();
+            expect(plannedTypes(planned.events)["homelab:index:ClusterRestore"]).toBe(1);
+            const restore = planned.events.map((e) => e.resourcePreEvent?.metadata).find((meta) => meta?.urn.endsWith("::home-restore-etcd"));
+            expect(restore?.op).toBe("create");
         } finally {
             project.cleanup();
         }
