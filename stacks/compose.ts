@@ -1,6 +1,7 @@
 // The whole chain in one readable place:
 // nodes power on → internal network → VIP → kubeadm → Calico → Rook.
 // Every edge is an `after` (components/order.ts), each with the reason it is there.
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { BareMetalNode } from "../components/baremetal";
 import { ClusterBackup, ClusterRestore, RestoreReport, snapshotDue, SnapshotReport } from "../components/backup";
@@ -211,6 +212,8 @@ export function composeHomelab(config: HomelabConfig, observed: Observed): Homel
             controlPlanes: controlPlanesToReach(),
             directory: config.derived.backupDirectory,
             keep: config.backups.keep,
+            // a later up would fail on a restoreFrom that names a pruned file
+            spare: config.restore ? [path.basename(config.restore.file)] : [],
             // a lab wanted off and found off has no etcd to snapshot; one about to be switched off is snapshotted first
             due: config.power === "off" && !anyOn ? undefined
                 : snapshotDue({ newest: observed.newestSnapshot, everyHours: config.backups.everyHours, now: observed.at, powerOffPlanned: config.power === "off" }),

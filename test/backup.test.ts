@@ -156,12 +156,13 @@ exec bash -s`,
         box.cleanup();
     });
 
-    function routine(keep = 14) {
+    function routine(keep = 14, spare: string[] = []) {
         const plan = {
             user: "homeuser",
             cluster: "homelab",
             directory,
             keep,
+            spare,
             nodes: machines.map((m) => ({ name: m.name, host: "127.0.0.1", port: m.port, hostKey: "ssh-ed25519 AAAA" })),
             script: box.runnable(renderSnapshotScript({ clusterName: "homelab" }), { "/var/lib/etcd/homelab-snapshot": "etcd-work", "/var/lib/homelab/snapshot": "staging", "/etc/kubernetes/pki": "pki" }),
         };
@@ -191,6 +192,15 @@ exec bash -s`,
         expect(result.code).toBe(0);
         expect(result.stderr).toContain(`removed the oldest snapshots beyond 2: ${older[0]}, ${older[1]}`);
         expect(kept()).toEqual([older[2], path.basename(JSON.parse(result.stdout).file), ...others].sort());
+    });
+
+    test("the snapshot backups.restoreFrom names is never pruned, however old", async () => {
+        fs.mkdirSync(directory, { recursive: true });
+        const older = ["homelab-etcd-20250101T000000Z.tar.gz", "homelab-etcd-20250102T000000Z.tar.gz"];
+        for (const file of older) fs.writeFileSync(path.join(directory, file), "old");
+        const result = await routine(1, [older[0]]);
+        expect(result.code).toBe(0);
+        expect(kept()).toEqual([older[0], path.basename(JSON.parse(result.stdout).file)].sort());
     });
 
     test("a copy that differs from the node's archive is refused and removed; nothing older is pruned", async () => {

@@ -34,6 +34,8 @@ export interface ClusterBackupArgs extends Follows {
     directory: string;
     /** How many of this cluster's snapshots to keep there; older ones are removed after a new one is checked. */
     keep: number;
+    /** Snapshots (file names) never removed however old: the one backups.restoreFrom names, while it does. */
+    spare?: string[];
     /** Why this up takes a snapshot (snapshotDue), or undefined: none is taken. */
     due?: string;
     user: pulumi.Input<string>;
@@ -62,6 +64,7 @@ export class ClusterBackup extends pulumi.ComponentResource {
             cluster: args.clusterName,
             directory: args.directory,
             keep: args.keep,
+            spare: args.spare ?? [],
             nodes: nodes.map((node, index) => ({ name: node.name, host: node.host, port: node.port, hostKey: hostKeys[index] })),
             // every control plane holds the whole of etcd: one script serves them all
             script: renderSnapshotScript({ clusterName: args.clusterName }),

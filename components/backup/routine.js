@@ -93,7 +93,7 @@ async function main(env, stdin) {
     const plan = JSON.parse(env.HOMELAB_BACKUP_PLAN ?? "{}");
     const files = sshFiles(plan.nodes, stdin);
     try {
-        process.stdout.write(`${JSON.stringify(await takeSnapshot(plan, files))}\n`);
+        process.stdout.write(`${JSON.stringify(await takeSnapshot(plan, files, plan.spare ?? []))}\n`);
     } finally {
         files.cleanup();
     }
