@@ -5,7 +5,7 @@
 // next: receive and check the snapshot, restore each member's data beside the live data, take a
 // snapshot of the cluster as it is (kept here, like every other), stop the API servers and etcd,
 // swap the data and start them again, then see every member agree and the API answer through the
-// VIP. Until the stop, nothing the cluster runs on is touched; a stop that fails puts every held
+// VIP (the stop, the start and the check on every node at once: the API is away until all are done). Until the stop, nothing the cluster runs on is touched; a stop that fails puts every held
 // manifest back. The SSH private key comes on stdin (../ssh-client.js). stdout is one line of JSON.
 "use strict";
 const { spawnSync } = require("node:child_process");
@@ -50,6 +50,14 @@ async function onEveryNode(plan, step) {
     return results;
 }
 
+/** Runs `step` on every node at once (the API is away until the last one is done); fails with every node's failure once all ended. */
+async function onEveryNodeAtOnce(plan, step) {
+    const outcomes = await Promise.allSettled(plan.nodes.map(step));
+    const failures = outcomes.filter((outcome) => outcome.status === "rejected").map((outcome) => outcome.reason.message);
+    if (failures.length) throw new Error(failures.join("; "));
+    return outcomes.map((outcome) => outcome.value);
+}
+
 async function restore(plan, files) {
     const started = Date.now();
     const answers = await Promise.all(plan.nodes.map((node) => sshAnswers(node.host, node.port, 3000)));
@@ -81,16 +89,16 @@ async function restore(plan, files) {
         log(`the cluster as it was before the restore is kept in ${before.file}`);
 
         try {
-            await onEveryNode(plan, (node) => onNode(plan, files, node, { script: plan.scripts.stop }));
+            await onEveryNodeAtOnce(plan, (node) => onNode(plan, files, node, { script: plan.scripts.stop }));
         } catch (error) {
             log(`${error.message}; putting every control plane back as it was`);
             await Promise.allSettled(plan.nodes.map((node) => onNode(plan, files, node, { script: plan.scripts.release })));
             throw new Error(`the restore stopped before any data was swapped: ${error.message}`);
         }
         const stopped = Date.now();
-        await onEveryNode(plan, (node) => onNode(plan, files, node, { script: plan.scripts.start }));
+        await onEveryNodeAtOnce(plan, (node) => onNode(plan, files, node, { script: plan.scripts.start }));
 
-        const seen = await onEveryNode(plan, async (node) => {
+        const seen = await onEveryNodeAtOnce(plan, async (node) => {
             const out = await onNode(plan, files, node, { script: plan.scripts.health });
             const match = /^etcd (\d+) (\S+) (\d+)$/m.exec(out);
             if (!match) throw new Error(`${node.name}: the health check did not say what its etcd sees`);
