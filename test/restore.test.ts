@@ -266,6 +266,8 @@ eval "$(echo "\${rest[1]}" | into_node | sed 's/^sudo -n //')"`,
         expect(result.code).toBe(1);
         expect(result.stderr).toContain("cp2: etcdutl cannot read the snapshot: invalid database; nothing stopped");
         expectUntouched();
+        // what was sent beside the live data is gone again
+        for (const machine of machines) expect(exists(machine, "var/lib/etcd/homelab-restore/snapshot.db")).toBe(false);
         expect(fs.readdirSync(directory)).toEqual([path.basename(archive)]);
     });
 

@@ -69,30 +69,31 @@ async function restore(plan, files) {
         const dbSha = sha256(db);
         log(`restoring ${path.basename(plan.file)} (taken ${meta.takenAt} on ${meta.node}, etcd revision ${meta.etcd?.revision}) on ${plan.nodes.map((n) => n.name).join(", ")}`);
 
-        const members = await onEveryNode(plan, async (node) => {
-            await onNode(plan, files, node, { remoteCommand: plan.receiveCommand, input: db });
-            const out = await onNode(plan, files, node, { script: plan.scripts.check, vars: { RESTORE_SHA: dbSha } });
-            const member = /^member (\S+) (\S+)$/m.exec(out);
-            if (!member) throw new Error(`${node.name}: the check did not say its etcd member: nothing stopped`);
-            return { name: member[1], peer: member[2] };
-        });
-        const initialCluster = members.map((m) => `${m.name}=${m.peer}`).join(",");
-        // a cluster of its own: no member of the cluster before can take part
-        const token = `homelab-restore-${Date.now().toString(36)}`;
-        await onEveryNode(plan, (node) => {
-            const member = members[plan.nodes.indexOf(node)];
-            return onNode(plan, files, node, { script: plan.scripts.data, vars: { RESTORE_NAME: member.name, RESTORE_PEER: member.peer, RESTORE_CLUSTER: initialCluster, RESTORE_TOKEN: token } });
-        });
-
-        // the cluster as it is now is kept too: a restore of the wrong snapshot can be undone
-        const before = await takeSnapshot({ ...plan.snapshot, user: plan.user, cluster: plan.cluster, nodes: plan.nodes }, files, [path.basename(plan.file)]);
-        log(`the cluster as it was before the restore is kept in ${before.file}`);
-
+        const putBack = () => Promise.allSettled(plan.nodes.map((node) => onNode(plan, files, node, { script: plan.scripts.release })));
+        let before, members;
         try {
+            members = await onEveryNode(plan, async (node) => {
+                await onNode(plan, files, node, { remoteCommand: plan.receiveCommand, input: db });
+                const out = await onNode(plan, files, node, { script: plan.scripts.check, vars: { RESTORE_SHA: dbSha } });
+                const member = /^member (\S+) (\S+)$/m.exec(out);
+                if (!member) throw new Error(`${node.name}: the check did not say its etcd member: nothing stopped`);
+                return { name: member[1], peer: member[2] };
+            });
+            const initialCluster = members.map((m) => `${m.name}=${m.peer}`).join(",");
+            // a cluster of its own: no member of the cluster before can take part
+            const token = `homelab-restore-${Date.now().toString(36)}`;
+            await onEveryNode(plan, (node) => {
+                const member = members[plan.nodes.indexOf(node)];
+                return onNode(plan, files, node, { script: plan.scripts.data, vars: { RESTORE_NAME: member.name, RESTORE_PEER: member.peer, RESTORE_CLUSTER: initialCluster, RESTORE_TOKEN: token } });
+            });
+            // the cluster as it is now is kept too: a restore of the wrong snapshot can be undone
+            before = await takeSnapshot({ ...plan.snapshot, user: plan.user, cluster: plan.cluster, nodes: plan.nodes }, files, [path.basename(plan.file)]);
+            log(`the cluster as it was before the restore is kept in ${before.file}`);
             await onEveryNodeAtOnce(plan, (node) => onNode(plan, files, node, { script: plan.scripts.stop }));
         } catch (error) {
+            // nothing was swapped yet: what was sent or restored beside the live data goes, held manifests come back
             log(`${error.message}; putting every control plane back as it was`);
-            await Promise.allSettled(plan.nodes.map((node) => onNode(plan, files, node, { script: plan.scripts.release })));
+            await putBack();
             throw new Error(`the restore stopped before any data was swapped: ${error.message}`);
         }
         const stopped = Date.now();
