@@ -1,5 +1,5 @@
 // ClusterBackup: when a snapshot is due, the script that takes it on a control plane (golden,
-// shellcheck, run against a stand-in crictl), the component's plan, and its routine run for real
+// shellcheck, run against stand-in pgrep and nsenter), the component's plan, and its routine run for real
 // against fake machines on loopback and a stand-in ssh: the copy is checked, kept with tight
 // modes, and only this cluster's oldest snapshots beyond `keep` are removed.
 import { spawnSync } from "child_process";
@@ -18,19 +18,19 @@ installMocks();
 const { ClusterBackup } = require("../components/backup") as typeof import("../components/backup");
 
 const STATUS = '{"hash":3735928559,"revision":4242,"totalKey":917,"totalSize":13,"version":"3.7.0"}';
-/** crictl: etcd runs (unless $STANDINS/etcd-down), etcdctl answers healthy and writes a snapshot, etcdutl describes it. */
-const CRICTL = `case $1 in
-  ps) [ -e "$STANDINS/etcd-down" ] || echo etcd-container-1 ;;
-  exec)
-    [ "$2" = etcd-container-1 ] || exit 1
-    shift 2
-    tool=$1; shift
-    case "$tool $*" in
-      "etcdctl "*"endpoint health") echo "127.0.0.1:2379 is healthy" ;;
-      "etcdctl "*"snapshot save "*) for last; do :; done; printf 'etcd-db-bytes' > "$last"; echo "Snapshot saved at $last" ;;
-      "etcdutl snapshot status "*) [ -f "$3" ] && echo '${STATUS}' ;;
-      *) echo "crictl stand-in: unexpected $tool $*" >&2; exit 1 ;;
-    esac ;;
+/** pgrep: etcd runs (unless $STANDINS/etcd-down). */
+const PGREP = `case "$*" in "-o -x etcd"|"-x etcd") ;; *) echo "pgrep stand-in: unexpected $*" >&2; exit 2 ;; esac
+[ -e "$STANDINS/etcd-down" ] && exit 1
+echo 4242`;
+/** nsenter into etcd's mount namespace: etcdctl answers healthy and writes a snapshot, etcdutl describes it. */
+const NSENTER = `[ "$1 $2 $3" = "-t 4242 -m" ] && [ "$4" = "--" ] || { echo "nsenter stand-in: unexpected $*" >&2; exit 2; }
+shift 4
+tool=$1; shift
+case "$tool $*" in
+  "etcdctl "*"endpoint health") echo "127.0.0.1:2379 is healthy" ;;
+  "etcdctl "*"snapshot save "*) for last; do :; done; printf 'etcd-db-bytes' > "$last"; echo "Snapshot saved at $last" ;;
+  "etcdutl snapshot status "*) [ -f "$3" ] && echo '${STATUS}' ;;
+  *) echo "nsenter stand-in: unexpected $tool $*" >&2; exit 1 ;;
 esac`;
 
 describe("when a snapshot is due", () => {
@@ -57,7 +57,7 @@ describe("the snapshot script on a control plane", () => {
     let box: StandIns;
     const paths = { "/var/lib/etcd/homelab-snapshot": "etcd-work", "/var/lib/homelab/snapshot": "staging", "/etc/kubernetes/pki": "pki" };
     beforeEach(() => {
-        box = standIns({ crictl: CRICTL });
+        box = standIns({ pgrep: PGREP, nsenter: NSENTER });
         fs.mkdirSync(path.join(box.dir, "pki", "etcd"), { recursive: true });
         for (const file of ["ca.key", "ca.crt", "etcd/ca.key"]) fs.writeFileSync(path.join(box.dir, "pki", file), `${file}\n`);
     });
@@ -137,7 +137,8 @@ describe("the routine, against fake machines and a stand-in ssh", () => {
     beforeEach(async () => {
         // ssh runs the script here; it fails on the port in $STANDINS/fail-port, and flips the archive's last byte with $STANDINS/corrupt
         box = standIns({
-            crictl: CRICTL,
+            pgrep: PGREP,
+            nsenter: NSENTER,
             ssh: `port=""
 while [ $# -gt 0 ]; do case $1 in -p) port=$2; shift 2 ;; -i|-o) shift 2 ;; *) shift ;; esac; done
 if [ "$port" = "$(cat "$STANDINS/fail-port" 2>/dev/null)" ]; then cat > /dev/null; echo "etcd does not run here" >&2; exit 1; fi

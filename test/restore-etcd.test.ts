@@ -1,6 +1,6 @@
 // The restore's stage scripts against real etcd (the offline build's etcd, etcdctl and etcdutl:
 // the versions the lab's etcd image carries), three members on loopback, each "node" a folder:
-// crictl is a stand-in that runs the real tool where the script would exec into etcd's container.
+// nsenter is a stand-in that runs the real tool where the script would enter etcd's container.
 // What stand-ins cannot say is checked here: etcdutl takes the flags the data script gives it, the
 // members restored from one snapshot form one cluster with its keys and a bumped revision, the
 // health script reads real etcdctl output, and the archive check knows a real snapshot's database.
@@ -19,17 +19,16 @@ const BIN = (fs.existsSync(OFFLINE) ? fs.readdirSync(OFFLINE) : []).filter((dir)
 if (!BIN) console.warn(`skipping the restore against real etcd: no offline build with etcd, etcdctl and etcdutl in ${OFFLINE} (npm run build:offline)`);
 const maybe = BIN ? describe : describe.skip;
 
-/** crictl: the container runs while its manifest is in place; exec runs the real tool, etcdctl against this node's member. */
-const CRICTL = `case $1 in
-  ps) if [ -e "$NODE_ROOT/etc/kubernetes/manifests/etcd.yaml" ]; then echo etcd-1; fi ;;
-  exec)
-    shift 2; tool=$1; shift
-    if [ "$tool" = etcdctl ]; then
-      args=(); for a in "$@"; do case $a in --endpoints=*|--cacert=*|--cert=*|--key=*) ;; *) args+=("$a") ;; esac; done
-      exec "$ETCD_BIN/etcdctl" --endpoints="http://127.0.0.1:$NODE_CLIENT" "\${args[@]}"
-    fi
-    exec "$ETCD_BIN/$tool" "$@" ;;
-esac`;
+/** pgrep: etcd runs while its manifest is in place. */
+const PGREP = `[ -e "$NODE_ROOT/etc/kubernetes/manifests/etcd.yaml" ] && echo 4242`;
+/** nsenter into etcd's mount namespace: the real tool, etcdctl against this node's member. */
+const NSENTER = `shift 4
+tool=$1; shift
+if [ "$tool" = etcdctl ]; then
+  args=(); for a in "$@"; do case $a in --endpoints=*|--cacert=*|--cert=*|--key=*) ;; *) args+=("$a") ;; esac; done
+  exec "$ETCD_BIN/etcdctl" --endpoints="http://127.0.0.1:$NODE_CLIENT" "\${args[@]}"
+fi
+exec "$ETCD_BIN/$tool" "$@"`;
 
 maybe("the restore's stage scripts against real etcd", () => {
     let box: StandIns;
@@ -70,7 +69,7 @@ maybe("the restore's stage scripts against real etcd", () => {
     }
 
     beforeAll(async () => {
-        box = standIns({ crictl: CRICTL, systemctl: "true", kubectl: "true" });
+        box = standIns({ pgrep: PGREP, nsenter: NSENTER, systemctl: "true", kubectl: "true" });
         for (const [index, m] of members.entries()) {
             fs.mkdirSync(path.join(root(index), "etc/kubernetes/manifests"), { recursive: true });
             fs.writeFileSync(path.join(root(index), "etc/kubernetes/manifests/etcd.yaml"),

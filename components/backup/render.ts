@@ -7,6 +7,16 @@ import { script, shellQuote } from "../script";
 /** kubeadm's etcd pod mounts these host paths at the same paths in its container. */
 const ETCD_DATA_DIR = "/var/lib/etcd";
 const ETCD_PKI = "/etc/kubernetes/pki/etcd";
+/**
+ * etcd's own etcdctl and etcdutl, run in the etcd container's mount namespace (its files, and the
+ * host paths it mounts at the same paths; its network is the host's): no crictl needed, which
+ * kubeadm's packages bring but an air-gapped install need not have.
+ */
+export const IN_ETCD = `in_etcd() { nsenter -t "$(pgrep -o -x etcd)" -m -- "$@"; }
+etcdctl_() {
+  in_etcd etcdctl --endpoints=https://127.0.0.1:2379 --cacert=${ETCD_PKI}/ca.crt \\
+    --cert=${ETCD_PKI}/healthcheck-client.crt --key=${ETCD_PKI}/healthcheck-client.key "$@"
+}`;
 /** Where a snapshot is assembled on the node; removed when the script ends, however it ends. */
 export const SNAPSHOT_STAGING = "/var/lib/homelab/snapshot";
 
@@ -37,7 +47,7 @@ export interface SnapshotSpec {
 }
 
 /**
- * On a control plane: a snapshot of its etcd member (etcdctl in the etcd container, so that it is
+ * On a control plane: a snapshot of its etcd member (etcdctl of the etcd container, so that it is
  * the etcd the cluster runs), checked with `etcdutl snapshot status`, archived with this node's
  * /etc/kubernetes/pki and what says which cluster, node and time it is. stdout is the archive
  * (tar.gz) and nothing else; stderr carries the messages and, last, "archive-sha256 HEX" for the
@@ -55,20 +65,17 @@ work=${work}
 trap 'rm -rf "$staging" "$archive" "$work"' EXIT
 rm -rf "$staging" "$archive" "$work"
 install -d -m 700 "$staging" "$work"
-etcd_container() { crictl ps --quiet --name '^etcd$' --state running 2>/dev/null | head -n 1; }
-etcdctl_() {
-  crictl exec "$container" etcdctl --endpoints=https://127.0.0.1:2379 --cacert=${ETCD_PKI}/ca.crt \\
-    --cert=${ETCD_PKI}/healthcheck-client.crt --key=${ETCD_PKI}/healthcheck-client.key "$@"
-}`, `# after a power-on etcd may still be starting: wait for this member to run and answer healthy
+${IN_ETCD}`, `# after a power-on etcd may still be starting: wait for this member to run and answer healthy
 deadline=$(( $(date +%s) + ${timeout} ))
-until container=$(etcd_container) && [ -n "$container" ] && etcdctl_ endpoint health >/dev/null 2>&1; do
+until pgrep -x etcd >/dev/null && etcdctl_ endpoint health >/dev/null 2>&1; do
   if [ "$(date +%s)" -ge "$deadline" ]; then
-    echo "$host: etcd does not run here or does not answer healthy after ${timeout} s (crictl ps --name etcd; etcdctl endpoint health): no snapshot taken"
+    echo "$host: etcd does not run here or does not answer healthy after ${timeout} s (pgrep -x etcd; etcdctl endpoint health): no snapshot taken"
     exit 1
   fi
   sleep 5
-done`, `etcdctl_ snapshot save "$work/snapshot.db" >/dev/null
-crictl exec "$container" etcdutl snapshot status "$work/snapshot.db" --write-out=json > "$staging/status.json"
+done`, `# etcdctl logs every step of a save: shown only when it fails
+saved=$(etcdctl_ snapshot save "$work/snapshot.db" 2>&1) || { echo "$host: etcdctl snapshot save failed: $saved"; exit 1; }
+in_etcd etcdutl snapshot status "$work/snapshot.db" --write-out=json > "$staging/status.json"
 grep -q '"revision"' "$staging/status.json" || { echo "$host: etcdutl snapshot status did not describe the snapshot: $(cat "$staging/status.json")"; exit 1; }
 mv "$work/snapshot.db" "$staging/snapshot.db"
 cp -a /etc/kubernetes/pki "$staging/pki"

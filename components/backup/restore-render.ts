@@ -2,16 +2,17 @@
 // Kubernetes documentation gives for a stacked etcd ("Restoring an etcd cluster"): every member's
 // data is restored from the one snapshot before anything stops, then the API servers and etcd stop
 // everywhere, the data is swapped, etcd starts again first, then the API servers, then the kubelets.
+// etcdutl and etcdctl are etcd's own, run in its container's mount namespace (IN_ETCD).
 // ./restore-routine.js runs them stage by stage, one stage on every node before the next; values
 // known only then (the snapshot's sha256, the members) come as RESTORE_* assignments before a script.
 import { script } from "../script";
+import { IN_ETCD } from "./render";
 
 /** Inside etcd's data directory, which its container sees at the same path (etcdutl runs there). */
 export const RESTORE_WORK = "/var/lib/etcd/homelab-restore";
 /** Where the control-plane manifests wait while etcd is swapped (out of the kubelet's sight). */
 export const HELD_MANIFESTS = "/etc/kubernetes/homelab-restore-held";
 const MANIFESTS = "/etc/kubernetes/manifests";
-const ETCD_PKI = "/etc/kubernetes/pki/etcd";
 /** Stopped while etcd is swapped; etcd comes back first, the others after it. */
 const HELD = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd"];
 /**
@@ -26,20 +27,15 @@ export const RECEIVE_SNAPSHOT_COMMAND = `sudo -n sh -c 'umask 077 && mkdir -p ${
 
 const COMMON = `host=$(hostname)
 fail() { echo "$host: $*" >&2; exit 1; }
-etcd_container() { crictl ps --quiet --name '^etcd$' --state running 2>/dev/null | head -n 1; }
+${IN_ETCD}
 # the member's name and peer URL as kubeadm wrote them, wherever the manifest is now
 etcd_manifest() { if [ -f ${MANIFESTS}/etcd.yaml ]; then echo ${MANIFESTS}/etcd.yaml; else echo ${HELD_MANIFESTS}/etcd.yaml; fi; }
 flag() { sed -n "s/^ *- --$1=//p" "$(etcd_manifest)" | head -n 1; }`;
-const ETCDCTL = `etcdctl_() {
-  crictl exec "$container" etcdctl --endpoints=https://127.0.0.1:2379 --cacert=${ETCD_PKI}/ca.crt \\
-    --cert=${ETCD_PKI}/healthcheck-client.crt --key=${ETCD_PKI}/healthcheck-client.key "$@"
-}`;
-
-/** Waits, bounded, for this node's etcd container to run (etcdutl runs in it, as the snapshot's etcdctl did). */
+/** Waits, bounded, for this node's etcd to run (etcdutl runs in its container, as the snapshot's etcdctl did). */
 function waitForEtcd(timeoutSeconds: number, what: string): string {
     return `deadline=$(( $(date +%s) + ${timeoutSeconds} ))
-until container=$(etcd_container) && [ -n "$container" ]; do
-  [ "$(date +%s)" -lt "$deadline" ] || fail "etcd does not run here after ${timeoutSeconds} s (crictl ps --name etcd): ${what}"
+until pgrep -x etcd >/dev/null; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "etcd does not run here after ${timeoutSeconds} s (pgrep -x etcd): ${what}"
   sleep 3
 done`;
 }
@@ -59,7 +55,7 @@ have=$(sha256sum < "$snapshot" | cut -d' ' -f1)
 if [ -d ${HELD_MANIFESTS} ] && [ -n "$(ls -A ${HELD_MANIFESTS})" ]; then
   echo "$host: an earlier restore held the control-plane manifests; putting them back before anything else" >&2
   for held in ${HELD_MANIFESTS}/*.yaml; do mv "$held" ${MANIFESTS}/; done
-fi`, waitForEtcd(spec.etcdTimeoutSeconds ?? 300, "nothing stopped"), `status=$(crictl exec "$container" etcdutl snapshot status "$snapshot" --write-out=json 2>&1) || fail "etcdutl cannot read the snapshot: $status; nothing stopped"
+fi`, waitForEtcd(spec.etcdTimeoutSeconds ?? 300, "nothing stopped"), `status=$(in_etcd etcdutl snapshot status "$snapshot" --write-out=json 2>&1) || fail "etcdutl cannot read the snapshot: $status; nothing stopped"
 case $status in *'"revision"'*) ;; *) fail "etcdutl did not describe the snapshot: $status; nothing stopped" ;; esac
 name=$(flag name)
 peer=$(flag initial-advertise-peer-urls)
@@ -75,7 +71,7 @@ echo "member $name $peer"`);
 export function renderRestoreDataScript(): string {
     return script(COMMON, `: "\${RESTORE_NAME:?}" "\${RESTORE_PEER:?}" "\${RESTORE_CLUSTER:?}" "\${RESTORE_TOKEN:?}"
 restored=${RESTORE_WORK}/data`, waitForEtcd(300, "nothing stopped"), `rm -rf "$restored"
-crictl exec "$container" etcdutl snapshot restore ${RESTORE_WORK}/snapshot.db --name "$RESTORE_NAME" \\
+in_etcd etcdutl snapshot restore ${RESTORE_WORK}/snapshot.db --name "$RESTORE_NAME" \\
   --initial-cluster "$RESTORE_CLUSTER" --initial-cluster-token "$RESTORE_TOKEN" --initial-advertise-peer-urls "$RESTORE_PEER" \\
   --data-dir "$restored" --bump-revision ${BUMP_REVISION} --mark-compacted >&2
 [ -f "$restored/member/snap/db" ] || fail "etcdutl snapshot restore left no $restored/member/snap/db: nothing stopped"
@@ -90,7 +86,7 @@ for component in ${HELD.join(" ")}; do
   if [ -f ${MANIFESTS}/$component.yaml ]; then mv ${MANIFESTS}/$component.yaml ${HELD_MANIFESTS}/; fi
 done
 deadline=$(( $(date +%s) + ${timeout} ))
-while [ -n "$(crictl ps --quiet --name '^(etcd|kube-apiserver)$' 2>/dev/null)" ]; do
+while pgrep -x etcd >/dev/null || pgrep -f '^kube-apiserver( |$)' >/dev/null; do
   [ "$(date +%s)" -lt "$deadline" ] || fail "etcd or the API server still runs ${timeout} s after their manifests were held in ${HELD_MANIFESTS}"
   sleep 2
 done
@@ -121,8 +117,8 @@ echo "$host: etcd, the API server and the kubelet started again" >&2`);
  */
 export function renderRestoreCheckHealthScript(spec: { timeoutSeconds?: number } = {}): string {
     const timeout = spec.timeoutSeconds ?? 600;
-    return script(COMMON, ETCDCTL, `deadline=$(( $(date +%s) + ${timeout} ))
-until container=$(etcd_container) && [ -n "$container" ] && etcdctl_ endpoint health >/dev/null 2>&1; do
+    return script(COMMON, `deadline=$(( $(date +%s) + ${timeout} ))
+until pgrep -x etcd >/dev/null && etcdctl_ endpoint health >/dev/null 2>&1; do
   [ "$(date +%s)" -lt "$deadline" ] || fail "etcd does not answer healthy ${timeout} s after the restore"
   sleep 3
 done

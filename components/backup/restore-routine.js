@@ -102,7 +102,7 @@ async function restore(plan, files) {
         const seen = await onEveryNodeAtOnce(plan, async (node) => {
             const out = await onNode(plan, files, node, { script: plan.scripts.health });
             const match = /^etcd (\d+) (\S+) (\d+)$/m.exec(out);
-            if (!match) throw new Error(`${node.name}: the health check did not say what its etcd sees`);
+            if (!match) throw new Error(`${node.name}: the health check did not say what its etcd sees (it said: ${out.trim() || "nothing"})`);
             return { node: node.name, clusterId: match[1], members: match[2], revision: Number(match[3]) };
         });
         const expectedMembers = members.map((m) => m.name).sort().join(",");

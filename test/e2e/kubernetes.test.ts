@@ -133,7 +133,7 @@ describe("Kubernetes and Calico on the simulated lab", () => {
         for (const node of NODES) {
             // one node at a time, so that the VIP's holder is the only gap: the API server restarts on the renewed files
             inside(node.hostname, `echo ${shortConfig} | base64 -d > /root/short-certificates.yaml && kubeadm certs renew all --config /root/short-certificates.yaml >/dev/null 2>&1 `
-                + `&& rm /root/short-certificates.yaml && crictl stop $(crictl ps -q --name '^kube-apiserver$')`);
+                + `&& rm /root/short-certificates.yaml && pkill -f '^kube-apiserver( |$)'`);
             const served = async () => (await daysLeft(node)) < 45;
             for (const started = Date.now(); !(await served());) {
                 if (Date.now() - started > 180000) throw new Error(`${node.hostname}'s API server does not serve its 1000 h certificate after 180 s`);
@@ -218,7 +218,7 @@ describe("Kubernetes and Calico on the simulated lab", () => {
 
         await waitFor("the restored namespace answers", () => tryKubectl("-n", "kept-by-snapshot", "get", "configmap", "precious", "-o", "jsonpath={.data.answer}") === "42", 300000, 5000);
         // every member: one cluster, all three members, the same revision once writes settle
-        const seen = NODES.map((node) => inside(node.hostname, `c=$(crictl ps -q --name '^etcd$'); crictl exec $c etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt `
+        const seen = NODES.map((node) => inside(node.hostname, `nsenter -t $(pgrep -o -x etcd) -m -- etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt `
             + `--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key member list -w simple | cut -d, -f3 | tr -d ' ' | sort | paste -sd, -`));
         expect(seen).toEqual(NODES.map(() => NODES.map((node) => node.hostname).sort().join(",")));
         await waitFor("every node Ready after the restore", () => readyNodes().length === NODES.length, 300000, 5000);

@@ -12,24 +12,25 @@ work=/var/lib/etcd/homelab-snapshot
 trap 'rm -rf "$staging" "$archive" "$work"' EXIT
 rm -rf "$staging" "$archive" "$work"
 install -d -m 700 "$staging" "$work"
-etcd_container() { crictl ps --quiet --name '^etcd$' --state running 2>/dev/null | head -n 1; }
+in_etcd() { nsenter -t "$(pgrep -o -x etcd)" -m -- "$@"; }
 etcdctl_() {
-  crictl exec "$container" etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt \
+  in_etcd etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt \
     --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key "$@"
 }
 
 # after a power-on etcd may still be starting: wait for this member to run and answer healthy
 deadline=$(( $(date +%s) + 600 ))
-until container=$(etcd_container) && [ -n "$container" ] && etcdctl_ endpoint health >/dev/null 2>&1; do
+until pgrep -x etcd >/dev/null && etcdctl_ endpoint health >/dev/null 2>&1; do
   if [ "$(date +%s)" -ge "$deadline" ]; then
-    echo "$host: etcd does not run here or does not answer healthy after 600 s (crictl ps --name etcd; etcdctl endpoint health): no snapshot taken"
+    echo "$host: etcd does not run here or does not answer healthy after 600 s (pgrep -x etcd; etcdctl endpoint health): no snapshot taken"
     exit 1
   fi
   sleep 5
 done
 
-etcdctl_ snapshot save "$work/snapshot.db" >/dev/null
-crictl exec "$container" etcdutl snapshot status "$work/snapshot.db" --write-out=json > "$staging/status.json"
+# etcdctl logs every step of a save: shown only when it fails
+saved=$(etcdctl_ snapshot save "$work/snapshot.db" 2>&1) || { echo "$host: etcdctl snapshot save failed: $saved"; exit 1; }
+in_etcd etcdutl snapshot status "$work/snapshot.db" --write-out=json > "$staging/status.json"
 grep -q '"revision"' "$staging/status.json" || { echo "$host: etcdutl snapshot status did not describe the snapshot: $(cat "$staging/status.json")"; exit 1; }
 mv "$work/snapshot.db" "$staging/snapshot.db"
 cp -a /etc/kubernetes/pki "$staging/pki"

@@ -5,7 +5,11 @@ export DEBIAN_FRONTEND=noninteractive
 
 host=$(hostname)
 fail() { echo "$host: $*" >&2; exit 1; }
-etcd_container() { crictl ps --quiet --name '^etcd$' --state running 2>/dev/null | head -n 1; }
+in_etcd() { nsenter -t "$(pgrep -o -x etcd)" -m -- "$@"; }
+etcdctl_() {
+  in_etcd etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt \
+    --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key "$@"
+}
 # the member's name and peer URL as kubeadm wrote them, wherever the manifest is now
 etcd_manifest() { if [ -f /etc/kubernetes/manifests/etcd.yaml ]; then echo /etc/kubernetes/manifests/etcd.yaml; else echo /etc/kubernetes/homelab-restore-held/etcd.yaml; fi; }
 flag() { sed -n "s/^ *- --$1=//p" "$(etcd_manifest)" | head -n 1; }
@@ -21,12 +25,12 @@ if [ -d /etc/kubernetes/homelab-restore-held ] && [ -n "$(ls -A /etc/kubernetes/
 fi
 
 deadline=$(( $(date +%s) + 300 ))
-until container=$(etcd_container) && [ -n "$container" ]; do
-  [ "$(date +%s)" -lt "$deadline" ] || fail "etcd does not run here after 300 s (crictl ps --name etcd): nothing stopped"
+until pgrep -x etcd >/dev/null; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "etcd does not run here after 300 s (pgrep -x etcd): nothing stopped"
   sleep 3
 done
 
-status=$(crictl exec "$container" etcdutl snapshot status "$snapshot" --write-out=json 2>&1) || fail "etcdutl cannot read the snapshot: $status; nothing stopped"
+status=$(in_etcd etcdutl snapshot status "$snapshot" --write-out=json 2>&1) || fail "etcdutl cannot read the snapshot: $status; nothing stopped"
 case $status in *'"revision"'*) ;; *) fail "etcdutl did not describe the snapshot: $status; nothing stopped" ;; esac
 name=$(flag name)
 peer=$(flag initial-advertise-peer-urls)

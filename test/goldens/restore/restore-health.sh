@@ -5,18 +5,17 @@ export DEBIAN_FRONTEND=noninteractive
 
 host=$(hostname)
 fail() { echo "$host: $*" >&2; exit 1; }
-etcd_container() { crictl ps --quiet --name '^etcd$' --state running 2>/dev/null | head -n 1; }
+in_etcd() { nsenter -t "$(pgrep -o -x etcd)" -m -- "$@"; }
+etcdctl_() {
+  in_etcd etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt \
+    --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key "$@"
+}
 # the member's name and peer URL as kubeadm wrote them, wherever the manifest is now
 etcd_manifest() { if [ -f /etc/kubernetes/manifests/etcd.yaml ]; then echo /etc/kubernetes/manifests/etcd.yaml; else echo /etc/kubernetes/homelab-restore-held/etcd.yaml; fi; }
 flag() { sed -n "s/^ *- --$1=//p" "$(etcd_manifest)" | head -n 1; }
 
-etcdctl_() {
-  crictl exec "$container" etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt \
-    --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key "$@"
-}
-
 deadline=$(( $(date +%s) + 600 ))
-until container=$(etcd_container) && [ -n "$container" ] && etcdctl_ endpoint health >/dev/null 2>&1; do
+until pgrep -x etcd >/dev/null && etcdctl_ endpoint health >/dev/null 2>&1; do
   [ "$(date +%s)" -lt "$deadline" ] || fail "etcd does not answer healthy 600 s after the restore"
   sleep 3
 done
