@@ -84,9 +84,9 @@ export function recorder() {
  * Asks https://address:6443/readyz every second (anonymous, as kubeadm allows; the certificate is
  * not checked) until stopped; `stop` says the longest time without an answer and how many were missed.
  */
-export function apiProbe(address: string): { stop(): Promise<{ longestGapSeconds: number; missed: number; asked: number }> } {
-    let running = true, lastAnswer = Date.now(), longestGap = 0, missed = 0, asked = 0;
-    const ask = () => new Promise<boolean>((resolve) => {
+/** Whether https://address:6443/readyz answers 200 within 2 s (anonymous; the certificate is not checked). */
+export function apiReady(address: string): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
         const request = https.get({ host: address, port: 6443, path: "/readyz", rejectUnauthorized: false, timeout: 2000 }, (response) => {
             response.resume();
             resolve(response.statusCode === 200);
@@ -94,6 +94,11 @@ export function apiProbe(address: string): { stop(): Promise<{ longestGapSeconds
         request.on("timeout", () => request.destroy());
         request.on("error", () => resolve(false));
     });
+}
+
+export function apiProbe(address: string): { stop(): Promise<{ longestGapSeconds: number; missed: number; asked: number }> } {
+    let running = true, lastAnswer = Date.now(), longestGap = 0, missed = 0, asked = 0;
+    const ask = () => apiReady(address);
     const loop = (async () => {
         while (running) {
             const started = Date.now();

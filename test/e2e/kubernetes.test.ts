@@ -12,7 +12,7 @@ import * as YAML from "yaml";
 import { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { editStackConfig, ROOT, scratchProject, ScratchProject } from "../integration/project";
 import { servedCertificateExpiry } from "../../stacks/observe";
-import { apiProbe, changes, keptSnapshots, kubectlClient, offlineKubectl, PROBE_ARCHIVE, PROBE_IMAGE, recorder, snapshotStatus, timedUp } from "./cluster";
+import { apiProbe, apiReady, changes, keptSnapshots, kubectlClient, offlineKubectl, PROBE_ARCHIVE, PROBE_IMAGE, recorder, snapshotStatus, timedUp } from "./cluster";
 import { formatSpans, importSeconds, machineMemory, StepClock } from "./figures";
 import { acceptedLogins, importImage, inside, isOn, lab, LabNode, NODES, ssh, VIP, waitFor } from "./lab";
 
@@ -134,12 +134,16 @@ describe("Kubernetes and Calico on the simulated lab", () => {
             // one node at a time, so that the VIP's holder is the only gap: the API server restarts on the renewed files
             inside(node.hostname, `echo ${shortConfig} | base64 -d > /root/short-certificates.yaml && kubeadm certs renew all --config /root/short-certificates.yaml >/dev/null 2>&1 `
                 + `&& rm /root/short-certificates.yaml && pkill -f '^kube-apiserver( |$)'`);
-            const served = async () => (await daysLeft(node)) < 45;
+            // the API server reloads its certificate before it stops: wait for the restarted one to answer ready,
+            // else the next node's restart (and the preview's look at what is served) meets no API server at all
+            await new Promise((resolve) => setTimeout(resolve, 5000));
+            const served = async () => (await daysLeft(node)) < 45 && (await apiReady(node.sshAddress));
             for (const started = Date.now(); !(await served());) {
-                if (Date.now() - started > 180000) throw new Error(`${node.hostname}'s API server does not serve its 1000 h certificate after 180 s`);
+                if (Date.now() - started > 300000) throw new Error(`${node.hostname}'s API server does not answer ready with its 1000 h certificate after 300 s`);
                 await new Promise((resolve) => setTimeout(resolve, 2000));
             }
         }
+        await waitFor("the API through the VIP", () => tryKubectl("get", "--raw", "/readyz") === "ok", 300000, 2000);
 
         const preview = recorder();
         await project.stack.preview({ onEvent: preview.onEvent, color: "never" });
