@@ -156,13 +156,16 @@ describe("Kubernetes and Calico on the simulated lab", () => {
 
         const probe = apiProbe(VIP);
         const running = new Map<string, { start: number; end?: number }>();
-        const result = await up((event) => {
+        const output: string[] = [];
+        const result = await project.stack.up({ color: "never", onOutput: (text) => output.push(text), onEvent: (event) => {
             const urn = event.resourcePreEvent?.metadata.urn ?? event.resOutputsEvent?.metadata.urn ?? "";
             const name = urn.split("::")[3] ?? "";
             if (!/-certificates$/.test(name)) return;
             if (event.resourcePreEvent && event.resourcePreEvent.metadata.op !== "same") running.set(name, { start: event.timestamp });
             if (event.resOutputsEvent && running.has(name)) running.get(name)!.end = event.timestamp;
-        });
+        } });
+        // what the renewal steps said on each node
+        for (const line of output.join("").split("\n").filter((l) => /lab-\d: .*(certificate|renew|expires|restart)/i.test(l))) log(`renewal: ${line.trim()}`);
         const gaps = await probe.stop();
         log(`figures: certificate renewal ${[...running].map(([name, { start, end }]) => `${name} ${end! - start} s`).join(", ")}; the API through the VIP: longest gap ${gaps.longestGapSeconds.toFixed(1)} s, ${gaps.missed} of ${gaps.asked} asked unanswered`);
         expect(result.summary.result).toBe("succeeded");
