@@ -28,21 +28,24 @@ if [ -d "$held" ]; then
   rmdir "$held"
 fi
 
-# the certificate kubeadm manages here with the least time left: "NAME SECONDS_LEFT EXPIRES"
+# the certificate kubeadm manages here that expires first: "NAME EXPIRES" (ISO 8601 sorts by time)
 least_left() {
   kubeadm certs check-expiration -o jsonpath='{range .certificates[*]}{.name} {.missing} {.externallyManaged} {.residualTime} {.expirationDate}{"\n"}{end}' \
-    | awk '$2 == "false" && $3 == "false" && NF == 5 { print $1, $4, $5 }' | sort -k2,2n | head -n 1
+    | awk '$2 == "false" && $3 == "false" && NF == 5 { print $1, $5 }' | sort -k2,2 | head -n 1
 }
 least=$(least_left)
 [ -n "$least" ] || { echo "home-server-1: kubeadm lists no certificate it manages here; is this a control plane that has joined?"; exit 1; }
-read -r name left expires <<< "$least"
+# the time left from the expiry date itself: residualTime's unit was not seconds on the lab (41 days read as more than 90)
+read -r name expires <<< "$least"
+left=$(( $(date -d "$expires" +%s) - $(date +%s) ))
 renewed=no
 if [ "$left" -le "$renew_before" ]; then
   echo "home-server-1: $name expires $expires, fewer than 90 days from now; renewing every certificate kubeadm manages here"
   kubeadm certs renew all
   renewed=yes
   least=$(least_left)
-  read -r name left expires <<< "$least"
+  read -r name expires <<< "$least"
+  left=$(( $(date -d "$expires" +%s) - $(date +%s) ))
   if [ "$left" -le "$renew_before" ]; then
     echo "home-server-1: renewed, but $name is valid only until $expires: the cluster's certificateValidityPeriod is not longer than kubernetes.certificates.renewBeforeDays (90); set renewBeforeDays below it"
     exit 1
