@@ -8,8 +8,8 @@ import * as path from "path";
 import { ConfigProblem } from "./rules";
 
 const KEY = "backups.restoreFrom";
-/** What every snapshot archive holds (components/backup/render.ts makes them). */
-const ENTRIES = ["meta.json", "status.json", "snapshot.db", "pki/ca.key", "pki/etcd/ca.key"];
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { ARCHIVE_ENTRIES } = require("../components/backup/names.js") as { ARCHIVE_ENTRIES: string[] };
 /** bbolt's magic number, at the start of the first meta page of every etcd database (little-endian). */
 const BOLT_MAGIC = Buffer.from([0xed, 0xda, 0x0c, 0xed]);
 const BOLT_MAGIC_OFFSET = 16;
@@ -40,7 +40,7 @@ export function inspectRestoreSource(restoreFrom: string, file: string, clusterN
     }
     const listing = spawnSync("tar", ["-tzf", file], { encoding: "utf8" });
     if (listing.status !== 0) return refuse(`is not a snapshot archive: ${file} is not a readable tar.gz; ${expected}`);
-    const missing = ENTRIES.filter((entry) => !listing.stdout.split("\n").includes(entry));
+    const missing = ARCHIVE_ENTRIES.filter((entry) => !listing.stdout.split("\n").includes(entry));
     if (missing.length) return refuse(`is not a snapshot archive: ${file} holds no ${missing.join(", ")}; ${expected}`);
     const read = (entry: string) => spawnSync("tar", ["-xzOf", file, entry], { maxBuffer: 1 << 30 }).stdout as Buffer;
     let meta: { cluster?: string; node?: string; takenAt?: string; etcd?: { revision?: number } };

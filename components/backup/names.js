@@ -16,4 +16,7 @@ function snapshotTakenAt(cluster, file) {
     return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
-module.exports = { snapshotFileName, snapshotTakenAt };
+/** What every snapshot archive holds: checked on the copy the routine fetches and on the one a restore names. */
+const ARCHIVE_ENTRIES = ["meta.json", "status.json", "snapshot.db", "pki/ca.key", "pki/etcd/ca.key"];
+
+module.exports = { ARCHIVE_ENTRIES, snapshotFileName, snapshotTakenAt };

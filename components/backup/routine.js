@@ -11,7 +11,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { sshAnswers } = require("../baremetal/power.js");
 const { runWithKeyFromStdin, sshArgs, sshFiles } = require("../ssh-client.js");
-const { snapshotFileName, snapshotTakenAt } = require("./names.js");
+const { ARCHIVE_ENTRIES, snapshotFileName, snapshotTakenAt } = require("./names.js");
 
 const log = (line) => process.stderr.write(`${line}\n`);
 
@@ -43,7 +43,7 @@ function checkCopy(file, expectedSha) {
     const listing = spawnSync("tar", ["-tzf", file], { encoding: "utf8" });
     if (listing.status !== 0) throw new Error(`the copy ${file} is not a readable tar.gz: ${listing.stderr.trim()}`);
     const entries = listing.stdout.split("\n");
-    for (const needed of ["meta.json", "status.json", "snapshot.db", "pki/ca.key", "pki/etcd/ca.key"]) {
+    for (const needed of ARCHIVE_ENTRIES) {
         if (!entries.includes(needed)) throw new Error(`the copy ${file} holds no ${needed}`);
     }
     const meta = spawnSync("tar", ["-xzOf", file, "meta.json"], { encoding: "utf8" });
