@@ -143,6 +143,8 @@ export function composeHomelab(config: HomelabConfig, observed: Observed): Homel
         gracefulShutdown: k8s.gracefulShutdown,
         certificates: { renewBeforeDays: k8s.certificates.renewBeforeDays, served: observed.certificates, now: observed.at },
         packages: k8s.mirror ? { source: "mirror", url: k8s.mirror } : { source: "upstream" },
+        // a lab rebuilt from a snapshot starts from its CAs (private keys: secret in this program, whatever the provider does)
+        restoredPki: config.restore && { archive: pulumi.secret(config.restore.pki), caSha256: config.restore.caSha256, snapshot: path.basename(config.restore.file) },
         // kubeadm init goes through the VIP, and nodes join over the internal network
         after: [...vip.ready, ...machines.flatMap(({ network }) => network.ready)],
     });

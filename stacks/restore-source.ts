@@ -4,7 +4,9 @@
 import { spawnSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import { SHARED_PKI_FILES } from "../components/kubeadm/pki";
 import { ConfigProblem } from "./rules";
 
 const KEY = "backups.restoreFrom";
@@ -21,6 +23,30 @@ export interface RestoreSource {
     takenAt: string;
     node: string;
     revision: number;
+    /**
+     * The cluster's CAs and service-account keys from the archive (SHARED_PKI_FILES), a base64
+     * tar.gz: private keys, to be marked secret by whoever hands it on. A rebuild puts them back
+     * before kubeadm init.
+     */
+    pki: string;
+    /** sha256 of the archive's ca.crt: the cluster CA the restored objects trust. */
+    caSha256: string;
+}
+
+/** The shared PKI files out of the archive, as a base64 tar.gz, and the sha256 of its ca.crt; or which of them it lacks. */
+function sharedPki(file: string): { pki: string; caSha256: string } | { missing: string[] } {
+    const staging = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-pki-"));
+    try {
+        spawnSync("tar", ["-xzf", file, "-C", staging, ...SHARED_PKI_FILES.map((entry) => `pki/${entry}`)], { encoding: "utf8" });
+        const missing = SHARED_PKI_FILES.filter((entry) => !fs.existsSync(path.join(staging, "pki", entry)));
+        if (missing.length) return { missing };
+        const packed = spawnSync("tar", ["-czf", "-", "-C", path.join(staging, "pki"), ...SHARED_PKI_FILES], { maxBuffer: 1 << 26 });
+        if (packed.status !== 0) throw new Error(`tar could not pack the PKI of ${file}: ${packed.stderr}`);
+        const caSha256 = createHash("sha256").update(fs.readFileSync(path.join(staging, "pki", "ca.crt"))).digest("hex");
+        return { pki: (packed.stdout as Buffer).toString("base64"), caSha256 };
+    } finally {
+        fs.rmSync(staging, { recursive: true, force: true });
+    }
 }
 
 /** Where restoreFrom points: a bare file name is one in the cluster's snapshot folder. */
@@ -53,8 +79,10 @@ export function inspectRestoreSource(restoreFrom: string, file: string, clusterN
     const db = read("snapshot.db");
     if (!db.subarray(BOLT_MAGIC_OFFSET, BOLT_MAGIC_OFFSET + BOLT_MAGIC.length).equals(BOLT_MAGIC)) return refuse(`is not an etcd snapshot: the snapshot.db in ${file} is not an etcd database; ${expected}`);
     if (typeof meta.etcd?.revision !== "number") return refuse(`is not a snapshot archive: the meta.json in ${file} gives no etcd revision; ${expected}`);
+    const pki = sharedPki(file);
+    if ("missing" in pki) return refuse(`is not a whole snapshot archive: ${file} holds no pki/${pki.missing.join(", pki/")} (kubeadm's shared certificates, which a restore needs); ${expected}`);
     return {
-        source: { file, sha256: createHash("sha256").update(bytes).digest("hex"), takenAt: String(meta.takenAt), node: String(meta.node), revision: meta.etcd.revision },
+        source: { file, sha256: createHash("sha256").update(bytes).digest("hex"), takenAt: String(meta.takenAt), node: String(meta.node), revision: meta.etcd.revision, ...pki },
         problems: [],
     };
 }

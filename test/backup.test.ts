@@ -12,6 +12,7 @@ import { expectScriptGolden } from "./helpers/golden";
 import { FakeMachine } from "./helpers/fake-machine";
 import { runRoutine } from "./helpers/routine";
 import { standIns, StandIns } from "./helpers/standins";
+import { FSID_FILE } from "../components/rook/disks";
 import { renderSnapshotScript, snapshotDue, snapshotFileName, snapshotTakenAt } from "../components/backup/render";
 
 installMocks();
@@ -55,7 +56,7 @@ describe("when a snapshot is due", () => {
 
 describe("the snapshot script on a control plane", () => {
     let box: StandIns;
-    const paths = { "/var/lib/etcd/homelab-snapshot": "etcd-work", "/var/lib/homelab/snapshot": "staging", "/etc/kubernetes/pki": "pki" };
+    const paths = { "/var/lib/etcd/homelab-snapshot": "etcd-work", "/var/lib/homelab/snapshot": "staging", "/etc/kubernetes/pki": "pki", [FSID_FILE]: "ceph-fsid" };
     beforeEach(() => {
         box = standIns({ pgrep: PGREP, nsenter: NSENTER });
         fs.mkdirSync(path.join(box.dir, "pki", "etcd"), { recursive: true });
@@ -79,9 +80,19 @@ describe("the snapshot script on a control plane", () => {
         expect(spawnSync("tar", ["-tzf", file], { encoding: "utf8" }).stdout.split("\n").filter(Boolean).sort())
             .toEqual(["meta.json", "pki/", "pki/ca.crt", "pki/ca.key", "pki/etcd/", "pki/etcd/ca.key", "snapshot.db", "status.json"]);
         const meta = JSON.parse(spawnSync("tar", ["-xzOf", file, "meta.json"], { encoding: "utf8" }).stdout);
-        expect(meta).toEqual({ cluster: "homelab", node: os.hostname(), takenAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/), etcd: JSON.parse(STATUS) });
+        // no Ceph recorded on this node: the snapshot says it holds none
+        expect(meta).toEqual({ cluster: "homelab", node: os.hostname(), takenAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/), etcd: JSON.parse(STATUS), ceph: null });
         expect(spawnSync("tar", ["-xzOf", file, "snapshot.db"], { encoding: "utf8" }).stdout).toBe("etcd-db-bytes");
         for (const left of ["etcd-work", "staging", "staging.tar.gz"]) expect(fs.existsSync(path.join(box.dir, left))).toBe(false);
+    });
+
+    test("on a node whose disks belong to a Ceph cluster, the snapshot records that cluster's fsid", () => {
+        const fsid = "8f2a5c1e-0c55-4b41-9d0a-3f0e1c2b4a6d";
+        fs.writeFileSync(path.join(box.dir, "ceph-fsid"), `${fsid}\n`);
+        const result = spawnSync("bash", ["-c", box.runnable(renderSnapshotScript({ clusterName: "homelab" }), paths)], { timeout: 60000 });
+        expect(result.status).toBe(0);
+        const meta = JSON.parse(spawnSync("tar", ["-xzOf", "-", "meta.json"], { input: result.stdout, encoding: "utf8" }).stdout);
+        expect(meta.ceph).toEqual({ fsid });
     });
 
     test("etcd not running: refused by name after the bounded wait, no archive on stdout", () => {

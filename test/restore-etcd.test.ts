@@ -72,6 +72,9 @@ maybe("the restore's stage scripts against real etcd", () => {
         box = standIns({ pgrep: PGREP, nsenter: NSENTER, systemctl: "true", kubectl: "true" });
         for (const [index, m] of members.entries()) {
             fs.mkdirSync(path.join(root(index), "etc/kubernetes/manifests"), { recursive: true });
+            // the cluster CA, which the snapshot's archive (makeArchive's) holds too
+            fs.mkdirSync(path.join(root(index), "etc/kubernetes/pki"), { recursive: true });
+            fs.writeFileSync(path.join(root(index), "etc/kubernetes/pki/ca.crt"), "ca.crt\n");
             fs.writeFileSync(path.join(root(index), "etc/kubernetes/manifests/etcd.yaml"),
                 `spec:\n  containers:\n  - command:\n    - etcd\n    - --name=${m.name}\n    - --initial-advertise-peer-urls=http://127.0.0.1:${m.peer}\n`);
         }
@@ -97,7 +100,7 @@ maybe("the restore's stage scripts against real etcd", () => {
         for (const index of members.keys()) {
             fs.mkdirSync(path.join(root(index), "var/lib/etcd/homelab-restore"), { recursive: true });
             fs.copyFileSync(snapshot, path.join(root(index), "var/lib/etcd/homelab-restore/snapshot.db"));
-            const check = stage(index, renderRestoreCheckScript({ etcdTimeoutSeconds: 5 }), { RESTORE_SHA: sha });
+            const check = stage(index, renderRestoreCheckScript({ etcdTimeoutSeconds: 5 }), { RESTORE_SHA: sha, RESTORE_CA_SHA: inspectRestoreSource("", archive, "lab").source!.caSha256 });
             expect(check.stderr).toBe("");
             expect(check.stdout.trim()).toBe(`member ${members[index].name} http://127.0.0.1:${members[index].peer}`);
             const data = stage(index, renderRestoreDataScript(), { RESTORE_NAME: members[index].name, RESTORE_PEER: `http://127.0.0.1:${members[index].peer}`, RESTORE_CLUSTER: initialCluster, RESTORE_TOKEN: "homelab-restore-test" });

@@ -23,6 +23,7 @@ import { inspectRestoreSource } from "../stacks/restore-source";
 import { crossFieldProblems } from "../stacks/rules";
 import { runtimeConfigOf } from "./helpers/fixtures";
 import { BOLT_DB, makeArchive } from "./helpers/snapshot-archive";
+import { renderRestorePkiScript, SHARED_PKI_FILES } from "../components/kubeadm/pki";
 
 installMocks();
 /** The home stack, as the cluster "homelab". */
@@ -34,12 +35,17 @@ describe("the snapshot backups.restoreFrom names, read before anything is planne
     beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-restore-source-")); });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    test("one of this cluster's archives: its sha256, when and where it was taken, etcd's revision", () => {
-        const file = makeArchive(dir, "homelab-etcd-20261205T235200Z.tar.gz");
-        expect(inspectRestoreSource("homelab-etcd-20261205T235200Z.tar.gz", file, "homelab")).toEqual({
-            source: { file, sha256: createHash("sha256").update(fs.readFileSync(file)).digest("hex"), takenAt: "2026-12-05T23:52:00Z", node: "cp1", revision: 4242 },
-            problems: [],
+    test("one of this cluster's archives: its sha256, when and where it was taken, etcd's revision, its shared PKI", () => {
+        const file = makeArchive(dir, "homelab-etcd-20261205T235200Z.tar.gz", { ca: "the cluster CA" });
+        const { source, problems } = inspectRestoreSource("homelab-etcd-20261205T235200Z.tar.gz", file, "homelab");
+        expect(problems).toEqual([]);
+        expect(source).toEqual({
+            file, sha256: createHash("sha256").update(fs.readFileSync(file)).digest("hex"), takenAt: "2026-12-05T23:52:00Z", node: "cp1", revision: 4242,
+            pki: expect.any(String), caSha256: createHash("sha256").update("the cluster CA\n").digest("hex"),
         });
+        // kubeadm's shared certificates and nothing else (a node's own serving certificates stay behind)
+        const listing = spawnSync("tar", ["-tzf", "-"], { input: Buffer.from(source!.pki, "base64"), encoding: "utf8" });
+        expect(listing.stdout.split("\n").filter(Boolean).sort()).toEqual([...SHARED_PKI_FILES].sort());
     });
 
     test.each([
@@ -47,6 +53,7 @@ describe("the snapshot backups.restoreFrom names, read before anything is planne
         ["a database that is not etcd's", { db: Buffer.from("SQLite format 3\0") }, "is not an etcd snapshot: the snapshot.db in"],
         ["an archive without the PKI", { leaveOut: "pki" }, "holds no pki/ca.key, pki/etcd/ca.key"],
         ["an archive without the snapshot", { leaveOut: "snapshot.db" }, "holds no snapshot.db"],
+        ["an archive without the service-account key", { leavePkiOut: "sa.key" }, "holds no pki/sa.key (kubeadm's shared certificates"],
         ["a meta.json that is not JSON", { meta: "{" }, "the meta.json in"],
     ])("%s is refused, naming the key, the value and the file", (_what, change, message) => {
         const file = makeArchive(dir, "homelab-etcd-20261205T235200Z.tar.gz", change);
@@ -94,6 +101,59 @@ describe("the restore's stage scripts", () => {
         ["restore-release.sh", renderRestoreReleaseScript()],
     ])("%s: golden and shellcheck clean", (name, rendered) => {
         expectScriptGolden(name, rendered);
+    });
+});
+
+describe("the snapshot's CAs put back before kubeadm init (a lab rebuilt from a snapshot)", () => {
+    let box: StandIns;
+    let dir: string;
+    let pki: string;
+    let caSha256: string;
+    const pkiDir = () => path.join(box.dir, "pki");
+    const rendered = () => renderRestorePkiScript({ caSha256, snapshot: "homelab-etcd-20261205T235200Z.tar.gz" });
+    const run = (input = pki) => spawnSync("bash", ["-c", box.runnable(rendered(), { "/etc/kubernetes/pki": "pki" })], { input, encoding: "utf8", timeout: 60000 });
+    beforeEach(() => {
+        box = standIns({});
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-restore-pki-"));
+        ({ pki, caSha256 } = inspectRestoreSource("a.tar.gz", makeArchive(dir, "a.tar.gz"), "homelab").source!);
+    });
+    afterEach(() => { box.cleanup(); fs.rmSync(dir, { recursive: true, force: true }); });
+
+    test("golden and shellcheck clean", () => {
+        expectScriptGolden("restore-pki.sh", rendered());
+    });
+
+    test("a node without a cluster CA gets the snapshot's shared certificates, keys root-only; a second run changes nothing", () => {
+        const first = run();
+        expect(first.stderr).toBe("");
+        expect(first.status).toBe(0);
+        expect(first.stdout).toContain("the cluster's CAs and service-account keys from homelab-etcd-20261205T235200Z.tar.gz are in");
+        for (const file of SHARED_PKI_FILES) {
+            expect(fs.readFileSync(path.join(pkiDir(), file), "utf8")).toBe(`${file}\n`);
+            expect(fs.statSync(path.join(pkiDir(), file)).mode & 0o777).toBe(file.endsWith(".key") ? 0o600 : 0o644);
+        }
+        expect(fs.readdirSync(pkiDir()).filter((file) => file.endsWith(".homelab-new"))).toEqual([]);
+        const again = run();
+        expect(again.status).toBe(0);
+        expect(again.stdout).toContain("the cluster CA here is the snapshot's; nothing to put back");
+    });
+
+    test("a node with another cluster CA is refused, its PKI untouched", () => {
+        fs.mkdirSync(pkiDir());
+        fs.writeFileSync(path.join(pkiDir(), "ca.crt"), "another CA\n");
+        const result = run();
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain(`is not the one in homelab-etcd-20261205T235200Z.tar.gz (sha256 ${caSha256}): restoring that snapshot would bring back objects trusted by another CA`);
+        expect(fs.readdirSync(pkiDir())).toEqual(["ca.crt"]);
+        expect(fs.readFileSync(path.join(pkiDir(), "ca.crt"), "utf8")).toBe("another CA\n");
+    });
+
+    test("a PKI received that is not the one planned puts nothing back", () => {
+        const other = inspectRestoreSource("b.tar.gz", makeArchive(dir, "b.tar.gz", { ca: "another CA" }), "homelab").source!.pki;
+        const result = run(other);
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain("the PKI received is not the one planned (its ca.crt differs): nothing put back");
+        expect(fs.existsSync(path.join(pkiDir(), "ca.crt"))).toBe(false);
     });
 });
 
@@ -168,7 +228,7 @@ describe("the routine, against three fake control planes", () => {
             ssh: `port=""; rest=()
 while [ $# -gt 0 ]; do case $1 in -p) port=$2; shift 2 ;; -i|-o) shift 2 ;; *) rest+=("$1"); shift ;; esac; done
 export NODE_ROOT=$STANDINS/node-$port
-into_node() { sed -e "s#/var/lib/etcd#$NODE_ROOT/var/lib/etcd#g" -e "s#/etc/kubernetes#$NODE_ROOT/etc/kubernetes#g" -e "s#/var/lib/homelab#$NODE_ROOT/var/lib/homelab#g" -e "s#^export PATH=#export PATH=$STANDINS:#"; }
+into_node() { sed -e "s#/var/lib/etcd#$NODE_ROOT/var/lib/etcd#g" -e "s#/etc/kubernetes#$NODE_ROOT/etc/kubernetes#g" -e "s#/var/lib/homelab#$NODE_ROOT/var/lib/homelab#g" -e "s#/etc/homelab#$NODE_ROOT/etc/homelab#g" -e "s#^export PATH=#export PATH=$STANDINS:#"; }
 if [ "\${rest[1]}" = "sudo -n bash -s" ]; then script=$(into_node); exec bash -c "$script"; fi
 eval "$(echo "\${rest[1]}" | into_node | sed 's/^sudo -n //')"`,
         });
@@ -179,7 +239,8 @@ eval "$(echo "\${rest[1]}" | into_node | sed 's/^sudo -n //')"`,
             const node = root(machine);
             fs.mkdirSync(path.join(node, "etc/kubernetes/manifests"), { recursive: true });
             fs.mkdirSync(path.join(node, "etc/kubernetes/pki/etcd"), { recursive: true });
-            for (const file of ["ca.key", "etcd/ca.key"]) fs.writeFileSync(path.join(node, "etc/kubernetes/pki", file), "key\n");
+            // the cluster CA the snapshot's (makeArchive's) is
+            for (const file of ["ca.crt", "ca.key", "etcd/ca.key"]) fs.writeFileSync(path.join(node, "etc/kubernetes/pki", file), `${file}\n`);
             fs.mkdirSync(path.join(node, "var/lib/etcd/member/snap"), { recursive: true });
             fs.writeFileSync(path.join(node, "var/lib/etcd/member/snap/db"), `live-data-${machine.name}`);
             fs.writeFileSync(path.join(node, "hostname"), machine.name);
@@ -258,6 +319,37 @@ eval "$(echo "\${rest[1]}" | into_node | sed 's/^sudo -n //')"`,
         expect(result.code).toBe(1);
         expect(result.stderr).toContain(`${archive} changed since the plan was made`);
         expectUntouched();
+    });
+
+    const CEPH = "8f2a5c1e-0c55-4b41-9d0a-3f0e1c2b4a6d";
+    const snapshotMeta = (ceph: unknown) => JSON.stringify({ cluster: "homelab", node: "cp1", takenAt: "2026-12-05T23:52:00Z", etcd: { revision: 4242 }, ceph });
+    const recordCeph = (machine: FakeMachine, fsid: string) => {
+        fs.mkdirSync(path.join(root(machine), "etc/homelab/ceph"), { recursive: true });
+        fs.writeFileSync(path.join(root(machine), "etc/homelab/ceph/fsid"), `${fsid}\n`);
+    };
+    test.each([
+        ["a cluster whose CA is not the snapshot's (rebuilt with new CAs)", () => { fs.writeFileSync(path.join(root(machines[2]), "etc/kubernetes/pki/ca.crt"), "another CA\n"); },
+            "cp3: this cluster's CA (", "is not the snapshot's (sha256"],
+        ["disks holding a Ceph cluster the snapshot does not know (taken before storage)", () => { recordCeph(machines[0], CEPH); archive = makeArchive(directory, path.basename(archive), { meta: snapshotMeta(null) }); },
+            `cp1: this node's disks hold Ceph cluster ${CEPH}`, "and the snapshot records no Ceph cluster: its Rook objects (the mons' fsid and keys) would take that cluster and its data out of reach; nothing stopped"],
+        ["disks holding another Ceph cluster than the snapshot's (storage rebuilt since)", () => { recordCeph(machines[1], CEPH); archive = makeArchive(directory, path.basename(archive), { meta: snapshotMeta({ fsid: "00000000-1111-2222-3333-444444444444" }) }); },
+            `cp2: this node's disks hold Ceph cluster ${CEPH}`, "the snapshot describes Ceph cluster 00000000-1111-2222-3333-444444444444"],
+    ])("%s: refused before anything stops, every node as it was", async (_what, arrange, ...messages) => {
+        arrange();
+        const result = await routine();
+        expect(result.code).toBe(1);
+        for (const message of messages) expect(result.stderr).toContain(message);
+        expectUntouched();
+        for (const machine of machines) expect(exists(machine, "var/lib/etcd/homelab-restore/snapshot.db")).toBe(false);
+    });
+
+    test("disks holding the Ceph cluster the snapshot describes: restored", async () => {
+        for (const machine of machines) recordCeph(machine, CEPH);
+        archive = makeArchive(directory, path.basename(archive), { meta: snapshotMeta({ fsid: CEPH }) });
+        const result = await routine();
+        expect(result.stderr).not.toMatch(/refus|fail|unexpected/i);
+        expect(result.code).toBe(0);
+        for (const machine of machines) expect(read(machine, "var/lib/etcd/member/snap/db")).toBe(BOLT_DB.toString("utf8"));
     });
 
     test("a snapshot etcdutl cannot read on one node: refused before anything stops", async () => {

@@ -2,6 +2,7 @@
 // machine running Pulumi (./routine.js fetches them), and when one is due. Three stacked etcd
 // members that lose two, or a corrupted data directory, lose every object; a snapshot and the
 // keys that make the control planes trusted bring them back.
+import { FSID_FILE } from "../rook/disks";
 import { script, shellQuote } from "../script";
 
 /** kubeadm's etcd pod mounts these host paths at the same paths in its container. */
@@ -79,7 +80,11 @@ in_etcd etcdutl snapshot status "$work/snapshot.db" --write-out=json > "$staging
 grep -q '"revision"' "$staging/status.json" || { echo "$host: etcdutl snapshot status did not describe the snapshot: $(cat "$staging/status.json")"; exit 1; }
 mv "$work/snapshot.db" "$staging/snapshot.db"
 cp -a /etc/kubernetes/pki "$staging/pki"
-printf '{"cluster":"%s","node":"%s","takenAt":"%s","etcd":%s}\\n' ${shellQuote(spec.clusterName)} "$host" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(cat "$staging/status.json")" > "$staging/meta.json"
+# the Ceph cluster whose objects this snapshot holds (its fsid as this node's disks record it), or
+# none: a restore checks it against the Ceph cluster running then
+ceph=null
+if [ -s ${FSID_FILE} ]; then ceph="{\\"fsid\\":\\"$(cat ${FSID_FILE})\\"}"; fi
+printf '{"cluster":"%s","node":"%s","takenAt":"%s","etcd":%s,"ceph":%s}\\n' ${shellQuote(spec.clusterName)} "$host" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(cat "$staging/status.json")" "$ceph" > "$staging/meta.json"
 tar -C "$staging" -czf "$archive" meta.json status.json snapshot.db pki
 echo "$host: snapshot of etcd at revision $(sed -n 's/.*"revision": *\\([0-9]*\\).*/\\1/p' "$staging/status.json"), $(stat -c %s "$staging/snapshot.db") bytes, with /etc/kubernetes/pki"
 echo "archive-sha256 $(sha256sum < "$archive" | cut -d' ' -f1)"

@@ -5,6 +5,7 @@
 // etcdutl and etcdctl are etcd's own, run in its container's mount namespace (IN_ETCD).
 // ./restore-routine.js runs them stage by stage, one stage on every node before the next; values
 // known only then (the snapshot's sha256, the members) come as RESTORE_* assignments before a script.
+import { FSID_FILE } from "../rook/disks";
 import { script } from "../script";
 import { IN_ETCD } from "./render";
 
@@ -44,10 +45,22 @@ done`;
  * Stage 1, on every control plane, changing nothing the cluster runs on: the snapshot received is
  * the one named (RESTORE_SHA), etcdutl reads it as an etcd snapshot, and this member's name and peer
  * URL are printed ("member NAME URL") for the routine to list every member. A restore that stopped
- * after its manifests were held has them put back first, so that etcd runs again.
+ * after its manifests were held has them put back first, so that etcd runs again. Refused here: a
+ * cluster whose CA is not the snapshot's (RESTORE_CA_SHA), whose restored objects would trust a CA
+ * the nodes no longer have; and a node whose disks hold a Ceph cluster other than the one the
+ * snapshot's objects describe (RESTORE_CEPH_FSID, empty for none), which those objects (the mons'
+ * fsid and keys) would take out of reach with its data.
  */
 export function renderRestoreCheckScript(spec: { etcdTimeoutSeconds?: number } = {}): string {
-    return script(COMMON, `: "\${RESTORE_SHA:?the routine sets RESTORE_SHA}"
+    return script(COMMON, `: "\${RESTORE_SHA:?the routine sets RESTORE_SHA}" "\${RESTORE_CA_SHA:?the routine sets RESTORE_CA_SHA}"
+ca=/etc/kubernetes/pki/ca.crt
+have_ca=$(sha256sum < "$ca" | cut -d' ' -f1) || fail "no cluster CA in $ca: nothing stopped"
+[ "$have_ca" = "$RESTORE_CA_SHA" ] || fail "this cluster's CA ($ca, sha256 $have_ca) is not the snapshot's (sha256 $RESTORE_CA_SHA): its objects trust another CA (the join discovery, service-account tokens); nothing stopped. A lab rebuilt from this snapshot must start from its CAs: up again from machines without /etc/kubernetes (pulumi destroy resets them) with backups.restoreFrom set"
+if [ -s ${FSID_FILE} ]; then
+  ceph=$(cat ${FSID_FILE})
+  if [ -z "\${RESTORE_CEPH_FSID:-}" ]; then snapshot_ceph="records no Ceph cluster"; else snapshot_ceph="describes Ceph cluster $RESTORE_CEPH_FSID"; fi
+  [ "$ceph" = "\${RESTORE_CEPH_FSID:-}" ] || fail "this node's disks hold Ceph cluster $ceph (${FSID_FILE}), and the snapshot $snapshot_ceph: its Rook objects (the mons' fsid and keys) would take that cluster and its data out of reach; nothing stopped"
+fi
 snapshot=${RESTORE_WORK}/snapshot.db
 [ -f "$snapshot" ] || fail "no snapshot received in $snapshot"
 have=$(sha256sum < "$snapshot" | cut -d' ' -f1)

@@ -36,11 +36,11 @@ function unpack(plan, dir) {
     if (!fs.existsSync(plan.file)) throw new Error(`${plan.file} is gone since the plan was made: nothing stopped`);
     const have = sha256(plan.file);
     if (have !== plan.sha256) throw new Error(`${plan.file} changed since the plan was made (sha256 ${have}, planned ${plan.sha256}): run the preview again; nothing stopped`);
-    const tar = spawnSync("tar", ["-xzf", plan.file, "-C", dir, "meta.json", "snapshot.db"], { encoding: "utf8" });
+    const tar = spawnSync("tar", ["-xzf", plan.file, "-C", dir, "meta.json", "snapshot.db", "pki/ca.crt"], { encoding: "utf8" });
     if (tar.status !== 0) throw new Error(`${plan.file} cannot be unpacked: ${tar.stderr.trim()}; nothing stopped`);
     const meta = JSON.parse(fs.readFileSync(path.join(dir, "meta.json"), "utf8"));
     if (meta.cluster !== plan.cluster) throw new Error(`${plan.file} is a snapshot of cluster ${meta.cluster}, not ${plan.cluster}: nothing stopped`);
-    return { db: path.join(dir, "snapshot.db"), meta };
+    return { db: path.join(dir, "snapshot.db"), meta, caSha: sha256(path.join(dir, "pki", "ca.crt")) };
 }
 
 /** Runs `step` on every node, one after another; the first failure stops the stage. */
@@ -65,7 +65,7 @@ async function restore(plan, files) {
     if (silent.length) throw new Error(`a restore needs every control plane, and ${silent.map((n) => `${n.name} at ${n.host}:${n.port}`).join(", ")} does not answer SSH: nothing stopped`);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-restore-"));
     try {
-        const { db, meta } = unpack(plan, dir);
+        const { db, meta, caSha } = unpack(plan, dir);
         const dbSha = sha256(db);
         log(`restoring ${path.basename(plan.file)} (taken ${meta.takenAt} on ${meta.node}, etcd revision ${meta.etcd?.revision}) on ${plan.nodes.map((n) => n.name).join(", ")}`);
 
@@ -74,7 +74,7 @@ async function restore(plan, files) {
         try {
             members = await onEveryNode(plan, async (node) => {
                 await onNode(plan, files, node, { remoteCommand: plan.receiveCommand, input: db });
-                const out = await onNode(plan, files, node, { script: plan.scripts.check, vars: { RESTORE_SHA: dbSha } });
+                const out = await onNode(plan, files, node, { script: plan.scripts.check, vars: { RESTORE_SHA: dbSha, RESTORE_CA_SHA: caSha, RESTORE_CEPH_FSID: meta.ceph?.fsid ?? "" } });
                 const member = /^member (\S+) (\S+)$/m.exec(out);
                 if (!member) throw new Error(`${node.name}: the check did not say its etcd member: nothing stopped`);
                 return { name: member[1], peer: member[2] };

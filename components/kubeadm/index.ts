@@ -7,6 +7,7 @@ import { certificatesDue, earliestExpiry, renderCertificateRenewalScript } from 
 import { caCertHashOf, clusterSpecProblems, ClusterSpec, controlPlanesOf, endpointOf, NodeRole } from "./config";
 import { describeArgProblems } from "../problems";
 import { PackageSource, renderPackagesScript } from "./packages";
+import { renderRestorePkiScript } from "./pki";
 import {
     renderGracefulShutdownScript, renderInitScript, renderJoinScript, renderJoinSecretsCleanupScript, renderKubeconfigScript, renderPrejoinScript,
 } from "./render";
@@ -37,6 +38,17 @@ export interface KubeadmClusterArgs extends Omit<ClusterSpec, "nodes" | "imagesP
     packages: PackageSource;
     /** When kubeadm's certificates are renewed; unset: 90 days before they expire, none seen yet. */
     certificates?: CertificatePolicy;
+    /** A snapshot's CAs and keys, put in place before init where none are (a lab rebuilt from a snapshot); see ./pki. */
+    restoredPki?: RestoredPki;
+}
+
+export interface RestoredPki {
+    /** The snapshot's shared certificates and keys, a base64 tar.gz (a secret: it is sent on stdin only). */
+    archive: pulumi.Input<string>;
+    /** sha256 of its ca.crt. */
+    caSha256: string;
+    /** Where it came from, for the messages, e.g. homelab-etcd-20261205T235200Z.tar.gz. */
+    snapshot: string;
 }
 
 export interface CertificatePolicy {
@@ -70,7 +82,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homelab:index:KubeadmCluster", name, {}, opts);
 
-        const { packages: _packages, certificates: _certificates, ...settings } = args;
+        const { packages: _packages, certificates: _certificates, restoredPki: _restoredPki, ...settings } = args;
         const spec: ClusterSpec = {
             ...settings,
             nodes: args.nodes.map(({ hostname, internalAddress, role }) => ({ hostname, internalAddress, role })),
@@ -101,14 +113,25 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         }
         const packagesOf = (node: KubeadmNode) => packages.get(node.hostname) as command.remote.Command;
 
+        const restoredPki = args.restoredPki && remoteScript(`${name}-restore-pki`, {
+            target: initNode.ssh,
+            create: renderRestorePkiScript({ caSha256: args.restoredPki.caSha256, snapshot: args.restoredPki.snapshot }),
+            stdin: pulumi.secret(args.restoredPki.archive),
+        }, {
+            parent: this,
+            // into the folder kubeadm's package made; init follows it
+            dependsOn: [packagesOf(initNode)],
+        });
+
         const init = remoteScript(`${name}-init`, {
             target: initNode.ssh,
             create: renderInitScript(spec, initNode),
             stdin: tokenAndKey,
         }, {
             parent: this,
-            // kubeadm must be installed first, and what the cluster follows (its endpoint, the VIP) be there
-            dependsOn: [packagesOf(initNode), ...(args.after ?? [])],
+            // kubeadm must be installed first, and what the cluster follows (its endpoint, the VIP) be
+            // there; a snapshot's CAs, when one is restored, in place so that init uses them
+            dependsOn: [packagesOf(initNode), ...(restoredPki ? [restoredPki] : []), ...(args.after ?? [])],
         });
 
         // admin.conf as init wrote it, read once: joins pin the cluster CA from it (the admin
@@ -222,7 +245,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         this.nodeNames = pulumi.output(args.nodes.map((node) => node.hostname));
         // the cluster's name is baked in at init and never changes while the cluster lives
         this.clusterIdentifier = `homelab/${args.clusterName}`;
-        this.ready = [init, ...joins, kubeconfig, ...shutdownSteps, ...renewals, adminKubeconfig];
+        this.ready = [...(restoredPki ? [restoredPki] : []), init, ...joins, kubeconfig, ...shutdownSteps, ...renewals, adminKubeconfig];
         this.runtimeReadyOn = Object.fromEntries([...packages].map(([hostname, step]) => [hostname, [step]]));
         this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint, nodeNames: this.nodeNames, certificatesExpire: this.certificatesExpire });
     }

@@ -34,7 +34,11 @@ in_etcd etcdutl snapshot status "$work/snapshot.db" --write-out=json > "$staging
 grep -q '"revision"' "$staging/status.json" || { echo "$host: etcdutl snapshot status did not describe the snapshot: $(cat "$staging/status.json")"; exit 1; }
 mv "$work/snapshot.db" "$staging/snapshot.db"
 cp -a /etc/kubernetes/pki "$staging/pki"
-printf '{"cluster":"%s","node":"%s","takenAt":"%s","etcd":%s}\n' homelab "$host" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(cat "$staging/status.json")" > "$staging/meta.json"
+# the Ceph cluster whose objects this snapshot holds (its fsid as this node's disks record it), or
+# none: a restore checks it against the Ceph cluster running then
+ceph=null
+if [ -s /etc/homelab/ceph/fsid ]; then ceph="{\"fsid\":\"$(cat /etc/homelab/ceph/fsid)\"}"; fi
+printf '{"cluster":"%s","node":"%s","takenAt":"%s","etcd":%s,"ceph":%s}\n' homelab "$host" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(cat "$staging/status.json")" "$ceph" > "$staging/meta.json"
 tar -C "$staging" -czf "$archive" meta.json status.json snapshot.db pki
 echo "$host: snapshot of etcd at revision $(sed -n 's/.*"revision": *\([0-9]*\).*/\1/p' "$staging/status.json"), $(stat -c %s "$staging/snapshot.db") bytes, with /etc/kubernetes/pki"
 echo "archive-sha256 $(sha256sum < "$archive" | cut -d' ' -f1)"

@@ -14,7 +14,15 @@ etcdctl_() {
 etcd_manifest() { if [ -f /etc/kubernetes/manifests/etcd.yaml ]; then echo /etc/kubernetes/manifests/etcd.yaml; else echo /etc/kubernetes/homelab-restore-held/etcd.yaml; fi; }
 flag() { sed -n "s/^ *- --$1=//p" "$(etcd_manifest)" | head -n 1; }
 
-: "${RESTORE_SHA:?the routine sets RESTORE_SHA}"
+: "${RESTORE_SHA:?the routine sets RESTORE_SHA}" "${RESTORE_CA_SHA:?the routine sets RESTORE_CA_SHA}"
+ca=/etc/kubernetes/pki/ca.crt
+have_ca=$(sha256sum < "$ca" | cut -d' ' -f1) || fail "no cluster CA in $ca: nothing stopped"
+[ "$have_ca" = "$RESTORE_CA_SHA" ] || fail "this cluster's CA ($ca, sha256 $have_ca) is not the snapshot's (sha256 $RESTORE_CA_SHA): its objects trust another CA (the join discovery, service-account tokens); nothing stopped. A lab rebuilt from this snapshot must start from its CAs: up again from machines without /etc/kubernetes (pulumi destroy resets them) with backups.restoreFrom set"
+if [ -s /etc/homelab/ceph/fsid ]; then
+  ceph=$(cat /etc/homelab/ceph/fsid)
+  if [ -z "${RESTORE_CEPH_FSID:-}" ]; then snapshot_ceph="records no Ceph cluster"; else snapshot_ceph="describes Ceph cluster $RESTORE_CEPH_FSID"; fi
+  [ "$ceph" = "${RESTORE_CEPH_FSID:-}" ] || fail "this node's disks hold Ceph cluster $ceph (/etc/homelab/ceph/fsid), and the snapshot $snapshot_ceph: its Rook objects (the mons' fsid and keys) would take that cluster and its data out of reach; nothing stopped"
+fi
 snapshot=/var/lib/etcd/homelab-restore/snapshot.db
 [ -f "$snapshot" ] || fail "no snapshot received in $snapshot"
 have=$(sha256sum < "$snapshot" | cut -d' ' -f1)
