@@ -4,7 +4,8 @@
 // used for real: nodes Ready, system pods Running, pod-to-pod across nodes, DNS,
 // certificates renewed, a deleted namespace restored from an etcd snapshot,
 // the API through the VIP while its holder is off, a fourth machine joining as a
-// worker, and destroy. Figures (stage times, image import, memory) are printed.
+// worker, destroy, and the whole lab rebuilt on new disks from the snapshot. Figures (stage times, image import, memory) are printed.
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -32,6 +33,8 @@ process.env.LAB_STACK_FILE = LAB_MACHINES_FILE;
 
 let project: ScratchProject;
 let kubeconfigFile: string;
+/** Test 4's snapshot, which holds the namespace kept-by-snapshot; test 8 rebuilds the lab from it. */
+let snapshotWithNamespace: string | undefined;
 const log = (line: string) => process.stdout.write(`[e2e-k8s] ${line}\n`);
 
 const up = (onEvent?: (event: EngineEvent) => void): Promise<UpResult> => timedUp(project.stack, log, onEvent);
@@ -190,6 +193,7 @@ describe("Kubernetes and Calico on the simulated lab", () => {
         const urn = `urn:pulumi:${project.stack.name}::homelab::homelab:index:ClusterBackup$command:local:Command::lab-backup-snapshot`;
         const taken = await project.stack.up({ replace: [urn], onOutput: () => undefined, color: "never" });
         const snapshot = taken.outputs.lastSnapshot.value;
+        snapshotWithNamespace = snapshot.file;
         log(`snapshot to restore: ${snapshot.file} (revision ${snapshot.revision})`);
         kubectl("delete", "namespace", "kept-by-snapshot", "--wait=true", "--timeout=120s");
         expect(tryKubectl("get", "namespace", "kept-by-snapshot")).toBeUndefined();
@@ -305,6 +309,44 @@ describe("Kubernetes and Calico on the simulated lab", () => {
             lab("power-on", node.hostname);
             await waitFor(`${node.hostname} answering SSH`, () => ssh(node.sshAddress, "true", 2).status === 0, 120000, 1000);
             expect(inside(node.hostname, "ls /etc/kubernetes/manifests 2>/dev/null | wc -l; test -e /etc/kubernetes/admin.conf && echo admin.conf || echo none; test -e /etc/kubernetes/kubelet.conf && echo kubelet.conf || echo none; test -d /var/lib/etcd && echo etcd || echo none")).toBe("0\nnone\nnone\nnone");
+        }
+    });
+
+    test("8. a whole lab rebuilt from a snapshot: new disks on every machine, a new stack with the same config and backups.restoreFrom; the cluster comes back with its objects and its CA", async () => {
+        expect(snapshotWithNamespace).toBeDefined();
+        const archive = snapshotWithNamespace!;
+        log("new disks: lab down --purge, lab up (all machines off)");
+        lab("down", "--purge");
+        lab("up");
+        const rebuilt = await scratchProject("lab", { setKey: false });
+        try {
+            editStackConfig(rebuilt, "homelab:storage", () => ({ enabled: false }));
+            editStackConfig(rebuilt, "homelab:backups", (backups) => ({ ...backups, restoreFrom: archive }));
+            const preview = recorder();
+            await rebuilt.stack.preview({ onEvent: preview.onEvent, color: "never" });
+            expect(preview.steps).toEqual(expect.arrayContaining(["create lab-kubernetes-restore-pki", "create lab-kubernetes-init", "create lab-restore-etcd"]));
+
+            const started = Date.now();
+            const result = await timedUp(rebuilt.stack, log);
+            expect(result.summary.result).toBe("succeeded");
+            const restored = result.outputs.restored.value;
+            log(`figures: rebuild from powered off with new disks to the snapshot restored ${((Date.now() - started) / 1000).toFixed(1)} s (of it the restore ${restored.seconds} s)`);
+            expect(restored).toMatchObject({ file: archive, members: NODES.map((node) => node.hostname).sort() });
+
+            // the cluster CA is the snapshot's: kubeadm init used it, and every node trusts it
+            const archiveCa = spawnSync("tar", ["-xzOf", archive, "pki/ca.crt"]).stdout as Buffer;
+            for (const node of NODES) expect(inside(node.hostname, "cat /etc/kubernetes/pki/ca.crt")).toBe(archiveCa.toString("utf8").trim());
+            fs.writeFileSync(kubeconfigFile, result.outputs.kubeconfig.value, { mode: 0o600 });
+            await waitFor("the snapshot's namespace answers in the rebuilt cluster", () => tryKubectl("-n", "kept-by-snapshot", "get", "configmap", "precious", "-o", "jsonpath={.data.answer}") === "42", 300000, 5000);
+            await waitFor("every node Ready in the rebuilt cluster", () => readyNodes().join(",") === NODES.map((node) => node.hostname).sort().join(","), 600000, 5000);
+            const seen = NODES.map((node) => inside(node.hostname, `nsenter -t $(pgrep -o -x etcd) -m -- etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt `
+                + `--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key member list -w simple | cut -d, -f3 | tr -d ' ' | sort | paste -sd, -`));
+            expect(seen).toEqual(NODES.map(() => NODES.map((node) => node.hostname).sort().join(",")));
+            await waitFor("the system pods Running again", () => (kubectlJson("-n", "kube-system", "get", "pods").items as any[]).every((pod) => pod.status.phase === "Running"), 600000, 5000);
+            // once: a later up restores nothing and changes nothing
+            expect(changes((await timedUp(rebuilt.stack, log)).summary.resourceChanges)).toEqual({});
+        } finally {
+            rebuilt.cleanup();
         }
     });
 });
