@@ -164,8 +164,9 @@ describe("Kubernetes and Calico on the simulated lab", () => {
             const urn = event.resourcePreEvent?.metadata.urn ?? event.resOutputsEvent?.metadata.urn ?? "";
             const name = urn.split("::")[3] ?? "";
             if (!/-certificates$/.test(name)) return;
-            if (event.resourcePreEvent && event.resourcePreEvent.metadata.op !== "same") running.set(name, { start: event.timestamp });
-            if (event.resOutputsEvent && running.has(name)) running.get(name)!.end = event.timestamp;
+            // a replacement's first step (create-replacement) runs the renewal; its replace and delete-original steps follow in no time
+            if (event.resourcePreEvent && event.resourcePreEvent.metadata.op !== "same" && !running.has(name)) running.set(name, { start: event.timestamp });
+            if (event.resOutputsEvent && running.get(name)?.end === undefined && running.has(name)) running.get(name)!.end = event.timestamp;
         } });
         // what the renewal steps said on each node
         for (const line of output.join("").split("\n").filter((l) => /lab-\d: .*(certificate|renew|expires|restart)/i.test(l))) log(`renewal: ${line.trim()}`);
