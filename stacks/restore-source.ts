@@ -33,13 +33,11 @@ export interface RestoreSource {
     caSha256: string;
 }
 
-/** The shared PKI files out of the archive, as a base64 tar.gz, and the sha256 of its ca.crt; or which of them it lacks. */
-function sharedPki(file: string): { pki: string; caSha256: string } | { missing: string[] } {
+/** The shared PKI files out of the archive (which holds them all), as a base64 tar.gz, and the sha256 of its ca.crt. */
+function sharedPki(file: string): { pki: string; caSha256: string } {
     const staging = fs.mkdtempSync(path.join(os.tmpdir(), "homelab-pki-"));
     try {
         spawnSync("tar", ["-xzf", file, "-C", staging, ...SHARED_PKI_FILES.map((entry) => `pki/${entry}`)], { encoding: "utf8" });
-        const missing = SHARED_PKI_FILES.filter((entry) => !fs.existsSync(path.join(staging, "pki", entry)));
-        if (missing.length) return { missing };
         const packed = spawnSync("tar", ["-czf", "-", "-C", path.join(staging, "pki"), ...SHARED_PKI_FILES], { maxBuffer: 1 << 26 });
         if (packed.status !== 0) throw new Error(`tar could not pack the PKI of ${file}: ${packed.stderr}`);
         const caSha256 = createHash("sha256").update(fs.readFileSync(path.join(staging, "pki", "ca.crt"))).digest("hex");
@@ -66,7 +64,8 @@ export function inspectRestoreSource(restoreFrom: string, file: string, clusterN
     }
     const listing = spawnSync("tar", ["-tzf", file], { encoding: "utf8" });
     if (listing.status !== 0) return refuse(`is not a snapshot archive: ${file} is not a readable tar.gz; ${expected}`);
-    const missing = ARCHIVE_ENTRIES.filter((entry) => !listing.stdout.split("\n").includes(entry));
+    const entries = listing.stdout.split("\n");
+    const missing = ARCHIVE_ENTRIES.filter((entry) => !entries.includes(entry));
     if (missing.length) return refuse(`is not a snapshot archive: ${file} holds no ${missing.join(", ")}; ${expected}`);
     const read = (entry: string) => spawnSync("tar", ["-xzOf", file, entry], { maxBuffer: 1 << 30 }).stdout as Buffer;
     let meta: { cluster?: string; node?: string; takenAt?: string; etcd?: { revision?: number } };
@@ -79,10 +78,10 @@ export function inspectRestoreSource(restoreFrom: string, file: string, clusterN
     const db = read("snapshot.db");
     if (!db.subarray(BOLT_MAGIC_OFFSET, BOLT_MAGIC_OFFSET + BOLT_MAGIC.length).equals(BOLT_MAGIC)) return refuse(`is not an etcd snapshot: the snapshot.db in ${file} is not an etcd database; ${expected}`);
     if (typeof meta.etcd?.revision !== "number") return refuse(`is not a snapshot archive: the meta.json in ${file} gives no etcd revision; ${expected}`);
-    const pki = sharedPki(file);
-    if ("missing" in pki) return refuse(`is not a whole snapshot archive: ${file} holds no pki/${pki.missing.join(", pki/")} (kubeadm's shared certificates, which a restore needs); ${expected}`);
+    const missingPki = SHARED_PKI_FILES.filter((entry) => !entries.includes(`pki/${entry}`));
+    if (missingPki.length) return refuse(`is not a whole snapshot archive: ${file} holds no pki/${missingPki.join(", pki/")} (kubeadm's shared certificates, which a restore needs); ${expected}`);
     return {
-        source: { file, sha256: createHash("sha256").update(bytes).digest("hex"), takenAt: String(meta.takenAt), node: String(meta.node), revision: meta.etcd.revision, ...pki },
+        source: { file, sha256: createHash("sha256").update(bytes).digest("hex"), takenAt: String(meta.takenAt), node: String(meta.node), revision: meta.etcd.revision, ...sharedPki(file) },
         problems: [],
     };
 }

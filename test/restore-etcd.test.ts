@@ -32,14 +32,15 @@ maybe("the restore's stage scripts against real etcd", () => {
         expect(etcd.etcdctl(0, "put", "/registry/namespaces/written-after", "1").status).toBe(0);
 
         const archive = makeArchive(path.join(etcd.box.dir, "backups"), "lab-etcd-20261206T030000Z.tar.gz", { cluster: "lab", db: fs.readFileSync(snapshot) });
-        expect(inspectRestoreSource("lab-etcd-20261206T030000Z.tar.gz", archive, "lab").problems).toEqual([]);
+        const inspected = inspectRestoreSource("lab-etcd-20261206T030000Z.tar.gz", archive, "lab");
+        expect(inspected.problems).toEqual([]);
 
         // stages 1 and 2, with the members running: nothing they run on changes
         const sha = spawnSync("sha256sum", [snapshot], { encoding: "utf8" }).stdout.split(" ")[0];
         for (const index of etcd.members.keys()) {
             fs.mkdirSync(path.join(etcd.root(index), "var/lib/etcd/homelab-restore"), { recursive: true });
             fs.copyFileSync(snapshot, path.join(etcd.root(index), "var/lib/etcd/homelab-restore/snapshot.db"));
-            const check = etcd.stage(index, renderRestoreCheckScript({ etcdTimeoutSeconds: 5 }), { RESTORE_SHA: sha, RESTORE_CA_SHA: inspectRestoreSource("", archive, "lab").source!.caSha256 });
+            const check = etcd.stage(index, renderRestoreCheckScript({ etcdTimeoutSeconds: 5 }), { RESTORE_SHA: sha, RESTORE_CA_SHA: inspected.source!.caSha256 });
             expect(check.stderr).toBe("");
             expect(check.stdout.trim()).toBe(`member ${etcd.members[index].name} http://127.0.0.1:${etcd.members[index].peer}`);
             const data = etcd.stage(index, renderRestoreDataScript(), { RESTORE_NAME: etcd.members[index].name, RESTORE_PEER: `http://127.0.0.1:${etcd.members[index].peer}`, RESTORE_CLUSTER: etcd.initialCluster, RESTORE_TOKEN: "homelab-restore-test" });
