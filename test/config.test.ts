@@ -79,6 +79,19 @@ describe("each rule names the key, the value and what is valid", () => {
         expect(messages(raw)).toEqual(['homelab:nodes[2].internalAddress: "10.0.0.102" is already used by nodes[1]; each node needs its own internalAddress']);
     });
 
+    test("control planes whose corosync node ids (the last 16 bits in a network larger than /16) would clash or be 0", () => {
+        const raw = homeRaw();
+        raw.network.cidr = "10.128.0.0/9";
+        raw.vip.address = "10.128.0.100";
+        raw.nodes[0].internalAddress = "10.128.0.101";
+        raw.nodes[1].internalAddress = "10.129.0.101";
+        raw.nodes[2].internalAddress = "10.130.0.0";
+        expect(messages(raw)).toEqual([
+            'homelab:nodes[1].internalAddress: "10.129.0.101" gives corosync node id 101, as nodes[0].internalAddress does (the last 16 bits of each); expected addresses that differ in their last 16 bits',
+            'homelab:nodes[2].internalAddress: "10.130.0.0" gives corosync node id 0 (its host part in a /9, 16 bits at most), which corosync refuses; expected an address whose last 16 bits are not all zero',
+        ]);
+    });
+
     test("node address outside its network", () => {
         const raw = homeRaw();
         raw.nodes[2].internalAddress = "10.0.1.103";

@@ -35,7 +35,9 @@ test("every component of the chain is registered once per node or once per clust
 test("the chain runs in order: nodes, network, VIP, kubeadm, Calico, Rook; every edge on the steps, none on a whole component", () => {
     for (const component of registered.filter((r) => r.type.startsWith("homelab:index:"))) expect({ name: component.name, dependsOn: component.dependsOn }).toEqual({ name: component.name, dependsOn: [] });
     expect(byName("home-server-1-internal-netplan").dependsOn).toEqual(["home-server-1-poweroff"]);
-    expect(byName("home-vip-member-home-server-2").dependsOn).toEqual(["home-server-2-internal-netplan"]);
+    expect(byName("home-vip-packages-home-server-2").dependsOn).toEqual(["home-server-2-internal-netplan"]);
+    // members one at a time: a member that must restart is back before the next one may
+    expect(byName("home-vip-member-home-server-2").dependsOn).toEqual(["home-vip-packages-home-server-2", "home-server-2-internal-netplan", "home-vip-member-home-server-1"]);
     expect(byName("home-vip-vip").dependsOn).toEqual(["home-vip-member-home-server-1", "home-vip-member-home-server-2", "home-vip-member-home-server-3"]);
     // a node's packages wait only for the node; init and joins for the VIP and every node's network
     expect(byName("home-kubernetes-home-server-2-packages").dependsOn).toEqual(["home-server-2-poweroff"]);

@@ -70,13 +70,12 @@ describe("netplan generate accepts the rendered netplan", () => {
 describe("corosync -t accepts the rendered corosync.conf", () => {
     const maybe = requireTool("corosync") ? test : test.skip;
 
-    function corosyncTest(conf: string): { status: number | null; output: string } {
+    function corosyncTest(conf: string, member = VIP_SETTINGS.members[0].address): { status: number | null; output: string } {
         const dir = tempDir();
         const key = path.join(dir, "authkey");
         fs.writeFileSync(key, Buffer.alloc(AUTHKEY_BYTES, 1), { mode: 0o400 });
         fs.writeFileSync(path.join(dir, "corosync.conf"), conf.replace(AUTHKEY_PATH, key));
         // corosync -t looks for the local host in the nodelist: run it where member 1's address is local, as on home-server-1.
-        const member = VIP_SETTINGS.members[0].address;
         const result = spawnSync("unshare", ["--net", "sh", "-c", `ip link set lo up && ip addr add ${member}/32 dev lo && corosync -c "$1" -t`, "sh", path.join(dir, "corosync.conf")], { encoding: "utf8" });
         fs.rmSync(dir, { recursive: true, force: true });
         return { status: result.status, output: result.stdout + result.stderr };
@@ -88,11 +87,44 @@ describe("corosync -t accepts the rendered corosync.conf", () => {
         expect(status).toBe(0);
     });
 
+    maybe("node ids up to 16 bits, as a /16 gives them", () => {
+        const members = [{ hostname: "a", address: "10.1.0.1" }, { hostname: "b", address: "10.1.255.254" }, { hostname: "c", address: "10.1.1.2" }];
+        const conf = renderCorosyncConf({ clusterName: "wide", members, prefixLength: 16 });
+        expect(conf).toMatch(/nodeid: 65534/);
+        const { status, output } = corosyncTest(conf, "10.1.255.254");
+        expect(output).not.toMatch(/error/i);
+        expect(status).toBe(0);
+    });
+
     maybe("a config with an unknown transport is refused, so the check can fail", () => {
         const broken = renderCorosyncConf(VIP_SETTINGS).replace("transport: knet", "transport: carrier-pigeon");
         const { status, output } = corosyncTest(broken);
         expect(status).not.toBe(0);
         expect(output).toMatch(/transport/i);
+    });
+});
+
+describe("a running corosync cluster takes a new membership by one reload, as PacemakerVip's cluster step does it", () => {
+    // real daemons in network namespaces: needs root and ip(8) besides corosync
+    const root = process.getuid?.() === 0 && requireTool("ip");
+    const maybe = root && requireTool("corosync") ? test : test.skip;
+    const member = (n: number) => ({ hostname: `member-${n}`, address: `10.250.0.${100 + n}` });
+
+    maybe("the third member leaves and a fourth joins; the first two keep running, their node ids unchanged", () => {
+        const dir = tempDir();
+        const conf = (members: number[]) => renderCorosyncConf({ clusterName: "reload", members: members.map(member), prefixLength: 24 });
+        fs.writeFileSync(path.join(dir, "three.conf"), conf([1, 2, 3]));
+        fs.writeFileSync(path.join(dir, "two.conf"), conf([1, 2]));
+        fs.writeFileSync(path.join(dir, "with-fourth.conf"), conf([1, 2, 4]));
+        const result = spawnSync("bash", [path.join(__dirname, "tools", "corosync-membership.sh"), dir], { encoding: "utf8", timeout: 300000 });
+        fs.rmSync(dir, { recursive: true, force: true });
+        const output = result.stdout + result.stderr;
+        expect({ status: result.status, output }).toMatchObject({ status: 0 });
+        expect(output).toMatch(/^three: member 2 is node 102; Quorate=Yes Expected votes=3 Total votes=3/m);
+        expect(output).toMatch(/^two: Quorate=Yes Expected votes=2 Total votes=2/m);
+        expect(output).toMatch(/^with the fourth: Quorate=Yes Expected votes=3 Total votes=3/m);
+        const [before, after] = /^first two: corosync pids (\d+ \d+) before, (\d+ \d+) after$/m.exec(output)?.slice(1) ?? [];
+        expect(after).toBe(before);
     });
 });
 

@@ -1,4 +1,6 @@
 // Pure renderers for PacemakerVip: corosync.conf, the node and cluster scripts.
+import * as ipaddr from "ipaddr.js";
+import { ArgProblem } from "../problems";
 import { APT_FUNCTION, RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } from "../script";
 
 export interface ClusterMember {
@@ -48,6 +50,36 @@ const HEALTHY_SCORE = 1000;
 type CorosyncValue = string | number | CorosyncSection | CorosyncSection[];
 interface CorosyncSection { [key: string]: CorosyncValue }
 
+/**
+ * A member's corosync node id: the host part of its address in the internal network (10.0.0.101/24
+ * gives 101), 16 bits at most. It follows the member, not its place in the list, so that a member
+ * taken out or added leaves every other member's id as it was: corosync can then reload the new
+ * membership, where a changed id needs a restart of that member (and its Pacemaker node entry).
+ */
+export function nodeIdOf(address: string, prefixLength: number): number {
+    const bits = ipaddr.IPv4.parse(address).toByteArray().reduce((value, byte) => value * 256 + byte, 0);
+    const hostBits = Math.min(32 - prefixLength, 16);
+    return bits % 2 ** hostBits;
+}
+
+/** Members whose node ids would be 0 or shared (only possible in networks larger than /16). */
+export function memberProblems(settings: Pick<VipSettings, "members" | "prefixLength">): ArgProblem[] {
+    const problems: ArgProblem[] = [];
+    const seen = new Map<number, number>();
+    settings.members.forEach((member, index) => {
+        const id = nodeIdOf(member.address, settings.prefixLength);
+        const first = seen.get(id);
+        if (id === 0) {
+            problems.push({ arg: `members[${index}].address`, value: member.address, message: `gives corosync node id 0 (its host part in a /${settings.prefixLength}, 16 bits at most), which corosync refuses; expected an address whose last 16 bits are not all zero` });
+        } else if (first !== undefined) {
+            problems.push({ arg: `members[${index}].address`, value: member.address, message: `gives corosync node id ${id}, as members[${first}].address does (the last 16 bits of each); expected addresses that differ in their last 16 bits` });
+        } else {
+            seen.set(id, index);
+        }
+    });
+    return problems;
+}
+
 /** corosync.conf has no library: this is its grammar (nested `name { key: value }` sections), kept in one small function. */
 export function formatCorosync(section: CorosyncSection, indent = ""): string {
     const lines: string[] = [];
@@ -61,12 +93,12 @@ export function formatCorosync(section: CorosyncSection, indent = ""): string {
     return lines.join("\n");
 }
 
-export function renderCorosyncConf(settings: Pick<VipSettings, "clusterName" | "members">): string {
+export function renderCorosyncConf(settings: Pick<VipSettings, "clusterName" | "members" | "prefixLength">): string {
     const quorum: CorosyncSection = { provider: "corosync_votequorum" };
     if (settings.members.length === 2) quorum.two_node = 1;
     return "# Managed by homelab (PacemakerVip); identical on every member.\n" + formatCorosync({
         totem: { version: 2, cluster_name: settings.clusterName, transport: "knet", crypto_cipher: "aes256", crypto_hash: "sha256", keyfile: AUTHKEY_PATH },
-        nodelist: { node: settings.members.map((member, index) => ({ ring0_addr: member.address, name: member.hostname, nodeid: index + 1 })) },
+        nodelist: { node: settings.members.map((member) => ({ ring0_addr: member.address, name: member.hostname, nodeid: nodeIdOf(member.address, settings.prefixLength) })) },
         quorum,
         logging: { to_logfile: "yes", logfile: "/var/log/corosync/corosync.log", to_syslog: "yes", timestamp: "on" },
     }) + "\n";
@@ -117,7 +149,12 @@ WantedBy=multi-user.target
 `;
 }
 
-const PACKAGES_SECTION = `# corosync, pacemaker, pcs and the IPaddr2 agent (resource-agents, split into -base on some releases);
+/** Per member, alongside the others: corosync, pacemaker, pcs and the IPaddr2 agent. */
+export function renderPackagesScript(): string {
+    return script(
+        RETRY_FUNCTION,
+        APT_FUNCTION,
+        `# corosync, pacemaker, pcs and the IPaddr2 agent (resource-agents, split into -base on some releases);
 # a package a killed run left half-configured is finished first, and only fully installed ones count
 dpkg_ready
 if ! packages_installed corosync pacemaker pacemaker-cli-utils pcs curl || { ! packages_installed resource-agents && ! packages_installed resource-agents-base; } ||
@@ -127,17 +164,34 @@ if ! packages_installed corosync pacemaker pacemaker-cli-utils pcs curl || { ! p
   if apt-cache policy resource-agents-base 2>/dev/null | grep -E 'Candidate: [0-9]' >/dev/null; then agents=resource-agents-base; fi
   apt_get install -y -q --no-install-recommends corosync pacemaker pacemaker-cli-utils pcs curl "$agents"
   echo "cluster packages installed"
-fi
-# the pcs command line works without its web daemon, which would only listen on another port;
+fi`,
+        `# the pcs command line works without its web daemon, which would only listen on another port;
 # its Ruby half (Puma) sometimes hangs on stop and holds up a power-off by 90 s
 for unit in pcsd pcsd-ruby; do
   if systemctl is-enabled --quiet "$unit" 2>/dev/null || systemctl is-active --quiet "$unit" 2>/dev/null; then
     systemctl disable --now "$unit" >/dev/null 2>&1 || true
   fi
-done`;
+done`,
+    );
+}
 
-/** Per member: packages, the shared authkey (from stdin, base64) and corosync.conf, services running. */
-export function renderMemberScript(settings: VipSettings): string {
+/** How long a member that restarted waits to be back in a quorate membership before the next member may restart. */
+const REJOIN_TIMEOUT_SECONDS = 120;
+
+/**
+ * Per member, one member at a time (each waits for the one before it): the shared authkey (from
+ * stdin, base64) and corosync.conf in place, the services running.
+ *
+ * A new membership alone restarts nothing: every member writes the new corosync.conf, and the
+ * cluster step then has corosync reload it everywhere at once (renderClusterScript). Only what
+ * corosync cannot reload, a new key or a new identity of this member (its node id, the cluster's
+ * name), restarts this member, and then it waits to be back in a quorate membership, so that the
+ * next member's restart never leaves the cluster without quorum.
+ */
+export function renderMemberScript(settings: VipSettings, hostname: string): string {
+    const member = settings.members.find((candidate) => candidate.hostname === hostname);
+    if (!member) throw new Error(`${hostname} is not a member of ${settings.clusterName} (members: ${settings.members.map((candidate) => candidate.hostname).join(", ")})`);
+    const nodeId = nodeIdOf(member.address, settings.prefixLength);
     const health = settings.healthCheckUrl
         ? `CHANGED=0
 ${writeFileIfChanged(HEALTH_SCRIPT_PATH, renderHealthScript(settings.healthCheckUrl), "755")}
@@ -152,8 +206,6 @@ if [ -f ${HEALTH_UNIT_PATH} ]; then
 fi`;
     return script(
         RETRY_FUNCTION,
-        APT_FUNCTION,
-        PACKAGES_SECTION,
         `# the cluster's shared key arrives on stdin, base64-encoded, and is never printed
 restart=0
 authkey_new=$(mktemp)
@@ -165,18 +217,36 @@ if ! cmp -s "$authkey_new" ${AUTHKEY_PATH}; then
   restart=1
 fi
 rm -f "$authkey_new"`,
-        `CHANGED=0
+        `# the same corosync.conf on every member; a new membership in it is reloaded by the cluster step
+CHANGED=0
 ${writeFileIfChanged("/etc/corosync/corosync.conf", renderCorosyncConf(settings), "644")}
-if [ "$CHANGED" = 1 ]; then restart=1; fi
+if [ "$CHANGED" = 1 ]; then echo "corosync.conf written: members ${settings.members.map((candidate) => candidate.hostname).join(", ")}"; fi
 corosync -t >/dev/null 2>&1 || { corosync -t >&2 || true; echo "corosync rejects /etc/corosync/corosync.conf" >&2; exit 1; }`,
-        `# services: a changed key or membership needs a restart of both
+        `# services: what corosync cannot reload (a new key, this member's node id or the cluster's name) restarts this member alone
+cmap_value() { corosync-cmapctl -g "$1" 2>/dev/null | sed -n 's/^[^=]* = //p'; }
 systemctl enable corosync pacemaker >/dev/null 2>&1
-if [ "$restart" = 1 ]; then
-  systemctl stop pacemaker corosync
-  echo "corosync configuration changed; restarting"
+if systemctl is-active --quiet corosync; then
+  running_id=$(cmap_value runtime.votequorum.this_node_id)
+  running_cluster=$(cmap_value totem.cluster_name)
+  if [ "$running_id" != ${nodeId} ] || [ "$running_cluster" != ${shellQuote(settings.clusterName)} ]; then
+    echo "${hostname} runs as node \${running_id:-?} of cluster \${running_cluster:-?}; node ${nodeId} of ${settings.clusterName} is wanted"
+    restart=1
+  fi
+  if [ "$restart" = 1 ]; then
+    echo "restarting corosync and pacemaker on ${hostname} (the other members keep running)"
+    systemctl stop pacemaker corosync
+  fi
+else
+  restart=0
 fi
 systemctl start corosync pacemaker
 systemctl is-active --quiet corosync || { echo "corosync is not running" >&2; exit 1; }`,
+        `# after a restart, back in a quorate membership before the next member may restart; members
+# that restart for new node ids find each other only as they restart too, so this wait is bounded and only reported
+quorate() { corosync-quorumtool -s 2>/dev/null | grep -E '^Quorate:[[:space:]]+Yes' >/dev/null; }
+if [ "$restart" = 1 ]; then
+  if retry ${REJOIN_TIMEOUT_SECONDS / 2} 2 quorate 2>/dev/null; then echo "${hostname} is back in a quorate membership"; else echo "${hostname} is not in a quorate membership yet (${REJOIN_TIMEOUT_SECONDS} s); the members after it restart next"; fi
+fi`,
         health,
     );
 }
@@ -228,7 +298,7 @@ export function renderCib(settings: VipSettings): string {
     return xml("cib", { "crm_feature_set": "3.16.2", "validate-with": "pacemaker-3.9", epoch: 1, num_updates: 0, admin_epoch: 0 }, [
         xml("configuration", {}, [
             xml("crm_config", {}, [xml("cluster_property_set", { id: "cib-bootstrap-options" }, nvpairs("cib-bootstrap-options", properties.crmConfig))]),
-            xml("nodes", {}, settings.members.map((member, index) => xml("node", { id: index + 1, uname: member.hostname }))),
+            xml("nodes", {}, settings.members.map((member) => xml("node", { id: nodeIdOf(member.address, settings.prefixLength), uname: member.hostname }))),
             xml("resources", {}, [renderVipPrimitive(settings)]),
             xml("constraints", {}, renderVipConstraints(settings)),
             xml("rsc_defaults", {}, [xml("meta_attributes", { id: "rsc-options" }, nvpairs("rsc-options", properties.rscDefaults))]),
@@ -243,8 +313,37 @@ export function renderClusterScript(settings: VipSettings): string {
     const properties = renderClusterProperties(settings);
     const staleHealthRule = settings.healthCheckUrl ? "" : `
 cibadmin --delete --force --xpath "//rsc_location[@id='${RESOURCE_NAME}-on-healthy-api']" >/dev/null 2>&1 || true`;
+    const names = settings.members.map((member) => member.hostname);
+    const entries = settings.members.map((member) => `${nodeIdOf(member.address, settings.prefixLength)}:${member.hostname}`);
     return script(
         RETRY_FUNCTION,
+        `# the membership: each member step wrote corosync.conf with these members
+members=(${names.map(shellQuote).join(" ")})
+member_entries=(${entries.map(shellQuote).join(" ")})
+is_one_of() { local item=$1; shift; local other; for other in "$@"; do [ "$other" = "$item" ] && return 0; done; return 1; }
+# Pacemaker's nodes as id:name, from the CIB's nodes section
+cib_entries() {
+  cibadmin --query --scope nodes 2>/dev/null | grep -o '<node [^>]*>' | while read -r entry; do
+    printf '%s:%s\\n' "$(sed -n 's/.* id="\\([^"]*\\)".*/\\1/p' <<<"$entry")" "$(sed -n 's/.* uname="\\([^"]*\\)".*/\\1/p' <<<"$entry")"
+  done
+}
+vip_elsewhere() { ! crm_resource --resource ${RESOURCE_NAME} --locate 2>/dev/null | grep -E "is running on: $1\$" >/dev/null; }
+# a node leaving the membership goes to standby first, while the cluster still has its quorum, so
+# the VIP moves off it once (if it held it) rather than stopping with it
+departed=()
+if crm_mon -1 >/dev/null 2>&1; then
+  while IFS=: read -r _ name; do
+    if [ -n "$name" ] && ! is_one_of "$name" "\${members[@]}" && ! is_one_of "$name" "\${departed[@]}"; then departed+=("$name"); fi
+  done < <(cib_entries)
+fi
+for name in "\${departed[@]}"; do
+  retry 20 3 crm_attribute --node "$name" --name standby --update on
+  retry 30 2 vip_elsewhere "$name" || { echo "${RESOURCE_NAME} did not leave $name within 60 s" >&2; crm_mon -1 >&2 || true; exit 1; }
+  echo "$name is leaving the cluster: on standby, the VIP is elsewhere"
+done
+# one reload applies the new membership on every member at once (a no-op where nothing changed)
+retry 10 3 corosync-cfgtool -R >/dev/null
+echo "corosync reloaded its configuration on every member"`,
         `# every member joined and the cluster quorate (bounded wait)
 members_joined() {
   [ "$(corosync-cmapctl -b runtime.members 2>/dev/null | grep -c 'status (str) = joined')" -eq ${count} ] &&
@@ -253,6 +352,13 @@ members_joined() {
 retry 60 2 members_joined || { echo "corosync did not see all ${count} members joined and quorate within 120 s" >&2; corosync-quorumtool -s >&2 || true; exit 1; }
 retry 60 2 crm_mon -1 >/dev/null || { echo "pacemaker did not answer within 120 s" >&2; exit 1; }
 echo "cluster ${settings.clusterName}: ${count} members joined, quorate"`,
+        `# nodes Pacemaker still lists that are not members, or not under their node id now, are purged by id
+while IFS=: read -r id name; do
+  if [ -n "$id" ] && [ -n "$name" ] && ! is_one_of "$id:$name" "\${member_entries[@]}"; then
+    retry 10 3 crm_node --force --remove "$id" >/dev/null
+    echo "removed node $name (id $id) from pacemaker"
+  fi
+done < <(cib_entries)`,
         `# cluster properties (retried: a new cluster's CIB refuses changes until its DC is elected)
 ${Object.entries(properties.crmConfig).map(([name, value]) => `retry 20 3 crm_attribute --type crm_config --name ${name} --update ${value}`).join("\n")}
 ${Object.entries(properties.rscDefaults).map(([name, value]) => `retry 20 3 crm_attribute --type rsc_defaults --name ${name} --update ${value}`).join("\n")}`,

@@ -8,7 +8,7 @@ import { restoreRules } from "./backups";
 import { calicoRules } from "./calico";
 import { controlPlanes, gracefulShutdown, imageGC, kubernetesMirror, kubernetesNetworks } from "./kubernetes";
 import { links, routes, vlanInterfaceName } from "./network";
-import { internalAddresses, nodeDuplicates, vipAddress, wakeOnLanBroadcast } from "./nodes";
+import { corosyncNodeIds, internalAddresses, nodeDuplicates, vipAddress, wakeOnLanBroadcast } from "./nodes";
 import { ConfigProblem } from "./shared";
 import { storageRules } from "./storage";
 
@@ -18,7 +18,7 @@ type Rule = (config: ParsedConfig) => ConfigProblem[];
 
 /** In the order their problems are listed. */
 const RULES: Rule[] = [
-    nodeDuplicates, internalAddresses, vipAddress, wakeOnLanBroadcast,
+    nodeDuplicates, internalAddresses, corosyncNodeIds, vipAddress, wakeOnLanBroadcast,
     links, vlanInterfaceName, routes,
     kubernetesNetworks, controlPlanes, imageGC, gracefulShutdown, kubernetesMirror,
     storageRules, calicoRules, restoreRules,

@@ -1,5 +1,6 @@
 // Rules on the nodes: unique names and addresses, internal addresses, the VIP, the Wake-on-LAN broadcast.
 import * as ipaddr from "ipaddr.js";
+import { memberProblems } from "../../components/pacemaker/render";
 import { each, firstIndex, wellFormed } from "../partial";
 import { ParsedConfig } from "../schema";
 import { cidrOf, ConfigProblem, hostProblem, networkOf } from "./shared";
@@ -33,6 +34,27 @@ export function internalAddresses(config: ParsedConfig): ConfigProblem[] {
         if (problem) problems.push({ key: `nodes[${index}].internalAddress`, value: node.internalAddress, message: problem });
     });
     return problems;
+}
+
+/**
+ * The control planes are the VIP's corosync members, numbered by their internal addresses' host
+ * parts: in a network of /16 or smaller these differ whenever the addresses do (what the rules
+ * above check), in a larger one only their last 16 bits count.
+ */
+export function corosyncNodeIds(config: ParsedConfig): ConfigProblem[] {
+    const prefixLength = cidrOf(config.network.cidr)[1];
+    if (prefixLength >= 16) return [];
+    const controlPlanes = config.nodes.map((node, index) => ({ node, index })).filter(({ node }) => node.role === "control-plane");
+    const keyOf = (member: string) => `nodes[${controlPlanes[Number(member)].index}].internalAddress`;
+    const problems = memberProblems({ prefixLength, members: controlPlanes.map(({ node }) => ({ hostname: node.hostname, address: node.internalAddress })) });
+    return problems
+        // the same address twice is nodeDuplicates' to report
+        .filter((problem) => !/as members\[\d+\]/.test(problem.message) || firstIndex(controlPlanes, ({ node }) => node.internalAddress === problem.value) === Number(/^members\[(\d+)\]/.exec(problem.arg)?.[1]))
+        .map((problem) => ({
+            key: keyOf(/^members\[(\d+)\]/.exec(problem.arg)?.[1] as string),
+            value: problem.value,
+            message: problem.message.replace(/members\[(\d+)\]\.address/g, (_, member: string) => keyOf(member)),
+        }));
 }
 
 export function vipAddress(config: ParsedConfig): ConfigProblem[] {

@@ -16,6 +16,34 @@ retry() {
   done
 }
 
+# the membership: each member step wrote corosync.conf with these members
+members=(home-server-1 home-server-2 home-server-3)
+member_entries=(101:home-server-1 102:home-server-2 103:home-server-3)
+is_one_of() { local item=$1; shift; local other; for other in "$@"; do [ "$other" = "$item" ] && return 0; done; return 1; }
+# Pacemaker's nodes as id:name, from the CIB's nodes section
+cib_entries() {
+  cibadmin --query --scope nodes 2>/dev/null | grep -o '<node [^>]*>' | while read -r entry; do
+    printf '%s:%s\n' "$(sed -n 's/.* id="\([^"]*\)".*/\1/p' <<<"$entry")" "$(sed -n 's/.* uname="\([^"]*\)".*/\1/p' <<<"$entry")"
+  done
+}
+vip_elsewhere() { ! crm_resource --resource kube-api-vip --locate 2>/dev/null | grep -E "is running on: $1$" >/dev/null; }
+# a node leaving the membership goes to standby first, while the cluster still has its quorum, so
+# the VIP moves off it once (if it held it) rather than stopping with it
+departed=()
+if crm_mon -1 >/dev/null 2>&1; then
+  while IFS=: read -r _ name; do
+    if [ -n "$name" ] && ! is_one_of "$name" "${members[@]}" && ! is_one_of "$name" "${departed[@]}"; then departed+=("$name"); fi
+  done < <(cib_entries)
+fi
+for name in "${departed[@]}"; do
+  retry 20 3 crm_attribute --node "$name" --name standby --update on
+  retry 30 2 vip_elsewhere "$name" || { echo "kube-api-vip did not leave $name within 60 s" >&2; crm_mon -1 >&2 || true; exit 1; }
+  echo "$name is leaving the cluster: on standby, the VIP is elsewhere"
+done
+# one reload applies the new membership on every member at once (a no-op where nothing changed)
+retry 10 3 corosync-cfgtool -R >/dev/null
+echo "corosync reloaded its configuration on every member"
+
 # every member joined and the cluster quorate (bounded wait)
 members_joined() {
   [ "$(corosync-cmapctl -b runtime.members 2>/dev/null | grep -c 'status (str) = joined')" -eq 3 ] &&
@@ -24,6 +52,14 @@ members_joined() {
 retry 60 2 members_joined || { echo "corosync did not see all 3 members joined and quorate within 120 s" >&2; corosync-quorumtool -s >&2 || true; exit 1; }
 retry 60 2 crm_mon -1 >/dev/null || { echo "pacemaker did not answer within 120 s" >&2; exit 1; }
 echo "cluster home: 3 members joined, quorate"
+
+# nodes Pacemaker still lists that are not members, or not under their node id now, are purged by id
+while IFS=: read -r id name; do
+  if [ -n "$id" ] && [ -n "$name" ] && ! is_one_of "$id:$name" "${member_entries[@]}"; then
+    retry 10 3 crm_node --force --remove "$id" >/dev/null
+    echo "removed node $name (id $id) from pacemaker"
+  fi
+done < <(cib_entries)
 
 # cluster properties (retried: a new cluster's CIB refuses changes until its DC is elected)
 retry 20 3 crm_attribute --type crm_config --name stonith-enabled --update false

@@ -16,52 +16,6 @@ retry() {
   done
 }
 
-dpkg_ready() {
-  local waited=0 output
-  until output=$(dpkg --configure -a 2>&1); do
-    if ! grep -qi 'lock' <<<"$output" || [ "$waited" -ge 600 ]; then
-      printf '%s\n' "$output" >&2
-      if [ "$waited" -ge 600 ]; then
-        echo "dpkg's lock on $(hostname) was still held after 600 s (unattended-upgrades?)" >&2
-      else
-        echo "dpkg --configure -a failed on $(hostname)" >&2
-      fi
-      return 1
-    fi
-    sleep 5
-    waited=$((waited + 5))
-  done
-}
-packages_installed() {
-  local pkg
-  for pkg in "$@"; do
-    dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null | grep '^ii' >/dev/null || return 1
-  done
-}
-apt_get() {
-  dpkg_ready
-  retry 5 10 apt-get -o DPkg::Lock::Timeout=600 "$@"
-}
-
-# corosync, pacemaker, pcs and the IPaddr2 agent (resource-agents, split into -base on some releases);
-# a package a killed run left half-configured is finished first, and only fully installed ones count
-dpkg_ready
-if ! packages_installed corosync pacemaker pacemaker-cli-utils pcs curl || { ! packages_installed resource-agents && ! packages_installed resource-agents-base; } ||
-  [ ! -x /usr/lib/ocf/resource.d/heartbeat/IPaddr2 ]; then
-  apt_get update -q
-  agents=resource-agents
-  if apt-cache policy resource-agents-base 2>/dev/null | grep -E 'Candidate: [0-9]' >/dev/null; then agents=resource-agents-base; fi
-  apt_get install -y -q --no-install-recommends corosync pacemaker pacemaker-cli-utils pcs curl "$agents"
-  echo "cluster packages installed"
-fi
-# the pcs command line works without its web daemon, which would only listen on another port;
-# its Ruby half (Puma) sometimes hangs on stop and holds up a power-off by 90 s
-for unit in pcsd pcsd-ruby; do
-  if systemctl is-enabled --quiet "$unit" 2>/dev/null || systemctl is-active --quiet "$unit" 2>/dev/null; then
-    systemctl disable --now "$unit" >/dev/null 2>&1 || true
-  fi
-done
-
 # the cluster's shared key arrives on stdin, base64-encoded, and is never printed
 restart=0
 authkey_new=$(mktemp)
@@ -74,6 +28,7 @@ if ! cmp -s "$authkey_new" /etc/corosync/authkey; then
 fi
 rm -f "$authkey_new"
 
+# the same corosync.conf on every member; a new membership in it is reloaded by the cluster step
 CHANGED=0
 homelab_new=$(mktemp)
 cat > "$homelab_new" <<'HOMELAB_EOF'
@@ -90,17 +45,17 @@ nodelist {
     node {
         ring0_addr: 10.0.0.101
         name: home-server-1
-        nodeid: 1
+        nodeid: 101
     }
     node {
         ring0_addr: 10.0.0.102
         name: home-server-2
-        nodeid: 2
+        nodeid: 102
     }
     node {
         ring0_addr: 10.0.0.103
         name: home-server-3
-        nodeid: 3
+        nodeid: 103
     }
 }
 quorum {
@@ -118,17 +73,35 @@ if ! cmp -s "$homelab_new" /etc/corosync/corosync.conf; then
   CHANGED=1
 fi
 rm -f "$homelab_new"
-if [ "$CHANGED" = 1 ]; then restart=1; fi
+if [ "$CHANGED" = 1 ]; then echo "corosync.conf written: members home-server-1, home-server-2, home-server-3"; fi
 corosync -t >/dev/null 2>&1 || { corosync -t >&2 || true; echo "corosync rejects /etc/corosync/corosync.conf" >&2; exit 1; }
 
-# services: a changed key or membership needs a restart of both
+# services: what corosync cannot reload (a new key, this member's node id or the cluster's name) restarts this member alone
+cmap_value() { corosync-cmapctl -g "$1" 2>/dev/null | sed -n 's/^[^=]* = //p'; }
 systemctl enable corosync pacemaker >/dev/null 2>&1
-if [ "$restart" = 1 ]; then
-  systemctl stop pacemaker corosync
-  echo "corosync configuration changed; restarting"
+if systemctl is-active --quiet corosync; then
+  running_id=$(cmap_value runtime.votequorum.this_node_id)
+  running_cluster=$(cmap_value totem.cluster_name)
+  if [ "$running_id" != 102 ] || [ "$running_cluster" != home ]; then
+    echo "home-server-2 runs as node ${running_id:-?} of cluster ${running_cluster:-?}; node 102 of home is wanted"
+    restart=1
+  fi
+  if [ "$restart" = 1 ]; then
+    echo "restarting corosync and pacemaker on home-server-2 (the other members keep running)"
+    systemctl stop pacemaker corosync
+  fi
+else
+  restart=0
 fi
 systemctl start corosync pacemaker
 systemctl is-active --quiet corosync || { echo "corosync is not running" >&2; exit 1; }
+
+# after a restart, back in a quorate membership before the next member may restart; members
+# that restart for new node ids find each other only as they restart too, so this wait is bounded and only reported
+quorate() { corosync-quorumtool -s 2>/dev/null | grep -E '^Quorate:[[:space:]]+Yes' >/dev/null; }
+if [ "$restart" = 1 ]; then
+  if retry 60 2 quorate 2>/dev/null; then echo "home-server-2 is back in a quorate membership"; else echo "home-server-2 is not in a quorate membership yet (120 s); the members after it restart next"; fi
+fi
 
 CHANGED=0
 homelab_new=$(mktemp)
