@@ -28,6 +28,9 @@ const [cp1, cp2, worker] = spec.nodes;
 const CA_HASH = `sha256:${"ab".repeat(32)}`;
 
 let box: StandIns;
+// what `get secrets` answers for kubeadm's upload-certs token and for one of the user's own (base64, as in a Secret)
+const UPLOAD_CERTS_PROXY = Buffer.from("Proxy for managing TTL for the kubeadm-certs secret").toString("base64");
+const OTHER_DESCRIPTION = Buffer.from("a token of the user's own").toString("base64");
 
 beforeEach(() => {
     box = standIns({
@@ -46,6 +49,7 @@ esac`,
         kubectl: `echo "$*" >> "$STANDINS/kubectl.log"
 case "$*" in
   *" apply -f -"*) cat > "$STANDINS/applied.yaml" ;;
+  *"get secrets --field-selector type=bootstrap.kubernetes.io/token"*) printf '%s\\n' "bootstrap-token-q1w2e3 ${UPLOAD_CERTS_PROXY}" "bootstrap-token-u5e6r7 ${OTHER_DESCRIPTION}" ;;
   *" get secret "*|*"get deployment coredns"*) exit 1 ;;
 esac
 exit 0`,
@@ -141,4 +145,7 @@ test("after the joins, the token (named by its public id) and the uploaded certi
     expectNoSecretInCommandLines(result.execs);
     expect(log("kubectl")).toContain(`-n kube-system delete secret bootstrap-token-${TOKEN_ID} --ignore-not-found`);
     expect(log("kubectl")).toContain("-n kube-system delete secret kubeadm-certs --ignore-not-found");
+    // the token kubeadm's upload-certs made to own kubeadm-certs goes too; a token of the user's stays
+    expect(log("kubectl")).toContain("-n kube-system delete secret bootstrap-token-q1w2e3 --ignore-not-found");
+    expect(log("kubectl")).not.toContain("bootstrap-token-u5e6r7");
 });

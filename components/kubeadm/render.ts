@@ -170,6 +170,9 @@ fi`,
     );
 }
 
+/** What kubeadm's upload-certs phase writes into the description of the token it makes to own kubeadm-certs. */
+export const UPLOAD_CERTS_TOKEN_DESCRIPTION = "Proxy for managing TTL for the kubeadm-certs secret";
+
 /** Bash that creates the bootstrap token as kubeadm does, from stdin to kubectl: the token is never in a command line. Needs secretsSection. */
 function bootstrapTokenSection(): string {
     return `# tokens expire after 24 h and a node may join months after init: keep one valid for 2 h more
@@ -234,7 +237,14 @@ export function renderJoinSecretsCleanupScript(): string {
 # the token's id is the public half of it (the name of its Secret); the secret half stays on stdin
 retry 5 10 kc -n kube-system delete secret "bootstrap-token-$token_id" --ignore-not-found >/dev/null
 retry 5 10 kc -n kube-system delete secret kubeadm-certs --ignore-not-found >/dev/null
-echo "every node has joined: bootstrap token $token_id and the uploaded control-plane certificates deleted"`,
+# kubeadm's upload-certs makes a short-lived token of its own, whose only use is to own kubeadm-certs
+# (its TTL); deleting kubeadm-certs leaves it behind, so it goes too
+proxies=$(kc -n kube-system get secrets --field-selector type=bootstrap.kubernetes.io/token \
+  -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.data.description}{"\n"}{end}' | while read -r name description; do
+  if [ "$(base64 -d <<<"$description" 2>/dev/null)" = ${shellQuote(UPLOAD_CERTS_TOKEN_DESCRIPTION)} ]; then echo "$name"; fi
+done)
+for secret in $proxies; do retry 5 10 kc -n kube-system delete secret "$secret" --ignore-not-found >/dev/null; done
+echo "every node has joined: bootstrap token $token_id, the uploaded control-plane certificates and the tokens that owned them deleted"`,
     );
 }
 

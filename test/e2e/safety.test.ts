@@ -56,8 +56,8 @@ async function expectConnectionOnlyChange(what: string): Promise<void> {
     await project.stack.preview({ onEvent: planned.onEvent, color: "never" });
     log(`${what}: preview ${JSON.stringify(countOps(planned.steps))}`);
     expect(planned.steps.filter((step) => REPLACING.includes(step.op))).toEqual([]);
-    // the power routine takes the key on stdin: a new key is an update of it too (its update runs `true`)
-    const reachOnly = (step: { name: string }) => ["connection", "environment", ...(step.name.endsWith("-power-routine") ? ["stdin"] : [])];
+    // the local routines (power, snapshot, restore) take the key on stdin: a new key is an update of them too (their update runs `true`)
+    const reachOnly = (step: { name: string }) => ["connection", "environment", ...(/-(power-routine|backup-snapshot|restore-etcd)$/.test(step.name) ? ["stdin"] : [])];
     for (const step of planned.steps) expect({ name: step.name, diffs: step.diffs.filter((diff) => !reachOnly(step).includes(diff)) }).toEqual({ name: step.name, diffs: [] });
 
     const before = stepRecords();
@@ -222,9 +222,12 @@ describe("safety on the simulated lab", () => {
 
     test("6. (preview) a node's sshAddress changed: no replacement, and the Kubernetes resources are untouched (their kubeconfig stays known)", async () => {
         const original = stackConfig["homelab:nodes"];
-        // lab-3's internal address, which it answers on too (one no machine answers on is seen as a
-        // machine off, and the preview then truthfully plans its wake)
-        editStackConfig(project, "homelab:nodes", (nodes) => nodes.map((node: any, index: number) => (index === 2 ? { ...node, sshAddress: "10.77.0.13" } : node)));
+        // a second address of lab-3's on the external network, which it answers on too (one no machine
+        // answers on is seen as a machine off, and the preview then truthfully plans its wake; its
+        // internal address is refused by the config's rules)
+        const second = NODES[2].sshAddress.replace(/\.(\d+)$/, (_, last: string) => `.${Number(last) + 100}`);
+        inside(NODES[2].hostname, `ip addr add ${second}/24 dev enp2s0`);
+        editStackConfig(project, "homelab:nodes", (nodes) => nodes.map((node: any, index: number) => (index === 2 ? { ...node, sshAddress: second } : node)));
         const planned = planRecorder();
         try {
             await project.stack.preview({ onEvent: planned.onEvent, color: "never" });
@@ -233,6 +236,7 @@ describe("safety on the simulated lab", () => {
             expect(planned.steps.filter((step) => step.type.startsWith("kubernetes:") || step.type === "pulumi:providers:kubernetes")).toEqual([]);
         } finally {
             editStackConfig(project, "homelab:nodes", () => original);
+            inside(NODES[2].hostname, `ip addr del ${second}/24 dev enp2s0`);
         }
         const back = planRecorder();
         await project.stack.preview({ onEvent: back.onEvent, color: "never" });

@@ -39,4 +39,11 @@ token_id=${bootstrap_token%%.*}
 # the token's id is the public half of it (the name of its Secret); the secret half stays on stdin
 retry 5 10 kc -n kube-system delete secret "bootstrap-token-$token_id" --ignore-not-found >/dev/null
 retry 5 10 kc -n kube-system delete secret kubeadm-certs --ignore-not-found >/dev/null
-echo "every node has joined: bootstrap token $token_id and the uploaded control-plane certificates deleted"
+# kubeadm's upload-certs makes a short-lived token of its own, whose only use is to own kubeadm-certs
+# (its TTL); deleting kubeadm-certs leaves it behind, so it goes too
+proxies=$(kc -n kube-system get secrets --field-selector type=bootstrap.kubernetes.io/token   -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.data.description}{"
+"}{end}' | while read -r name description; do
+  if [ "$(base64 -d <<<"$description" 2>/dev/null)" = 'Proxy for managing TTL for the kubeadm-certs secret' ]; then echo "$name"; fi
+done)
+for secret in $proxies; do retry 5 10 kc -n kube-system delete secret "$secret" --ignore-not-found >/dev/null; done
+echo "every node has joined: bootstrap token $token_id, the uploaded control-plane certificates and the tokens that owned them deleted"
