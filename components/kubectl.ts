@@ -32,3 +32,25 @@ if [ "$answered" = no ]; then
   exit 0
 fi`;
 }
+
+/**
+ * `drain_node NAME SECONDS`, after KUBECTL_FUNCTION: cordons the node and evicts its pods (not the
+ * DaemonSets'; emptyDir data goes with its pod), bounded. When the time is up it says which pods are
+ * still there and which PodDisruptionBudgets allow no eviction now (what holds a drain up, most
+ * often), leaves the node cordoned and fails.
+ */
+export const DRAIN_FUNCTION = `drain_node() {
+  local node=$1 seconds=$2 output
+  kc cordon "$node" >/dev/null
+  if output=$(kc drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout="\${seconds}s" 2>&1); then
+    echo "$node drained"
+    return 0
+  fi
+  echo "draining $node did not finish within $seconds s; it stays cordoned" >&2
+  grep -E 'disruption budget|error when evicting' <<<"$output" | sort -u | tail -n 5 >&2 || true
+  echo "pods still on $node (DaemonSets' aside): $(kc get pods -A --field-selector "spec.nodeName=$node" --no-headers \\
+    -o custom-columns=NAMESPACE:.metadata.namespace,NAME:.metadata.name,OWNER:.metadata.ownerReferences[0].kind 2>/dev/null |
+    awk '$3 != "DaemonSet" { printf "%s/%s ", $1, $2 }')" >&2
+  echo "PodDisruptionBudgets that allow no eviction now: $(kc get pdb -A -o jsonpath='{range .items[?(@.status.disruptionsAllowed==0)]}{.metadata.namespace}/{.metadata.name} {end}' 2>/dev/null)" >&2
+  return 1
+}`;

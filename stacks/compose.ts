@@ -204,6 +204,9 @@ export function composeHomelab(config: HomelabConfig, observed: Observed): Homel
         ready = rook.ready;
     }
 
+    // nodes the config no longer lists leave Kubernetes and etcd once Ceph has moved its data off them
+    ready = [...ready, ...cluster.removeDeparted(ready)];
+
     const controlPlanesToReach = () => machines.filter(({ node }) => node.role === "control-plane")
         .map(({ node, ssh }) => ({ name: node.hostname, host: node.sshAddress, port: config.ssh.port, hostKey: ssh.hostKey as pulumi.Input<string> }));
     let backup: ClusterBackup | undefined;

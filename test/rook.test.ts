@@ -195,6 +195,7 @@ describe("RookCeph", () => {
             ...spec.nodes.map((node) => `command:remote:Command storage-devices-${node.hostname}`),
             ...spec.nodes.map((node) => `command:remote:Command storage-fsid-${node.hostname}`),
             "command:remote:Command storage-operator",
+            "command:remote:Command storage-osd-departures",
             "command:remote:Command storage-wait",
             ...spec.nodes.map((node) => `command:remote:Command storage-wipe-${node.hostname}`),
             "homelab:index:RookCeph storage",
@@ -212,7 +213,9 @@ describe("RookCeph", () => {
         expect(dependencyNamesOf("storage-cluster")).toContain("storage-operator");
         expect(dependencyNamesOf("storage-block-pool")).toContain("storage-cluster");
         expect(dependencyNamesOf("storage-filesystem")).toContain("storage-cluster");
-        expect(dependencyNamesOf("storage-wait")).toEqual(expect.arrayContaining(["storage-cluster", "storage-block-pool", "storage-filesystem"]));
+        expect(dependencyNamesOf("storage-wait")).toEqual(expect.arrayContaining(["storage-cluster", "storage-block-pool", "storage-filesystem", "storage-osd-departures"]));
+        // an OSD host that left goes after the cluster stops listing it, and before the wait counts the OSDs
+        expect(dependencyNamesOf("storage-osd-departures")).toEqual(["storage-cluster"]);
         expect(dependencyNamesOf("storage-block-storage-class")).toEqual(expect.arrayContaining(["storage-block-pool", "storage-wait"]));
         expect(dependencyNamesOf("storage-filesystem-storage-class")).toEqual(expect.arrayContaining(["storage-filesystem", "storage-wait"]));
         expect(named("storage-operator").inputs.delete).toContain("--ignore-not-found --wait=false");

@@ -57,6 +57,9 @@ test("the chain runs in order: nodes, network, VIP, kubeadm, Calico, Rook; every
 test("the etcd snapshot follows the whole cluster and goes before the power routine (a planned power-off is a risky step); none kept here yet, so it is due", () => {
     const snapshot = byName("home-backup-snapshot");
     expect(snapshot.dependsOn).toEqual(expect.arrayContaining(["home-kubernetes-admin-kubeconfig", "home-kubernetes-home-server-3-certificates", "home-rook-wait", "home-rook-filesystem-storage-class"]));
+    // nodes taken out of the config leave Kubernetes and etcd after Ceph took its data off them, and before the snapshot
+    expect(byName("home-kubernetes-departures").dependsOn).toEqual(expect.arrayContaining(["home-kubernetes-init", "home-rook-wait", "home-rook-block-storage-class"]));
+    expect(snapshot.dependsOn).toContain("home-kubernetes-departures");
     expect(byName("home-power-routine").dependsOn).toContain("home-backup-snapshot");
     expect(snapshot.inputs.triggers).toEqual([expect.stringMatching(/^no snapshot kept yet \(seen \d{4}-/)]);
     expect(JSON.parse(snapshot.inputs.environment.HOMELAB_BACKUP_PLAN).directory).toMatch(/\/\.local\/share\/homelab\/backups\/home$/);

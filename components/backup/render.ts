@@ -3,21 +3,11 @@
 // members that lose two, or a corrupted data directory, lose every object; a snapshot and the
 // keys that make the control planes trusted bring them back.
 import { FSID_FILE } from "../rook/disks";
+import { IN_ETCD } from "../etcd";
 import { script, shellQuote } from "../script";
 
-/** kubeadm's etcd pod mounts these host paths at the same paths in its container. */
+/** kubeadm's etcd pod mounts this host path at the same path in its container. */
 const ETCD_DATA_DIR = "/var/lib/etcd";
-const ETCD_PKI = "/etc/kubernetes/pki/etcd";
-/**
- * etcd's own etcdctl and etcdutl, run in the etcd container's mount namespace (its files, and the
- * host paths it mounts at the same paths; its network is the host's): no crictl needed, which
- * kubeadm's packages bring but an air-gapped install need not have.
- */
-export const IN_ETCD = `in_etcd() { nsenter -t "$(pgrep -o -x etcd)" -m -- "$@"; }
-etcdctl_() {
-  in_etcd etcdctl --endpoints=https://127.0.0.1:2379 --cacert=${ETCD_PKI}/ca.crt \\
-    --cert=${ETCD_PKI}/healthcheck-client.crt --key=${ETCD_PKI}/healthcheck-client.key "$@"
-}`;
 /** Where a snapshot is assembled on the node; removed when the script ends, however it ends. */
 export const SNAPSHOT_STAGING = "/var/lib/homelab/snapshot";
 

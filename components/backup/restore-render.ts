@@ -7,7 +7,7 @@
 // known only then (the snapshot's sha256, the members) come as RESTORE_* assignments before a script.
 import { FSID_FILE } from "../rook/disks";
 import { script } from "../script";
-import { IN_ETCD } from "./render";
+import { IN_ETCD } from "../etcd";
 
 /** Inside etcd's data directory, which its container sees at the same path (etcdutl runs there). */
 export const RESTORE_WORK = "/var/lib/etcd/homelab-restore";

@@ -6,6 +6,7 @@ import { randomHex, randomLowerAlphanumeric } from "../secret";
 import { certificatesDue, earliestExpiry, renderCertificateRenewalScript } from "./certificates";
 import { caCertHashOf, clusterSpecProblems, ClusterSpec, controlPlanesOf, endpointOf, NodeRole } from "./config";
 import { describeArgProblems } from "../problems";
+import { renderDeparturesScript } from "./departures";
 import { PackageSource, renderPackagesScript } from "./packages";
 import { renderRestorePkiScript } from "./pki";
 import {
@@ -78,6 +79,12 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     readonly runtimeReadyOn: Record<string, pulumi.Resource[]>;
     /** When the first of the control planes' certificates expires (ISO 8601), as the last renewal check found it. */
     readonly certificatesExpire: pulumi.Output<string>;
+    /**
+     * Creates the step that takes the nodes the config no longer lists out of the cluster (drain,
+     * etcd member, Node object; see ./departures), after `after`: call it once, after whatever must
+     * leave a node first (Ceph's OSDs), e.g. RookCeph.ready. Returns the step.
+     */
+    readonly removeDeparted: (after: pulumi.Resource[]) => pulumi.Resource[];
 
     constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homelab:index:KubeadmCluster", name, {}, opts);
@@ -238,6 +245,15 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             // admin.conf is renewed by the init node's renewal
             dependsOn: [renewals[0]],
         });
+
+        this.removeDeparted = (after) => [remoteScript(`${name}-departures`, {
+            target: initNode.ssh,
+            create: renderDeparturesScript({ nodes: spec.nodes }),
+        }, {
+            parent: this,
+            // the nodes that stay have joined; `after`: what must leave a node before its drain
+            dependsOn: [...this.ready, ...after],
+        })];
 
         this.kubeconfig = pulumi.secret(adminKubeconfig.stdout);
         this.certificatesExpire = pulumi.all(renewals.map((step) => step.stdout)).apply(earliestExpiry);

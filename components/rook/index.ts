@@ -12,6 +12,7 @@ import {
 } from "./render";
 import { renderCleanupArmScript, renderCleanupWaitScript, renderClaimsGuardScript, renderNodeWipeScript } from "./teardown";
 import { renderDeviceCheckScript, renderFsidRecordScript, renderFsidRetireScript } from "./disks";
+import { renderOsdDeparturesScript } from "./departures";
 
 export { CephfsMounter } from "./render";
 
@@ -174,6 +175,13 @@ export class RookCeph extends pulumi.ComponentResource {
         const blockPool = new k8s.apiextensions.CustomResource(`${name}-block-pool`, resources.blockPool, { parent: this, provider, ...stateful, dependsOn: [cluster, arm] });
         const filesystem = new k8s.apiextensions.CustomResource(`${name}-filesystem`, resources.filesystem, { parent: this, provider, ...stateful, dependsOn: [cluster, arm] });
 
+        // an OSD host taken out of the config leaves Ceph once its data has other homes: after the
+        // cluster no longer lists it, and before the wait, which counts only the configured OSDs
+        const departures = remoteScript(`${name}-osd-departures`, {
+            target: args.adminNode,
+            create: renderOsdDeparturesScript(spec),
+        }, { parent: this, dependsOn: [cluster] });
+
         this.healthWaitScript = renderWaitScript(spec);
         const healthy = remoteScript(`${name}-wait`, {
             target: args.adminNode,
@@ -183,7 +191,7 @@ export class RookCeph extends pulumi.ComponentResource {
         }, {
             parent: this,
             // health covers the OSDs and the pools, so everything must have been asked for
-            dependsOn: [cluster, blockPool, filesystem],
+            dependsOn: [cluster, blockPool, filesystem, departures],
         });
 
         // every node with OSD disks records the healthy cluster's fsid from their labels, which the

@@ -85,7 +85,7 @@ export const FILESYSTEM = "ceph-filesystem";
 export const DATA_DIR_HOST_PATH = "/var/lib/rook";
 const DATA_POOL = "data0";
 export const ROOK_BUNDLE_FILES = ["crds.yaml", "common.yaml", "operator.yaml"];
-const HEALTH_TIMEOUT_MINUTES = 20;
+export const HEALTH_TIMEOUT_MINUTES = 20;
 /** Seconds between two looks at the cluster in the scripts that wait on it. */
 export const WAIT_SECONDS = 10;
 
@@ -121,7 +121,7 @@ echo "rook operator settings: ${Object.entries(operatorSettings(spec)).map(([key
     };
 }
 
-function osdNodes(spec: Pick<RookSpec, "nodes">): RookSpec["nodes"] {
+export function osdNodes(spec: Pick<RookSpec, "nodes">): RookSpec["nodes"] {
     return spec.nodes.filter((node) => node.osdDevices.length > 0);
 }
 

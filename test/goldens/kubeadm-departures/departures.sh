@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+set -euo pipefail
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export DEBIAN_FRONTEND=noninteractive
+
+kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
+
+drain_node() {
+  local node=$1 seconds=$2 output
+  kc cordon "$node" >/dev/null
+  if output=$(kc drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout="${seconds}s" 2>&1); then
+    echo "$node drained"
+    return 0
+  fi
+  echo "draining $node did not finish within $seconds s; it stays cordoned" >&2
+  grep -E 'disruption budget|error when evicting' <<<"$output" | sort -u | tail -n 5 >&2 || true
+  echo "pods still on $node (DaemonSets' aside): $(kc get pods -A --field-selector "spec.nodeName=$node" --no-headers \
+    -o custom-columns=NAMESPACE:.metadata.namespace,NAME:.metadata.name,OWNER:.metadata.ownerReferences[0].kind 2>/dev/null |
+    awk '$3 != "DaemonSet" { printf "%s/%s ", $1, $2 }')" >&2
+  echo "PodDisruptionBudgets that allow no eviction now: $(kc get pdb -A -o jsonpath='{range .items[?(@.status.disruptionsAllowed==0)]}{.metadata.namespace}/{.metadata.name} {end}' 2>/dev/null)" >&2
+  return 1
+}
+
+in_etcd() { nsenter -t "$(pgrep -o -x etcd)" -m -- "$@"; }
+etcdctl_() {
+  in_etcd etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt \
+    --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key "$@"
+}
+
+nodes=(lab-1 lab-2 lab-3 lab-4)
+control_planes=(lab-1 lab-2 lab-3)
+is_one_of() { local item=$1; shift; local other; for other in "$@"; do [ "$other" = "$item" ] && return 0; done; return 1; }
+departed=()
+while read -r name; do
+  if [ -n "$name" ] && ! is_one_of "$name" "${nodes[@]}"; then departed+=("$name"); fi
+done < <(kc get nodes -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}')
+# "8e9e05c52164694d, started, home-server-1, https://10.0.0.101:2380, https://10.0.0.101:2379, false"
+members=$(etcdctl_ member list) || { echo "etcd on $(hostname) does not answer; cannot tell which members stay" >&2; exit 1; }
+stale=()
+staying_urls=()
+while IFS=', ' read -r id _ name _ client_url _; do
+  [ -n "$id" ] || continue
+  if is_one_of "$name" "${control_planes[@]}"; then staying_urls+=("$client_url"); else stale+=("$id:$name"); fi
+done <<<"$members"
+if [ ${#departed[@]} -eq 0 ] && [ ${#stale[@]} -eq 0 ]; then
+  echo "every Node and etcd member is in the config"
+  exit 0
+fi
+echo "leaving the cluster: ${departed[*]:-no Node} (Nodes), ${stale[*]:-no member} (etcd members)"
+
+# 1. the etcd members that stay all answer, so removing one never costs the quorum
+if [ ${#stale[@]} -gt 0 ]; then
+  endpoints=$(IFS=,; echo "${staying_urls[*]}")
+  if ! health=$(etcdctl_ --endpoints="$endpoints" endpoint health 2>&1); then
+    echo "refusing to remove etcd members while one that stays is unhealthy; nothing was changed:" >&2
+    echo "$health" >&2
+    exit 1
+  fi
+fi
+
+# 2. drained, where the node still runs
+for name in "${departed[@]}"; do
+  ready=$(kc get node "$name" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
+  if [ "$ready" = True ]; then
+    drain_node "$name" 600 || exit 1
+  else
+    echo "$name is not Ready (${ready:-unknown}): its pods cannot stop; not drained"
+  fi
+done
+
+# 3. etcd members, one at a time
+for entry in "${stale[@]}"; do
+  etcdctl_ member remove "${entry%%:*}" >/dev/null
+  echo "etcd member ${entry#*:} (${entry%%:*}) removed"
+done
+
+# 4. the Node objects
+for name in "${departed[@]}"; do
+  kc delete node "$name" --ignore-not-found >/dev/null
+  echo "Node $name deleted"
+done
