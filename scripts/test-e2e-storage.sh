@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The lab suites that run the whole chain to Rook Ceph (the committed lab stack, air-gapped from
 # the lab's mirror): npm run test:e2e:storage (storage used for real, a machine's power loss,
-# destroy), test:e2e:safety (what could lose data or leak a secret) and test:e2e:power (power as a
-# routine). Sets up what they need, cached: packages, engine, lab image, the offline Kubernetes,
-# Calico and Rook builds (over an hour the first time on 2 cores, seconds afterwards) and the
-# probe image the tests run in pods.
+# destroy), test:e2e:safety (what could lose data or leak a secret), test:e2e:power (power as a
+# routine) and test:e2e:nodes (nodes that come and go, on four machines). Sets up what they need,
+# cached: packages, engine, lab image, the offline Kubernetes, Calico and Rook builds (over an
+# hour the first time on 2 cores, seconds afterwards) and the probe image the tests run in pods.
 #
-#   bash scripts/test-e2e-storage.sh [storage|safety|power]    (default storage)
+#   bash scripts/test-e2e-storage.sh [storage|safety|power|nodes]    (default storage)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -17,7 +17,8 @@ case $suite in
   storage) about="Rook Ceph used for real, a machine's power loss, destroy (30+ minutes)" ;;
   safety) about="what could lose data or leak a secret (about an hour)" ;;
   power) about="power as a routine: off, on, a power cut, a refused shutdown (about an hour and a half)" ;;
-  *) echo "test-e2e-storage.sh: unknown suite $suite (expected storage, safety or power)" >&2; exit 2 ;;
+  nodes) about="four machines: a node with an OSD taken out of the config, removals refused (about an hour and a half)" ;;
+  *) echo "test-e2e-storage.sh: unknown suite $suite (expected storage, safety, power or nodes)" >&2; exit 2 ;;
 esac
 
 bash scripts/setup.sh --packages --npm --engine --lab
