@@ -2,7 +2,7 @@
 // members removed, their Node objects deleted, all from a control plane that stays.
 import { IN_ETCD } from "../etcd";
 import { DRAIN_FUNCTION, KUBECTL_FUNCTION } from "../kubectl";
-import { script, shellQuote } from "../script";
+import { IS_ONE_OF_FUNCTION, script, shellQuote } from "../script";
 import { NodeRole } from "./config";
 
 /** How long a drain may take before the step fails, naming what holds it up. */
@@ -36,7 +36,7 @@ export function renderDeparturesScript(spec: DeparturesSpec): string {
         IN_ETCD,
         `nodes=(${names.map(shellQuote).join(" ")})
 control_planes=(${controlPlanes.map(shellQuote).join(" ")})
-is_one_of() { local item=$1; shift; local other; for other in "$@"; do [ "$other" = "$item" ] && return 0; done; return 1; }
+${IS_ONE_OF_FUNCTION}
 departed=()
 while read -r name; do
   if [ -n "$name" ] && ! is_one_of "$name" "\${nodes[@]}"; then departed+=("$name"); fi

@@ -1,7 +1,7 @@
 // Pure renderers for PacemakerVip: corosync.conf, the node and cluster scripts.
 import * as ipaddr from "ipaddr.js";
 import { ArgProblem } from "../problems";
-import { APT_FUNCTION, RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } from "../script";
+import { APT_FUNCTION, IS_ONE_OF_FUNCTION, RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } from "../script";
 
 export interface ClusterMember {
     /** e.g. home-server-1 */
@@ -320,7 +320,7 @@ cibadmin --delete --force --xpath "//rsc_location[@id='${RESOURCE_NAME}-on-healt
         `# the membership: each member step wrote corosync.conf with these members
 members=(${names.map(shellQuote).join(" ")})
 member_entries=(${entries.map(shellQuote).join(" ")})
-is_one_of() { local item=$1; shift; local other; for other in "$@"; do [ "$other" = "$item" ] && return 0; done; return 1; }
+${IS_ONE_OF_FUNCTION}
 # Pacemaker's nodes as id:name, from the CIB's nodes section
 cib_entries() {
   cibadmin --query --scope nodes 2>/dev/null | grep -o '<node [^>]*>' | while read -r entry; do

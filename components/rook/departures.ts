@@ -2,7 +2,7 @@
 // taken out of Ceph only once the data they held has other homes, and only while the hosts left
 // can hold every replica.
 import { KUBECTL_FUNCTION } from "../kubectl";
-import { script, shellQuote } from "../script";
+import { IS_ONE_OF_FUNCTION, script, shellQuote } from "../script";
 import { CEPH_FUNCTION, CLUSTER_NAME, HEALTH_TIMEOUT_MINUTES, NAMESPACE, osdNodes, RookSpec, WAIT_SECONDS } from "./render";
 
 /** The CRUSH root Rook puts every host under. */
@@ -31,7 +31,7 @@ export function renderOsdDeparturesScript(spec: Pick<RookSpec, "nodes" | "poolSi
         CEPH_FUNCTION,
         `osd_hosts=(${hosts.map(shellQuote).join(" ")})
 pool_size=${spec.poolSize}
-is_one_of() { local item=$1; shift; local other; for other in "$@"; do [ "$other" = "$item" ] && return 0; done; return 1; }
+${IS_ONE_OF_FUNCTION}
 fsid=$(kc -n ${NAMESPACE} get cephcluster ${CLUSTER_NAME} -o jsonpath='{.status.ceph.fsid}' 2>/dev/null || true)
 if [ -z "$fsid" ]; then
   echo "Ceph has not been up yet: no OSD host can have left it"
