@@ -1,5 +1,6 @@
 // Rules on Kubernetes: its networks, control planes, image GC, graceful shutdown and mirror.
 import { controlPlaneProblems } from "../../components/kubeadm/config";
+import { versionChangeProblems } from "../../components/kubeadm/upgrade";
 import { each, wellFormed } from "../partial";
 import { ParsedConfig } from "../schema";
 import { mirrorRelease } from "./mirrors";
@@ -86,4 +87,10 @@ export function kubernetesMirror(config: ParsedConfig): ConfigProblem[] {
     const k8s = config.kubernetes;
     if (!k8s.enabled) return [];
     return mirrorRelease("kubernetes", "kubernetes.mirror", k8s.mirror, "kubernetes.version", () => k8s.version, "offline/build-kubernetes.sh");
+}
+
+/** kubernetes.version against the versions the control planes were seen running (stacks/observe.ts): no downgrade, one minor at a time. */
+export function kubernetesVersionChange(config: Pick<ParsedConfig, "kubernetes">, running: Record<string, string>): ConfigProblem[] {
+    if (!config.kubernetes.enabled) return [];
+    return underKeys("kubernetes.", versionChangeProblems(running, config.kubernetes.version));
 }
