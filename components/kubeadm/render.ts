@@ -239,8 +239,8 @@ retry 5 10 kc -n kube-system delete secret "bootstrap-token-$token_id" --ignore-
 retry 5 10 kc -n kube-system delete secret kubeadm-certs --ignore-not-found >/dev/null
 # kubeadm's upload-certs makes a short-lived token of its own, whose only use is to own kubeadm-certs
 # (its TTL); deleting kubeadm-certs leaves it behind, so it goes too
-proxies=$(kc -n kube-system get secrets --field-selector type=bootstrap.kubernetes.io/token \
-  -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.data.description}{"\n"}{end}' | while read -r name description; do
+proxies=$(kc -n kube-system get secrets --field-selector type=bootstrap.kubernetes.io/token \\
+  -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.data.description}{"\\n"}{end}' | while read -r name description; do
   if [ "$(base64 -d <<<"$description" 2>/dev/null)" = ${shellQuote(UPLOAD_CERTS_TOKEN_DESCRIPTION)} ]; then echo "$name"; fi
 done)
 for secret in $proxies; do retry 5 10 kc -n kube-system delete secret "$secret" --ignore-not-found >/dev/null; done
