@@ -144,6 +144,15 @@ esac`,
         expect(fs.readFileSync(path.join(tools.dir, "authkey"))).toEqual(key);
     });
 
+    test("a node Debian's package started as its own one-node cluster restarts into this one at once, without waiting to rejoin", () => {
+        reset({ active: ["corosync", "pacemaker"], runningId: 1, runningCluster: "debian" });
+        const { status, output, calls } = member();
+        expect(status).toBe(0);
+        expect(output).toContain("home-server-2 runs as node 1 of cluster debian; node 102 of home is wanted");
+        expect(calls.indexOf("systemctl stop pacemaker corosync")).toBeLessThan(calls.indexOf("systemctl start corosync pacemaker"));
+        expect(output).not.toMatch(/quorate membership/);
+    });
+
     test("a new membership alone is written, not restarted: the cluster step reloads it", () => {
         reset({ active: ["corosync", "pacemaker"], runningId: 102, runningCluster: "home", key, conf: oldMembership });
         const { status, output, calls } = member();

@@ -90,14 +90,18 @@ if systemctl is-active --quiet corosync; then
     echo "restarting corosync and pacemaker on home-server-2 (the other members keep running)"
     systemctl stop pacemaker corosync
   fi
+  # a member of this cluster comes back to it; one of another (the one-node cluster Debian's package
+  # starts on install) has nothing to come back to
+  if [ "$running_cluster" != home ]; then restart=0; fi
 else
   restart=0
 fi
 systemctl start corosync pacemaker
 systemctl is-active --quiet corosync || { echo "corosync is not running" >&2; exit 1; }
 
-# after a restart, back in a quorate membership before the next member may restart; members
-# that restart for new node ids find each other only as they restart too, so this wait is bounded and only reported
+# after a restart of a member of this cluster, back in a quorate membership before the next member
+# may restart; members that restart for new node ids find each other only as they restart too, so
+# this wait is bounded and only reported
 quorate() { corosync-quorumtool -s 2>/dev/null | grep -E '^Quorate:[[:space:]]+Yes' >/dev/null; }
 if [ "$restart" = 1 ]; then
   if retry 60 2 quorate 2>/dev/null; then echo "home-server-2 is back in a quorate membership"; else echo "home-server-2 is not in a quorate membership yet (120 s); the members after it restart next"; fi
