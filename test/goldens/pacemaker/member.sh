@@ -79,6 +79,7 @@ corosync -t >/dev/null 2>&1 || { corosync -t >&2 || true; echo "corosync rejects
 # services: what corosync cannot reload (a new key, this member's node id or the cluster's name) restarts this member alone
 cmap_value() { corosync-cmapctl -g "$1" 2>/dev/null | sed -n 's/^[^=]* = //p'; }
 systemctl enable corosync pacemaker >/dev/null 2>&1
+rejoin=0
 if systemctl is-active --quiet corosync; then
   running_id=$(cmap_value runtime.votequorum.this_node_id)
   running_cluster=$(cmap_value totem.cluster_name)
@@ -89,12 +90,10 @@ if systemctl is-active --quiet corosync; then
   if [ "$restart" = 1 ]; then
     echo "restarting corosync and pacemaker on home-server-2 (the other members keep running)"
     systemctl stop pacemaker corosync
+    # a member of this cluster comes back to it; one of another (the one-node cluster Debian's package
+    # starts on install) has nothing to come back to
+    if [ "$running_cluster" = home ]; then rejoin=1; fi
   fi
-  # a member of this cluster comes back to it; one of another (the one-node cluster Debian's package
-  # starts on install) has nothing to come back to
-  if [ "$running_cluster" != home ]; then restart=0; fi
-else
-  restart=0
 fi
 systemctl start corosync pacemaker
 systemctl is-active --quiet corosync || { echo "corosync is not running" >&2; exit 1; }
@@ -103,7 +102,7 @@ systemctl is-active --quiet corosync || { echo "corosync is not running" >&2; ex
 # may restart; members that restart for new node ids find each other only as they restart too, so
 # this wait is bounded and only reported
 quorate() { corosync-quorumtool -s 2>/dev/null | grep -E '^Quorate:[[:space:]]+Yes' >/dev/null; }
-if [ "$restart" = 1 ]; then
+if [ "$rejoin" = 1 ]; then
   if retry 60 2 quorate 2>/dev/null; then echo "home-server-2 is back in a quorate membership"; else echo "home-server-2 is not in a quorate membership yet (120 s); the members after it restart next"; fi
 fi
 

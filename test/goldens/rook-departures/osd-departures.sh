@@ -36,10 +36,12 @@ if [ ${#osd_hosts[@]} -lt "$pool_size" ]; then
   echo "refusing: without ${departed[*]} Ceph would have ${#osd_hosts[@]} OSD host(s) for storage.poolSize $pool_size (one replica per host); nothing was changed" >&2
   exit 1
 fi
-up_osds_of() { local id; for id in $(ceph_ osd ls-tree "$1" 2>/dev/null); do ceph_ osd dump | grep -E "^osd\.$id up " >/dev/null && echo "$id"; done; }
+# one look at the OSD map per round, for every host
+up_osds_of() { local id; for id in $(ceph_ osd ls-tree "$1" 2>/dev/null); do grep -E "^osd\.$id up " <<<"$dump" >/dev/null && echo "$id"; done; }
 started=$(date +%s)
 while true; do
   missing=()
+  dump=$(ceph_ osd dump || true)
   for host in "${osd_hosts[@]}"; do [ -n "$(up_osds_of "$host")" ] || missing+=("$host"); done
   [ ${#missing[@]} -eq 0 ] && break
   if [ $(($(date +%s) - started)) -ge 300 ]; then
