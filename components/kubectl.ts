@@ -34,20 +34,26 @@ fi`;
 }
 
 /**
- * `drain_node NAME SECONDS`, after KUBECTL_FUNCTION: cordons the node and evicts its pods (not the
- * DaemonSets'; emptyDir data goes with its pod), bounded. When the time is up it says which pods are
- * still there and which PodDisruptionBudgets allow no eviction now (what holds a drain up, most
- * often), leaves the node cordoned and fails.
+ * `drain_node NAME SECONDS [uncordon]`, after KUBECTL_FUNCTION: cordons the node and evicts its pods
+ * (not the DaemonSets'; emptyDir data goes with its pod), bounded. When the time is up it says which
+ * pods are still there and which PodDisruptionBudgets allow no eviction now (what holds a drain up,
+ * most often; a pod no controller owns is refused by kubectl at once, named) and fails, leaving the node cordoned (a node on its way out), or with `uncordon`
+ * schedulable again (a node that stays, e.g. for an upgrade).
  */
 export const DRAIN_FUNCTION = `drain_node() {
-  local node=$1 seconds=$2 output
+  local node=$1 seconds=$2 after_failure=\${3:-cordoned} output
   kc cordon "$node" >/dev/null
   if output=$(kc drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout="\${seconds}s" 2>&1); then
     echo "$node drained"
     return 0
   fi
-  echo "draining $node did not finish within $seconds s; it stays cordoned" >&2
-  grep -E 'disruption budget|error when evicting' <<<"$output" | sort -u | tail -n 5 >&2 || true
+  if [ "$after_failure" = uncordon ]; then
+    kc uncordon "$node" >/dev/null || true
+    echo "draining $node did not finish within $seconds s; it is schedulable again" >&2
+  else
+    echo "draining $node did not finish within $seconds s; it stays cordoned" >&2
+  fi
+  grep -E 'disruption budget|error when evicting|cannot delete' <<<"$output" | sort -u | tail -n 5 >&2 || true
   echo "pods still on $node (DaemonSets' aside): $(kc get pods -A --field-selector "spec.nodeName=$node" --no-headers \\
     -o custom-columns=NAMESPACE:.metadata.namespace,NAME:.metadata.name,OWNER:.metadata.ownerReferences[0].kind 2>/dev/null |
     awk '$3 != "DaemonSet" { printf "%s/%s ", $1, $2 }')" >&2

@@ -6,14 +6,19 @@ export DEBIAN_FRONTEND=noninteractive
 kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
 
 drain_node() {
-  local node=$1 seconds=$2 output
+  local node=$1 seconds=$2 after_failure=${3:-cordoned} output
   kc cordon "$node" >/dev/null
   if output=$(kc drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout="${seconds}s" 2>&1); then
     echo "$node drained"
     return 0
   fi
-  echo "draining $node did not finish within $seconds s; it stays cordoned" >&2
-  grep -E 'disruption budget|error when evicting' <<<"$output" | sort -u | tail -n 5 >&2 || true
+  if [ "$after_failure" = uncordon ]; then
+    kc uncordon "$node" >/dev/null || true
+    echo "draining $node did not finish within $seconds s; it is schedulable again" >&2
+  else
+    echo "draining $node did not finish within $seconds s; it stays cordoned" >&2
+  fi
+  grep -E 'disruption budget|error when evicting|cannot delete' <<<"$output" | sort -u | tail -n 5 >&2 || true
   echo "pods still on $node (DaemonSets' aside): $(kc get pods -A --field-selector "spec.nodeName=$node" --no-headers \
     -o custom-columns=NAMESPACE:.metadata.namespace,NAME:.metadata.name,OWNER:.metadata.ownerReferences[0].kind 2>/dev/null |
     awk '$3 != "DaemonSet" { printf "%s/%s ", $1, $2 }')" >&2
