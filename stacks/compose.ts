@@ -178,7 +178,7 @@ export function composeHomelab(config: HomelabConfig, observed: Observed): Homel
             cephImage: storage.cephImage,
             poolSize: storage.poolSize,
             // a node's images and the check of its disks need only its containerd
-            nodes: machines.map(({ node, ssh }) => ({ hostname: node.hostname, osdDevices: node.osdDevices, ssh, after: cluster.runtimeReadyOn[node.hostname] })),
+            nodes: machines.map(({ node, ssh }) => ({ hostname: node.hostname, osdDevices: node.osdDevices, controlPlane: node.role === "control-plane", ssh, after: cluster.runtimeReadyOn[node.hostname] })),
             blockStorageClass: storage.blockStorageClass,
             filesystemStorageClass: storage.filesystemStorageClass,
             allowLoopDevices: storage.allowLoopDevices,

@@ -80,6 +80,19 @@ describe("rook renderers", () => {
         expect(renderCleanupArmScript({ wipeDisksOnDestroy: false })).not.toContain("yes-really-destroy-data");
     });
 
+    test("with three control planes or more the mons run on them only (tolerating their taint); with fewer, anywhere", () => {
+        const roles = (controlPlanes: number) => ({ ...spec, nodes: spec.nodes.map((node, index) => ({ ...node, controlPlane: index < controlPlanes })) });
+        expect(spec.nodes.length).toBeGreaterThanOrEqual(3);
+        expect(renderRookResources(roles(3)).cluster.spec.placement).toEqual({
+            mon: {
+                nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists" }] }] } },
+                tolerations: [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" }],
+            },
+        });
+        expect(renderRookResources(roles(1)).cluster.spec).not.toHaveProperty("placement");
+        expect(renderRookResources(spec).cluster.spec).not.toHaveProperty("placement");
+    });
+
     test("metrics off disables Rook's exporter; on (the default) leaves Rook's monitoring settings alone", () => {
         expect(renderRookResources({ ...spec, metrics: false }).cluster.spec.monitoring).toEqual({ metricsDisabled: true });
         expect(renderRookResources(spec).cluster.spec).not.toHaveProperty("monitoring");

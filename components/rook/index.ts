@@ -26,6 +26,8 @@ export interface RookNode extends Follows {
      * RookCephArgs.nodes (the stack passes its config's nodes in order).
      */
     osdDevices: string[];
+    /** Whether it is a Kubernetes control plane: with three or more, the mons run on those only. */
+    controlPlane?: boolean;
     /** How Pulumi reaches the node (for the air-gapped image import). */
     ssh: SshTarget;
     /** What this node's own steps (image import, device check) wait for, e.g. KubeadmCluster.runtimeReadyOn[hostname]: containerd runs there. */
@@ -89,7 +91,7 @@ export class RookCeph extends pulumi.ComponentResource {
         const stateful = { protect: args.protect ?? true };
         const spec: RookSpec = {
             ...settings,
-            nodes: nodes.map(({ hostname, osdDevices }) => ({ hostname, osdDevices })),
+            nodes: nodes.map(({ hostname, osdDevices, controlPlane }) => ({ hostname, osdDevices, controlPlane })),
             csi: csi ?? { cephfsMounter: "kernel" },
             wipeDisksOnDestroy: wipeDisksOnDestroy ?? false,
         };

@@ -18,8 +18,11 @@ export interface RookSpec {
     cephImage: string;
     /** Replicas of every pool, one per host, e.g. 3. */
     poolSize: number;
-    /** Nodes and the whole disks Ceph may wipe and take, e.g. [{ hostname: "home-server-1", osdDevices: ["/dev/sdb"] }]. */
-    nodes: { hostname: string; osdDevices: string[] }[];
+    /**
+     * Nodes and the whole disks Ceph may wipe and take, and which are Kubernetes control planes, e.g.
+     * [{ hostname: "home-server-1", osdDevices: ["/dev/sdb"], controlPlane: true }].
+     */
+    nodes: { hostname: string; osdDevices: string[]; controlPlane?: boolean }[];
     /** Name of the RBD storage class, e.g. ceph-block. */
     blockStorageClass: string;
     /** Name of the CephFS storage class, e.g. ceph-filesystem. */
@@ -172,6 +175,26 @@ export function splitCephConfig(cephConfig: Record<string, Record<string, string
     return { rook, moduleOptions };
 }
 
+const CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane";
+
+/**
+ * With three control planes or more, the mons run on them only: they stay where etcd's quorum is,
+ * so taking a worker out never takes a mon with it (Rook would move that mon only after its failover
+ * timeout, 10 minutes or 20 while a node drains). Tolerated there even where control planes run no
+ * workloads. Fewer: anywhere, as three mons need three nodes.
+ */
+function monPlacement(spec: Pick<RookSpec, "nodes">): Record<string, unknown> {
+    if (spec.nodes.filter((node) => node.controlPlane).length < 3) return {};
+    return {
+        placement: {
+            mon: {
+                nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: CONTROL_PLANE_LABEL, operator: "Exists" }] }] } },
+                tolerations: [{ key: CONTROL_PLANE_LABEL, operator: "Exists", effect: "NoSchedule" }],
+            },
+        },
+    };
+}
+
 export function renderRookResources(spec: RookSpec): RookResources {
     const rookConfig = splitCephConfig(spec.cephConfig).rook;
     const probes = probeOverrides(spec.daemonProbes);
@@ -198,6 +221,7 @@ export function renderRookResources(spec: RookSpec): RookResources {
             dataDirHostPath: DATA_DIR_HOST_PATH,
             // mons need a node each; fewer than three nodes can only hold one
             mon: { count: spec.nodes.length >= 3 ? 3 : 1, allowMultiplePerNode: false },
+            ...monPlacement(spec),
             // restful, on by default in Reef, is not used by Rook; in an image whose cryptography is
             // built with PyO3 (Debian's) it cannot load in the mgr's subinterpreters and keeps Ceph in HEALTH_WARN
             mgr: { count: 1, modules: [{ name: "restful", enabled: false }] },
