@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { BareMetalNode } from "../components/baremetal";
 import { ClusterBackup, ClusterRestore, RestoreReport, snapshotDue, SnapshotReport } from "../components/backup";
 import { CalicoNetwork } from "../components/calico";
-import { KubeadmCluster } from "../components/kubeadm";
+import { HealthGate, KubeadmCluster } from "../components/kubeadm";
 import { RookCeph } from "../components/rook";
 import { PacemakerVip } from "../components/pacemaker";
 import { LabPower, PowerReport } from "../components/power";
@@ -171,6 +171,7 @@ export function composeHomelab(config: HomelabConfig, observed: Observed): Homel
     let storageClasses: Homelab["storageClasses"];
     let storageWaitScript: string | undefined;
     let guardClaims = (_after: pulumi.Resource[]) => undefined as void;
+    let healthGate: HealthGate | undefined;
     if (config.storage.enabled) {
         const storage = config.storage;
         const rook = new RookCeph(`${config.clusterName}-rook`, {
@@ -201,11 +202,14 @@ export function composeHomelab(config: HomelabConfig, observed: Observed): Homel
         storageClasses = rook.storageClasses;
         storageWaitScript = rook.healthWaitScript;
         guardClaims = rook.guardClaims;
+        healthGate = rook.healthGate;
         ready = rook.ready;
     }
 
     // nodes the config no longer lists leave Kubernetes and etcd once Ceph has moved its data off them
     ready = [...ready, ...cluster.removeDeparted(ready)];
+    // a new kubernetes.version reaches one node at a time once those have left, each node gated on Ceph's health
+    ready = [...ready, ...cluster.upgradeNodes({ after: ready, healthGate })];
 
     const controlPlanesToReach = () => machines.filter(({ node }) => node.role === "control-plane")
         .map(({ node, ssh }) => ({ name: node.hostname, host: node.sshAddress, port: config.ssh.port, hostKey: ssh.hostKey as pulumi.Input<string> }));

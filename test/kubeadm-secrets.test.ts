@@ -140,7 +140,7 @@ test("joins: a control plane gets the token and the key, a worker the token only
 });
 
 test("after the joins, the token (named by its public id) and the uploaded certificates are deleted", () => {
-    const result = traced("kubernetes-join-secrets-cleanup", renderJoinSecretsCleanupScript());
+    const result = traced("kubernetes-join-secrets-cleanup", renderJoinSecretsCleanupScript(renderPrejoinScript(spec, cp1)));
     expect(result.status).toBe(0);
     expectNoSecretInCommandLines(result.execs);
     expect(log("kubectl")).toContain(`-n kube-system delete secret bootstrap-token-${TOKEN_ID} --ignore-not-found`);

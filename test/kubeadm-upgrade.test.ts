@@ -35,13 +35,12 @@ describe("a new kubernetes.version against the running control planes", () => {
         expect(versionChangeProblems(three("v1.37.2"), "2.0.0")).toHaveLength(1);
     });
 
-    test("an allowed upgrade (a patch, or the next minor) is refused for now, with what to do instead", () => {
-        for (const wanted of ["1.37.3", "1.38.0"]) {
-            expect(versionChangeProblems(three("v1.37.2"), wanted)).toEqual([{
-                arg: "version", value: wanted,
-                message: "would upgrade the running 1.37.2 (on lab-1, lab-2, lab-3), and upgrades are not automated yet: upgrade each node by hand (kubeadm upgrade, one node at a time) and then set this, or set it back to 1.37.2",
-            }]);
-        }
+    test("an upgrade the rolling upgrade can do (a patch, the next minor, the rest of one that stopped half-way) is no problem", () => {
+        expect(versionChangeProblems(three("v1.37.2"), "1.37.3")).toEqual([]);
+        expect(versionChangeProblems(three("v1.37.2"), "1.38.0")).toEqual([]);
+        expect(versionChangeProblems({ "lab-1": "v1.38.0", "lab-2": "v1.37.2", "lab-3": "v1.37.2" }, "1.38.0")).toEqual([]);
+        // stopped half-way, going back is still a downgrade of the first control plane
+        expect(versionChangeProblems({ "lab-1": "v1.38.0", "lab-2": "v1.37.2", "lab-3": "v1.37.2" }, "1.37.2")[0].message).toMatch(/^is older than the running 1\.38\.0 \(on lab-1\)/);
     });
 
     test("reported under kubernetes.version, as every config problem is; nothing with Kubernetes off", () => {

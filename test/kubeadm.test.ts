@@ -57,7 +57,7 @@ const scripts: Record<string, string> = {
     "init.sh": renderInitScript(spec, cp1),
     "init-tainted.sh": renderInitScript({ ...spec, scheduleOnControlPlanes: false }, cp1),
     "prejoin.sh": renderPrejoinScript(spec, cp1),
-    "join-secrets-cleanup.sh": renderJoinSecretsCleanupScript(),
+    "join-secrets-cleanup.sh": renderJoinSecretsCleanupScript(renderPrejoinScript(spec, cp1)),
     "join-control-plane.sh": renderJoinScript(spec, cp2, CA_HASH),
     "join-worker.sh": renderJoinScript(spec, worker, CA_HASH),
     "kubeconfig.sh": renderKubeconfigScript(spec),
@@ -102,11 +102,11 @@ describe("kubeadm renderers", () => {
         expect(caCertHashOf("")).toBe("");
     });
 
-    test("packages are pinned to the patch version and an upgrade is refused", () => {
+    test("packages are pinned to the patch version; a joined node at another version is left to its upgrade step (test/kubeadm-rolling-upgrade.test.ts runs it)", () => {
         const packages = scripts["packages.sh"];
-        expect(packages).toContain(`kubeadm="$want-*"`);
+        expect(packages).toContain(`versions+=("$pkg=$want-*")`);
         expect(packages).toContain("https://pkgs.k8s.io/core:/stable:/v1.34/deb/");
-        expect(packages).toMatch(/upgrades are not automated yet/);
+        expect(packages).toContain("its upgrade step moves it to v$want");
     });
 
     test("air-gapped: binaries and images come from the mirror, checked against its SHA256SUMS, and nothing is pulled", () => {
@@ -117,7 +117,8 @@ describe("kubeadm renderers", () => {
         expect(packages).toContain("ctr -n k8s.io images import");
         expect(packages).toContain("ExecStart=/usr/local/bin/kubelet $KUBELET_KUBECONFIG_ARGS");
         expect(packages).not.toContain("pkgs.k8s.io");
-        expect(packages).toMatch(/upgrades are not automated yet/);
+        // on a joined node at another version, only the new version's images, ahead of its upgrade
+        expect(packages).toMatch(/the images of v1\.34\.2, ahead of this node's upgrade\n(.*\n)*.*its upgrade step moves it to v\$want/);
         for (const file of ["init-air-gapped.sh", "join-control-plane-air-gapped.sh"]) expect(scripts[file]).not.toContain("images pull");
         for (const file of ["init.sh", "join-control-plane.sh"]) expect(scripts[file]).toContain("images pull");
         const [init, , kubelet] = YAML.parseAllDocuments(renderInitConfig(airGapped, cp1)).map((doc) => doc.toJS());

@@ -8,7 +8,7 @@ import { expectShellcheckClean } from "./helpers/shellcheck";
 import { standIns } from "./helpers/standins";
 import { bundleFiles, renderApplyBundleScript, renderDeleteBundleScript } from "../components/manifests";
 import {
-    ROOK_BUNDLE_FILES, operatorSettings, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle, rookImages, RookSpec, splitCephConfig, upstreamManifestBase,
+    ROOK_BUNDLE_FILES, operatorSettings, renderRookResources, renderRookResourcesYaml, renderHealthGateScript, renderWaitScript, rookBundle, rookImages, RookSpec, splitCephConfig, upstreamManifestBase,
     rookSourceProblems, rookSpecProblems,
 } from "../components/rook/render";
 import { renderCleanupArmScript, renderCleanupWaitScript, renderClaimsGuardScript, renderNodeWipeScript } from "../components/rook/teardown";
@@ -45,6 +45,7 @@ describe("rook renderers", () => {
         "operator-apply-airgapped.sh": renderApplyBundleScript(rookBundle(spec, bundleFiles({ path: localDir }, "unused", ROOK_BUNDLE_FILES, false))),
         "operator-delete.sh": renderDeleteBundleScript(upstream),
         "wait.sh": renderWaitScript(spec),
+        "health-gate.sh": renderHealthGateScript(20),
         "wait-module-options.sh": renderWaitScript({ ...spec, cephConfig: { mgr: { "mgr/crash/warn_recent_interval": "0" } } }),
         "cleanup-wait.sh": renderCleanupWaitScript({ wipeDisksOnDestroy: true }),
         "cleanup-wait-kept.sh": renderCleanupWaitScript({ wipeDisksOnDestroy: false }),
@@ -434,5 +435,43 @@ esac`,
         expect(result.status).toBe(0);
         expect(result.stdout).toContain("is HEALTH_OK: 3 OSDs up and in");
         expect(result.stdout).toContain(`Ceph fsid: ${FSID}`);
+    });
+});
+
+describe("Ceph's health as another component's gate (e.g. between the nodes of an upgrade)", () => {
+    const ceph = standIns({
+        kubectl: `shift 2
+case "$*" in
+  "-n rook-ceph get cephcluster rook-ceph -o name") [ -f "$STANDINS/cluster" ] && echo cephcluster.ceph.rook.io/rook-ceph ;;
+  *" -- ceph "*" health") cat "$STANDINS/health" ;;
+  *" -- ceph "*" health detail") echo "HEALTH_WARN 1 osds down; [WRN] OSD_DOWN: 1 osds down"; ;;
+  *" -- ceph "*" osd stat") cat "$STANDINS/osd-stat" ;;
+  *) echo "unexpected: kubectl $*" >&2; exit 2 ;;
+esac`,
+        sleep: "exit 0",
+    });
+    afterAll(() => ceph.cleanup());
+    const run = (state: { cluster: boolean; health?: string; osdStat?: string }) => {
+        for (const file of ["cluster", "health", "osd-stat"]) fs.rmSync(path.join(ceph.dir, file), { force: true });
+        if (state.cluster) fs.writeFileSync(path.join(ceph.dir, "cluster"), "");
+        fs.writeFileSync(path.join(ceph.dir, "health"), state.health ?? "");
+        fs.writeFileSync(path.join(ceph.dir, "osd-stat"), state.osdStat ?? "");
+        fs.writeFileSync(path.join(ceph.dir, "admin.conf"), "");
+        const result = ceph.run(renderHealthGateScript(0), { "/etc/kubernetes/admin.conf": "admin.conf" });
+        return { status: result.status, output: result.stdout + result.stderr };
+    };
+
+    test("no CephCluster: passes; HEALTH_OK with every OSD up and in: passes", () => {
+        expect(run({ cluster: false })).toMatchObject({ status: 0, output: expect.stringContaining("no CephCluster rook-ceph: no Ceph to wait for") });
+        expect(run({ cluster: true, health: "HEALTH_OK", osdStat: "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20" }))
+            .toMatchObject({ status: 0, output: expect.stringContaining("Ceph is HEALTH_OK with 3 OSDs up and in") });
+    });
+
+    test("HEALTH_OK with an OSD down, or a warning: fails when the time is up, with Ceph's own detail", () => {
+        const down = run({ cluster: true, health: "HEALTH_OK", osdStat: "3 osds: 2 up (since 2m), 3 in (since 2m); epoch: e21" });
+        expect(down.status).toBe(1);
+        expect(down.output).toContain("Ceph was not HEALTH_OK with every OSD up and in within 0 minutes (storage.healthTimeoutMinutes):");
+        expect(down.output).toContain("OSD_DOWN: 1 osds down");
+        expect(run({ cluster: true, health: "HEALTH_WARN noout flag(s) set", osdStat: "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e22" }).status).toBe(1);
     });
 });

@@ -13,8 +13,10 @@ import {
     renderGracefulShutdownScript, renderInitScript, renderJoinScript, renderJoinSecretsCleanupScript, renderKubeconfigScript, renderPrejoinScript,
 } from "./render";
 import { renderResetScript } from "./reset";
+import { HealthGate, renderUpgradeDrainScript, renderUpgradeNodeScript, renderUpgradeReleaseScript, upgradeOrder } from "./rolling-upgrade";
 
 export { PackageSource } from "./packages";
+export { HealthGate } from "./rolling-upgrade";
 
 export interface KubeadmNode extends Follows {
     /** e.g. home-server-1 */
@@ -85,6 +87,14 @@ export class KubeadmCluster extends pulumi.ComponentResource {
      * leave a node first (Ceph's OSDs), e.g. RookCeph.ready. Returns the step.
      */
     readonly removeDeparted: (after: pulumi.Resource[]) => pulumi.Resource[];
+    /**
+     * Creates the rolling upgrade (see ./rolling-upgrade): per node, one at a time, the first control
+     * plane first, a drain, the upgrade on the node and its release, each a step of its own so that a
+     * rerun resumes where one failed; at the running version each finds nothing to do. `healthGate`
+     * (e.g. Ceph's) must pass before each drain and after each node. Call it once, after `after`.
+     * Returns the steps.
+     */
+    readonly upgradeNodes: (options: { after: pulumi.Resource[]; healthGate?: HealthGate }) => pulumi.Resource[];
 
     constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("homelab:index:KubeadmCluster", name, {}, opts);
@@ -161,9 +171,10 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         if (joining.length > 0) {
             // a new joining node needs a live token and certificates uploaded less than 2 h ago
             const joiningNames = joining.map((node) => node.hostname);
+            const prejoinScript = renderPrejoinScript(spec, initNode);
             const prejoin = remoteScript(`${name}-prejoin`, {
                 target: initNode.ssh,
-                create: renderPrejoinScript(spec, initNode),
+                create: prejoinScript,
                 stdin: tokenAndKey,
                 triggers: joiningNames,
             }, {
@@ -193,7 +204,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             // left: they are deleted, and the next join's pre-join step creates them again
             joins.push(remoteScript(`${name}-join-secrets-cleanup`, {
                 target: initNode.ssh,
-                create: renderJoinSecretsCleanupScript(),
+                create: renderJoinSecretsCleanupScript(prejoinScript),
                 stdin: tokenOnly,
                 triggers: joiningNames,
             }, { parent: this, dependsOn: [...joins] }));
@@ -254,6 +265,44 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             // the nodes that stay have joined; `after`: what must leave a node before its drain
             dependsOn: [...this.ready, ...after],
         })];
+
+        this.upgradeNodes = ({ after, healthGate }) => {
+            const steps: pulumi.Resource[] = [];
+            let previous: pulumi.Resource[] = [...this.ready, ...after];
+            for (const node of upgradeOrder(args.nodes)) {
+                const each = { hostname: node.hostname, role: node.role, version: args.version, nodeCount: args.nodes.length, healthGate };
+                const drain = remoteScript(`${name}-${node.hostname}-upgrade-drain`, {
+                    target: initNode.ssh,
+                    create: renderUpgradeDrainScript(each),
+                }, {
+                    parent: this,
+                    // one node at a time: the node before it released, or every node joined and `after`
+                    dependsOn: previous,
+                });
+                const upgrade = remoteScript(`${name}-${node.hostname}-upgrade`, {
+                    target: node.ssh,
+                    create: renderUpgradeNodeScript({
+                        hostname: node.hostname, role: node.role, first: node === initNode, version: args.version,
+                        packages: args.packages, gracefulShutdown: args.gracefulShutdown, apiPort: args.controlPlaneEndpoint.port,
+                    }),
+                }, {
+                    parent: this,
+                    // the node drained; its packages step staged the new version's images
+                    dependsOn: [drain, packagesOf(node)],
+                });
+                const release = remoteScript(`${name}-${node.hostname}-upgrade-release`, {
+                    target: initNode.ssh,
+                    create: renderUpgradeReleaseScript(each),
+                }, {
+                    parent: this,
+                    // the node runs the new version
+                    dependsOn: [upgrade],
+                });
+                steps.push(drain, upgrade, release);
+                previous = [release];
+            }
+            return steps;
+        };
 
         this.kubeconfig = pulumi.secret(adminKubeconfig.stdout);
         this.certificatesExpire = pulumi.all(renewals.map((step) => step.stdout)).apply(earliestExpiry);

@@ -1,6 +1,8 @@
-// Pure renderer of KubeadmCluster's install step: the pinned packages (upstream or a mirror) and containerd; no upgrades.
+// Pure renderer of KubeadmCluster's install step: the pinned packages (upstream or a mirror) and
+// containerd; a joined node at another version is left to its upgrade step (./rolling-upgrade).
 import { APT_FUNCTION, RETRY_FUNCTION, script, writeFileIfChanged } from "../script";
 import { minorOf, plainVersion } from "../version";
+import { renderImageImport, renderMirrorFetch } from "../airgap";
 import { renderContainerdConfig } from "./containerd";
 import { renderMirrorInstall } from "./mirror";
 
@@ -32,36 +34,36 @@ ${writeFileIfChanged("/etc/apt/sources.list.d/kubernetes.list", `deb [signed-by=
 if [ "$CHANGED" = 1 ]; then echo "apt repository ${repo} configured"; fi`;
 }
 
-function upgradeRefusal(hostname: string): string {
-    return `upgrades are not automated yet: upgrade ${hostname} by hand (kubeadm upgrade) or set kubernetes.version back`;
-}
+/** `newer A B`: true when version A (e.g. v1.37.2) is later than B. */
+export const NEWER_FUNCTION = `newer() { [ "$1" != "$2" ] && [ "$(printf '%s\\n%s\\n' "\${1#v}" "\${2#v}" | sort -V | tail -n 1)" = "\${1#v}" ]; }`;
 
-/** The .deb packages at the pinned version, held so that an unattended upgrade never moves them. */
-function upstreamInstall(want: string, hostname: string): string[] {
+/**
+ * The .deb packages `names` at the pinned version, held so that an unattended upgrade never moves
+ * them: installed where missing or at another version (a node that has not joined, or one whose
+ * upgrade step is moving it), from the pkgs.k8s.io repository of that minor.
+ */
+export function upstreamInstall(want: string, hostname: string, names: string[] = ["kubeadm", "kubelet", "kubectl"]): string[] {
     return [
         `installed_version() {
   dpkg-query -W -f='\${db:Status-Abbrev}|\${Version}\\n' "$1" 2>/dev/null | awk -F'|' '$1 ~ /^ii/ { print $2 }'
 }
-missing=""
-for pkg in kubeadm kubelet kubectl; do
-  version=$(installed_version "$pkg")
-  if [ -z "$version" ]; then
-    missing="$missing $pkg"
-  elif [[ "$version" != "$want"-* ]]; then
-    echo "$pkg $version is installed on ${hostname} but $want is wanted; ${upgradeRefusal(hostname)}" >&2
-    exit 1
-  fi
+pinned=(${names.join(" ")})
+outdated=()
+for pkg in "\${pinned[@]}"; do
+  if [[ "$(installed_version "$pkg")" != "$want"-* ]]; then outdated+=("$pkg"); fi
 done`,
         renderPackageSource(want),
-        `if [ -n "$missing" ]; then
+        `if [ \${#outdated[@]} -gt 0 ]; then
   apt_get update -q
-  # pkgs.k8s.io versions look like ${want}-1.1
-  apt_get install -y -q --no-install-recommends kubelet="$want-*" kubeadm="$want-*" kubectl="$want-*"
-  echo "installed kubelet, kubeadm and kubectl $want on ${hostname}"
+  # pkgs.k8s.io versions look like \${want}-1.1; a held package moves only when named so
+  versions=()
+  for pkg in "\${outdated[@]}"; do versions+=("$pkg=$want-*"); done
+  apt_get install -y -q --no-install-recommends --allow-downgrades --allow-change-held-packages "\${versions[@]}"
+  echo "installed \${outdated[*]} $want on ${hostname}"
 fi`,
         `# held, so that an unattended apt upgrade never moves the cluster to another version
 held=$(apt-mark showhold)
-for pkg in kubeadm kubelet kubectl; do
+for pkg in "\${pinned[@]}"; do
   if ! grep -qx "$pkg" <<<"$held"; then
     apt-mark hold "$pkg" >/dev/null
     echo "$pkg held at $want"
@@ -71,14 +73,44 @@ done`,
 }
 
 /** containerd configured for the kubelet, with the pause image this kubeadm expects: air-gapped nodes have no other. */
-function containerdSection(want: string): string {
+export function containerdSection(want: string): string {
     return `# containerd's sandbox (pause) image must be the one kubeadm ${want} expects
 pause_image=$(kubeadm config images list --kubernetes-version v${want} 2>/dev/null | grep '/pause:' || true)
 if [ -z "$pause_image" ]; then echo "kubeadm v${want} names no pause image" >&2; exit 1; fi
 ${renderContainerdConfig("$pause_image")}`;
 }
 
-/** Installs kubelet, kubeadm and kubectl (and, from a mirror, the images) at the pinned version; refuses to upgrade. */
+/**
+ * On a node that has joined at another version: nothing of its Kubernetes changes here (its upgrade
+ * step does that, drained, one node at a time); from a mirror, the new version's images are
+ * imported ahead, so that every node has them before the first upgrade (kubeadm's upgrade checks
+ * run a pod of the new pause image on some other node). A later version already running is refused.
+ */
+function joinedAtAnotherVersion(packages: PackageSource, want: string, hostname: string): string {
+    const stage = packages.source === "mirror"
+        ? `${renderMirrorFetch(packages.url, hostname).replace(/^/gm, "  ")}
+${renderImageImport({ comment: `the images of v${want}, ahead of this node's upgrade` }).replace(/^/gm, "  ")}`
+        : "  # pkgs.k8s.io and registry.k8s.io: the upgrade step fetches what it needs";
+    return `# a node that has joined at another version is moved by its upgrade step, not here
+${NEWER_FUNCTION}
+want=${want}
+have=$(kubeadm version -o short 2>/dev/null || true)
+if [ -n "$have" ] && [ "$have" != "v$want" ] && [ -f /etc/kubernetes/kubelet.conf ]; then
+  if newer "$have" "v$want"; then
+    echo "${hostname} runs Kubernetes $have, later than v$want; Kubernetes cannot be downgraded: set kubernetes.version to $have or later" >&2
+    exit 1
+  fi
+${stage}
+  echo "${hostname} runs Kubernetes $have; its upgrade step moves it to v$want, drained, one node at a time"
+  exit 0
+fi`;
+}
+
+/**
+ * Installs kubelet, kubeadm and kubectl (and, from a mirror, the images) at the pinned version on a
+ * node that has not joined (replacing another version left from before); on a joined node at
+ * another version it only stages what that node's upgrade step will need (see ./rolling-upgrade).
+ */
 export function renderPackagesScript(packages: PackageSource, version: string, hostname: string): string {
     const want = plainVersion(version);
     return script(
@@ -86,13 +118,7 @@ export function renderPackagesScript(packages: PackageSource, version: string, h
         APT_FUNCTION,
         `# what a killed run left half-installed is finished before anything counts as installed
 dpkg_ready`,
-        `# another kubeadm version on the node means an upgrade, which this program does not do
-want=${want}
-have=$(kubeadm version -o short 2>/dev/null || true)
-if [ -n "$have" ] && [ "$have" != "v$want" ]; then
-  echo "kubeadm $have is installed on ${hostname} but v$want is wanted; ${upgradeRefusal(hostname)}" >&2
-  exit 1
-fi`,
+        joinedAtAnotherVersion(packages, want, hostname),
         ...(packages.source === "upstream" ? upstreamInstall(want, hostname) : [renderMirrorInstall(packages.url, hostname)]),
         containerdSection(want),
         `systemctl enable kubelet >/dev/null 2>&1`,

@@ -1,6 +1,7 @@
 // Pure renderers for KubeadmCluster: the scripts that init, join, delete the join secrets, read the
 // kubeconfig and set graceful shutdown (packages.ts installs, reset.ts resets). Secrets come in on
 // stdin and never reach the output.
+import { createHash } from "crypto";
 import { RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } from "../script";
 import { plainVersion } from "../version";
 import { ADMIN_KUBECONFIG, KUBECTL_FUNCTION } from "../kubectl";
@@ -226,14 +227,16 @@ retry 5 10 kubeadm init phase upload-certs --upload-certs --config "$kubeadm_con
 /**
  * Run on the init node once every node has joined: the bootstrap token and the uploaded
  * control-plane keys are deleted, so neither outlives the joins (the next join's pre-join step
- * makes them again).
+ * makes them again). Its text names `prejoinScript`'s digest, so that a change of the pre-join
+ * step (which then runs again, e.g. for a new kubernetes.version) runs this again too.
  */
-export function renderJoinSecretsCleanupScript(): string {
+export function renderJoinSecretsCleanupScript(prejoinScript: string): string {
     return script(
         RETRY_FUNCTION,
         KUBECTL_FUNCTION,
         secretsSection(false),
-        `token_id=\${bootstrap_token%%.*}
+        `# runs again whenever the pre-join step does (its script ${createHash("sha256").update(prejoinScript).digest("hex").slice(0, 16)}): that step makes the secrets again
+token_id=\${bootstrap_token%%.*}
 # the token's id is the public half of it (the name of its Secret); the secret half stays on stdin
 retry 5 10 kc -n kube-system delete secret "bootstrap-token-$token_id" --ignore-not-found >/dev/null
 retry 5 10 kc -n kube-system delete secret kubeadm-certs --ignore-not-found >/dev/null

@@ -17,8 +17,9 @@ function compare(a: Triple, b: Triple): number {
 /**
  * What keeps `wanted` from being set on a cluster whose API servers run `running` (per control
  * plane, e.g. { "home-server-1": "v1.37.2" }; none seen: nothing to compare). A downgrade and a jump
- * of more than one minor are refused with what would be allowed; any other change of version is
- * an upgrade, which this program does not do yet, and is refused too, before any node is touched.
+ * of more than one minor above the lowest version running are refused with what would be allowed;
+ * anything else (the running version, a later patch, the next minor, or the rest of an upgrade
+ * that stopped half-way) is what KubeadmCluster's rolling upgrade does, one node at a time.
  */
 export function versionChangeProblems(running: Record<string, string>, wanted: string): ArgProblem[] {
     const seen = Object.entries(running).map(([host, version]) => ({ host, version: plainVersion(version), at: triple(version) }));
@@ -34,6 +35,5 @@ export function versionChangeProblems(running: Record<string, string>, wanted: s
     if (want[0] !== lowest.at[0] || want[1] > lowest.at[1] + 1) {
         return [{ arg: "version", value: wanted, message: `is more than one minor above the running ${on(lowest)}; Kubernetes upgrades one minor at a time: expected a patch of ${lowest.at[0]}.${lowest.at[1]} or ${nextMinor}.x first` }];
     }
-    if (seen.every((entry) => compare(entry.at, want) === 0)) return [];
-    return [{ arg: "version", value: wanted, message: `would upgrade the running ${on(lowest)}, and upgrades are not automated yet: upgrade each node by hand (kubeadm upgrade, one node at a time) and then set this, or set it back to ${lowest.version}` }];
+    return [];
 }

@@ -8,7 +8,7 @@ import { describeArgProblems } from "../problems";
 import { deleteOnlyStep, remoteScript, SshTarget } from "../remote";
 import { renderMirroredImagesImportScript, renderMirroredImagesRemoveScript } from "../airgap";
 import {
-    CephfsMounter, ROOK_BUNDLE_FILES, renderRookResources, renderRookResourcesYaml, renderWaitScript, rookBundle, rookImages, RookSpec, upstreamManifestBase, rookSourceProblems, rookSpecProblems,
+    CephfsMounter, ROOK_BUNDLE_FILES, renderRookResources, renderRookResourcesYaml, renderHealthGateScript, renderWaitScript, rookBundle, rookImages, RookSpec, upstreamManifestBase, rookSourceProblems, rookSpecProblems,
 } from "./render";
 import { renderCleanupArmScript, renderCleanupWaitScript, renderClaimsGuardScript, renderNodeWipeScript } from "./teardown";
 import { renderDeviceCheckScript, renderFsidRecordScript, renderFsidRetireScript } from "./disks";
@@ -75,6 +75,8 @@ export class RookCeph extends pulumi.ComponentResource {
     readonly ready: pulumi.Resource[];
     /** The script that waits, on a control plane, for Ceph HEALTH_OK with every OSD up and in (also after the lab is powered on). */
     readonly healthWaitScript: string;
+    /** Ceph as another component's step must find it before it goes on (e.g. between the nodes of an upgrade): HEALTH_OK with every OSD up and in, waited for. */
+    readonly healthGate: { what: string; script: string };
     /**
      * Creates the first step of a destroy: while claims or volumes of the storage classes exist, it
      * stops the destroy before anything else is deleted. Call it once, with every step the stack
@@ -185,6 +187,7 @@ export class RookCeph extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: [cluster] });
 
         this.healthWaitScript = renderWaitScript(spec);
+        this.healthGate = { what: "Ceph", script: renderHealthGateScript(spec.healthTimeoutMinutes) };
         const healthy = remoteScript(`${name}-wait`, {
             target: args.adminNode,
             create: this.healthWaitScript,

@@ -320,6 +320,41 @@ export function rookImages(spec: Pick<RookSpec, "rookVersion" | "cephImage">): s
 /** The ceph CLI with the admin key, in the operator's pod (as Rook itself runs it), as bash. */
 export const CEPH_FUNCTION = `ceph_() { kc -n ${NAMESPACE} exec deploy/rook-ceph-operator -- ceph --conf=${DATA_DIR_HOST_PATH}/${NAMESPACE}/${NAMESPACE}.config --keyring=${DATA_DIR_HOST_PATH}/${NAMESPACE}/client.admin.keyring --connect-timeout=10 "$@" 2>/dev/null; }`;
 
+/** The OSD counts "total up in" from `ceph osd stat` ("3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20" -> "3 3 3"), as bash. */
+const OSD_COUNTS = `ceph_ osd stat | tr -d ',;()' | awk '{ for (i = 2; i <= NF; i++) { if ($i == "osds:") t = $(i - 1); if ($i == "up") u = $(i - 1); if ($i == "in") n = $(i - 1) } } END { if (t != "") print t, u, n }'`;
+
+/**
+ * For another component's step that must find Ceph healthy before it goes on (a rolling upgrade,
+ * between nodes): no CephCluster at all, or HEALTH_OK with every OSD up and in, waited for,
+ * bounded; otherwise Ceph's health detail and a failure. Its text depends on the timeout only, so
+ * that adding an OSD changes none of the steps that run it.
+ */
+export function renderHealthGateScript(timeoutMinutes = HEALTH_TIMEOUT_MINUTES): string {
+    return script(
+        KUBECTL_FUNCTION,
+        CEPH_FUNCTION,
+        `if ! kc -n ${NAMESPACE} get cephcluster ${CLUSTER_NAME} -o name >/dev/null 2>&1; then
+  echo "no CephCluster ${CLUSTER_NAME}: no Ceph to wait for"
+  exit 0
+fi
+started=$(date +%s)
+while :; do
+  health=$(ceph_ health | awk '{ print $1 }' || true)
+  read -r osds_total osds_up osds_in <<<"$(${OSD_COUNTS} || true)" || true
+  if [ "$health" = HEALTH_OK ] && [ -n "$osds_total" ] && [ "$osds_up" = "$osds_total" ] && [ "$osds_in" = "$osds_total" ]; then
+    echo "Ceph is HEALTH_OK with $osds_total OSDs up and in"
+    exit 0
+  fi
+  if [ $(($(date +%s) - started)) -ge ${timeoutMinutes * 60} ]; then break; fi
+  echo "[$(($(date +%s) - started))s of ${timeoutMinutes * 60}s] Ceph health \${health:-unknown}; OSDs (total up in) \${osds_total:-?} \${osds_up:-?} \${osds_in:-?}"
+  sleep ${WAIT_SECONDS}
+done
+echo "Ceph was not HEALTH_OK with every OSD up and in within ${timeoutMinutes} minutes (storage.healthTimeoutMinutes):" >&2
+ceph_ health detail >&2 || true
+exit 1`,
+    );
+}
+
 /** How long one op may stay blocked on a mon before the wait restarts that mon. */
 export const STUCK_MON_OP_SECONDS = 300;
 
@@ -352,7 +387,7 @@ started=$(date +%s)
 while [ $(($(date +%s) - started)) -lt ${limit * 60} ]; do${setModuleOptions}
   health=$(${get("cephcluster", CLUSTER_NAME, "{.status.ceph.health}")})
   # "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20" -> "3 3 3"
-  osds=$(ceph_ osd stat | tr -d ',;()' | awk '{ for (i = 2; i <= NF; i++) { if ($i == "osds:") t = $(i - 1); if ($i == "up") u = $(i - 1); if ($i == "in") n = $(i - 1) } } END { if (t != "") print t, u, n }' || true)
+  osds=$(${OSD_COUNTS} || true)
   pool=$(${get("cephblockpool", BLOCK_POOL, "{.status.phase}")})
   filesystem=$(${get("cephfilesystem", FILESYSTEM, "{.status.phase}")})
   if [ "$health" = HEALTH_WARN ]; then

@@ -79,11 +79,12 @@ describe("pulumi preview --stack home (real engine, offline)", () => {
             // per node: prepare, hosts, poweroff, netplan (12); VIP: 3 package installs, 3 members and the
             // cluster (7); kubeadm: 3 package installs, init, pre-join, 2 joins, the join secrets' cleanup,
             // kubeconfig, 3 graceful-shutdown settings, 3 certificate renewal checks, the admin kubeconfig
-            // re-read after a renewal, the departures of nodes taken out (17);
+            // re-read after a renewal, the departures of nodes taken out (17), per node the rolling
+            // upgrade's drain, upgrade and release (9);
             // Calico: operator and wait (2); Rook: per node the device check, the fsid record and the
             // wipe on destroy (9), operator, the OSD hosts' departures, wait, the claims guard, the cleanup
             // wait and its arming (6)
-            "command:remote:Command": 53,
+            "command:remote:Command": 62,
             // corosync authkey, kubeadm certificate key, the bootstrap token's two halves: RandomPasswords,
             // whose value the official provider keeps out of the plaintext ID
             "random:index/randomPassword:RandomPassword": 4,

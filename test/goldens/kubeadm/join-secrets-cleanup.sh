@@ -35,6 +35,7 @@ hide_secrets() {
   done
 }
 
+# runs again whenever the pre-join step does (its script 8418a1068ecaea7f): that step makes the secrets again
 token_id=${bootstrap_token%%.*}
 # the token's id is the public half of it (the name of its Secret); the secret half stays on stdin
 retry 5 10 kc -n kube-system delete secret "bootstrap-token-$token_id" --ignore-not-found >/dev/null

@@ -46,12 +46,49 @@ apt_get() {
 # what a killed run left half-installed is finished before anything counts as installed
 dpkg_ready
 
-# another kubeadm version on the node means an upgrade, which this program does not do
+# a node that has joined at another version is moved by its upgrade step, not here
+newer() { [ "$1" != "$2" ] && [ "$(printf '%s\n%s\n' "${1#v}" "${2#v}" | sort -V | tail -n 1)" = "${1#v}" ]; }
 want=1.34.2
 have=$(kubeadm version -o short 2>/dev/null || true)
-if [ -n "$have" ] && [ "$have" != "v$want" ]; then
-  echo "kubeadm $have is installed on home-server-1 but v$want is wanted; upgrades are not automated yet: upgrade home-server-1 by hand (kubeadm upgrade) or set kubernetes.version back" >&2
-  exit 1
+if [ -n "$have" ] && [ "$have" != "v$want" ] && [ -f /etc/kubernetes/kubelet.conf ]; then
+  if newer "$have" "v$want"; then
+    echo "home-server-1 runs Kubernetes $have, later than v$want; Kubernetes cannot be downgraded: set kubernetes.version to $have or later" >&2
+    exit 1
+  fi
+  # every file is checked against the mirror's SHA256SUMS before it is used
+  mirror=http://10.0.0.1:8480/kubernetes-v1.34.2
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  retry 5 5 curl -fsS --connect-timeout 10 -o "$work/SHA256SUMS" "$mirror/SHA256SUMS" || { echo "cannot read $mirror/SHA256SUMS from home-server-1" >&2; exit 1; }
+  sum_of() { awk -v path="$1" '$2 == path { print $1 }' "$work/SHA256SUMS"; }
+  fetch() { # fetch PATH DEST
+    local want_sum
+    want_sum=$(sum_of "$1")
+    if [ -z "$want_sum" ]; then echo "$1 is not listed in $mirror/SHA256SUMS" >&2; exit 1; fi
+    retry 5 5 curl -fsS --connect-timeout 10 -o "$2" "$mirror/$1" || { echo "cannot download $mirror/$1" >&2; exit 1; }
+    if ! echo "$want_sum  $2" | sha256sum -c --quiet - >/dev/null 2>&1; then
+      echo "$mirror/$1 does not match its SHA256SUMS entry" >&2
+      exit 1
+    fi
+  }
+  # the images of v1.34.2, ahead of this node's upgrade
+  install -d -m 755 /var/lib/homelab/images
+  for archive in $(awk '$2 ~ /^images\/[^/]+\.tar$/ { print $2 }' "$work/SHA256SUMS"); do
+    name=$(basename "$archive" .tar)
+    want_sum=$(sum_of "$archive")
+    if [ "$(cat "/var/lib/homelab/images/$name.sha256" 2>/dev/null)" = "$want_sum" ]; then
+      continue
+    fi
+    started=$SECONDS
+    fetch "$archive" "$work/$name.tar"
+    ctr -n k8s.io images import "$work/$name.tar" >/dev/null
+    echo "$want_sum" > "/var/lib/homelab/images/$name.sha256"
+    rm -f "$work/$name.tar"
+    # the seconds are read by the lab's figures (how much of an up is image import)
+    echo "imported image archive $name from $mirror in $((SECONDS - started)) s"
+  done
+  echo "home-server-1 runs Kubernetes $have; its upgrade step moves it to v$want, drained, one node at a time"
+  exit 0
 fi
 
 # Debian packages the kubelet needs (the .deb packages of kubelet and kubeadm would pull these in)

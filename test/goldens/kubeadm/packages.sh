@@ -46,26 +46,27 @@ apt_get() {
 # what a killed run left half-installed is finished before anything counts as installed
 dpkg_ready
 
-# another kubeadm version on the node means an upgrade, which this program does not do
+# a node that has joined at another version is moved by its upgrade step, not here
+newer() { [ "$1" != "$2" ] && [ "$(printf '%s\n%s\n' "${1#v}" "${2#v}" | sort -V | tail -n 1)" = "${1#v}" ]; }
 want=1.34.2
 have=$(kubeadm version -o short 2>/dev/null || true)
-if [ -n "$have" ] && [ "$have" != "v$want" ]; then
-  echo "kubeadm $have is installed on home-server-1 but v$want is wanted; upgrades are not automated yet: upgrade home-server-1 by hand (kubeadm upgrade) or set kubernetes.version back" >&2
-  exit 1
+if [ -n "$have" ] && [ "$have" != "v$want" ] && [ -f /etc/kubernetes/kubelet.conf ]; then
+  if newer "$have" "v$want"; then
+    echo "home-server-1 runs Kubernetes $have, later than v$want; Kubernetes cannot be downgraded: set kubernetes.version to $have or later" >&2
+    exit 1
+  fi
+  # pkgs.k8s.io and registry.k8s.io: the upgrade step fetches what it needs
+  echo "home-server-1 runs Kubernetes $have; its upgrade step moves it to v$want, drained, one node at a time"
+  exit 0
 fi
 
 installed_version() {
   dpkg-query -W -f='${db:Status-Abbrev}|${Version}\n' "$1" 2>/dev/null | awk -F'|' '$1 ~ /^ii/ { print $2 }'
 }
-missing=""
-for pkg in kubeadm kubelet kubectl; do
-  version=$(installed_version "$pkg")
-  if [ -z "$version" ]; then
-    missing="$missing $pkg"
-  elif [[ "$version" != "$want"-* ]]; then
-    echo "$pkg $version is installed on home-server-1 but $want is wanted; upgrades are not automated yet: upgrade home-server-1 by hand (kubeadm upgrade) or set kubernetes.version back" >&2
-    exit 1
-  fi
+pinned=(kubeadm kubelet kubectl)
+outdated=()
+for pkg in "${pinned[@]}"; do
+  if [[ "$(installed_version "$pkg")" != "$want"-* ]]; then outdated+=("$pkg"); fi
 done
 
 # the pkgs.k8s.io repository of Kubernetes 1.34, signed by its own key
@@ -93,16 +94,18 @@ fi
 rm -f "$homelab_new"
 if [ "$CHANGED" = 1 ]; then echo "apt repository https://pkgs.k8s.io/core:/stable:/v1.34/deb/ configured"; fi
 
-if [ -n "$missing" ]; then
+if [ ${#outdated[@]} -gt 0 ]; then
   apt_get update -q
-  # pkgs.k8s.io versions look like 1.34.2-1.1
-  apt_get install -y -q --no-install-recommends kubelet="$want-*" kubeadm="$want-*" kubectl="$want-*"
-  echo "installed kubelet, kubeadm and kubectl $want on home-server-1"
+  # pkgs.k8s.io versions look like ${want}-1.1; a held package moves only when named so
+  versions=()
+  for pkg in "${outdated[@]}"; do versions+=("$pkg=$want-*"); done
+  apt_get install -y -q --no-install-recommends --allow-downgrades --allow-change-held-packages "${versions[@]}"
+  echo "installed ${outdated[*]} $want on home-server-1"
 fi
 
 # held, so that an unattended apt upgrade never moves the cluster to another version
 held=$(apt-mark showhold)
-for pkg in kubeadm kubelet kubectl; do
+for pkg in "${pinned[@]}"; do
   if ! grep -qx "$pkg" <<<"$held"; then
     apt-mark hold "$pkg" >/dev/null
     echo "$pkg held at $want"
