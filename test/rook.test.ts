@@ -372,6 +372,7 @@ describe("the wait for HEALTH_OK, run by bash against stand-in kubectl, date and
   *"get cephcluster"*"fsid"*) cat "$STANDINS/fsid" 2>/dev/null || true ;;
   *"exec deploy/rook-ceph-operator"*"health detail"*) cat "$STANDINS/health-detail" 2>/dev/null || echo HEALTH_WARN ;;
   *"delete pod -l app=rook-ceph-mon,mon="*) echo "$*" >> "$STANDINS/deleted"; if [ -e "$STANDINS/restart-heals" ]; then echo HEALTH_OK > "$STANDINS/health"; fi ;;
+  *"exec deploy/rook-ceph-operator"*"mgr fail"*) echo "mgr fail" >> "$STANDINS/deleted"; if [ -e "$STANDINS/restart-heals" ]; then echo HEALTH_OK > "$STANDINS/health"; fi ;;
   *"get cephblockpool"*|*"get cephfilesystem"*) echo Ready ;;
   *) echo "unexpected: kubectl $*" >&2; exit 2 ;;
 esac`,
@@ -427,6 +428,24 @@ esac`,
         expect(result.status).toBe(1);
         expect(deleted()).toEqual([]);
         expect(result.stdout).not.toContain("restarting");
+    });
+
+    const moduleFailed = "HEALTH_ERR Module 'devicehealth' has failed: unknown operation\n[ERR] MGR_MODULE_ERROR: Module 'devicehealth' has failed: unknown operation";
+
+    test("a failed mgr module (HEALTH_ERR) fails the mgr over, once, and the wait goes on to HEALTH_OK", () => {
+        const result = wait({ health: "HEALTH_ERR", osdStat: "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20", healthDetail: moduleFailed, restartHeals: true });
+        expect(result.stdout).toContain("mgr module devicehealth has failed: failing the mgr over once, which restarts its modules");
+        expect(deleted()).toEqual(["mgr fail"]);
+        expect(result.status).toBe(0);
+        const stuck = wait({ health: "HEALTH_ERR", osdStat: "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20", healthDetail: moduleFailed }, 45);
+        expect(stuck.status).toBe(1);
+        expect(deleted()).toEqual(["mgr fail"]);
+    });
+
+    test("HEALTH_ERR for another reason fails no mgr over", () => {
+        const result = wait({ health: "HEALTH_ERR", osdStat: "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20", healthDetail: "HEALTH_ERR 1 full osd(s)\n[ERR] OSD_FULL: 1 full osd(s)", restartHeals: true });
+        expect(result.status).toBe(1);
+        expect(deleted()).toEqual([]);
     });
 
     test("HEALTH_OK with every OSD up and in ends the wait, printing the cluster's fsid for whoever reads the log", () => {

@@ -382,6 +382,7 @@ export function renderWaitScript(spec: RookSpec): string {
 want_osds="${osds} ${osds} ${osds}"${moduleOptions.length === 0 ? "" : `
 module_options=pending`}
 restarted_mons=""
+mgr_failed_over=no
 # bounded by the clock, not a count of tries: on a busy machine one round of queries took 40 s
 started=$(date +%s)
 while [ $(($(date +%s) - started)) -lt ${limit * 60} ]; do${setModuleOptions}
@@ -398,6 +399,17 @@ while [ $(($(date +%s) - started)) -lt ${limit * 60} ]; do${setModuleOptions}
       echo "mon.$mon has held one op for $blocked_for s: restarting it once"
       kc -n ${NAMESPACE} delete pod -l app=rook-ceph-mon,mon="$mon" --wait=false >/dev/null || true
       restarted_mons="$restarted_mons $mon"
+    fi
+  fi
+  if [ "$health" = HEALTH_ERR ] && [ "$mgr_failed_over" = no ]; then
+    # A mgr module can fail as the mgr starts and stay failed, keeping Ceph in HEALTH_ERR: devicehealth's
+    # "unknown operation" (seen in the lab on a loaded machine, and in rook/rook#12349; a startup race,
+    # ceph/ceph#62348). A mgr failover restarts its modules (it cleared the lab's); done once.
+    module=$(ceph_ health detail | sed -n 's/.*MGR_MODULE_ERROR: Module .\\([a-z_]*\\). has failed.*/\\1/p' | head -n 1 || true)
+    if [ -n "$module" ]; then
+      echo "mgr module $module has failed: failing the mgr over once, which restarts its modules"
+      ceph_ mgr fail >/dev/null || true
+      mgr_failed_over=yes
     fi
   fi
   if [ "$health" = HEALTH_OK ] && [ "$osds" = "$want_osds" ] && [ "$pool" = Ready ] && [ "$filesystem" = Ready ]${moduleOptions.length === 0 ? "" : ` && [ "$module_options" = applied ]`}; then
