@@ -8,24 +8,65 @@
 #   bash offline/build-kubernetes.sh --force    rebuild every step (the Go build cache still helps)
 #   bash offline/build-kubernetes.sh --verify   then import every image into a throwaway containerd
 #                                               and run some of them (offline/verify-containerd.sh)
+#   bash offline/build-kubernetes.sh --release v1.36.3
+#                                               another release than offline/versions.env's (the
+#                                               default), e.g. the one an upgrade starts from: pinned in
+#                                               offline/releases/<version>/ (versions.env, which overrides
+#                                               offline/versions.env's Kubernetes, etcd, CoreDNS and pause
+#                                               pins, and the wrapper modules k8s/ and, where kubeadm of
+#                                               that release pins another etcd or CoreDNS, etcd/, coredns/)
 #
 # Output: ${HOMELAB_OFFLINE_CACHE:-~/.cache/homelab/offline}/kubernetes-<version>/ with bin/,
 #   images/*.tar (docker-archive, load with `ctr -n k8s.io images import`), SHA256SUMS,
 #   artifacts.json, build-times.txt (step, built|cached, seconds) and build-history.log.
-#   Steps' work files (Debian rootfs, .debs, stamps, logs) are in <cache>/work/.
+#   Steps' work files (Debian rootfs, .debs, stamps, logs) are in <cache>/work/; stamps per release
+#   in work/stamps/<version>/, and another release's step logs and image specs in
+#   work/{logs,specs}/<version>/. The releases share the lock (<cache>/.lock), kube-proxy's rootfs
+#   and the Go build cache.
 # Env: HOMELAB_OFFLINE_CACHE, OFFLINE_GOCACHE (default ~/.cache/homelab/go-build), NICE (default 10).
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-offline_args build-offline "$@"
+RELEASE="" args=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --release) [ $# -ge 2 ] || { echo "build-offline: --release needs a version (vX.Y.Z)" >&2; exit 2; }; RELEASE=$2; shift 2 ;;
+    --release=*) RELEASE=${1#--release=}; shift ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+offline_args build-offline "${args[@]}"
 # shellcheck source-path=SCRIPTDIR source=versions.env
 . "$OFF/versions.env"
+# The pins: offline/versions.env (the default release), and for another release its own versions.env
+# on top. Releases share kube-proxy's Debian rootfs (work/rootfs-*), so they share its settings too.
+VERSION_FILES=("$OFF/versions.env") REL=""
+if [ -n "$RELEASE" ] && [ "$RELEASE" != "$KUBERNETES_VERSION" ]; then
+  REL=$OFF/releases/$RELEASE
+  if [ ! -f "$REL/versions.env" ]; then
+    known="$KUBERNETES_VERSION (the default)"
+    for f in "$OFF"/releases/v*/versions.env; do [ -f "$f" ] && known+=", $(basename "$(dirname "$f")")"; done
+    die "no pins for Kubernetes $RELEASE: offline/releases/$RELEASE/versions.env is missing (releases: $known; see offline/README.md, \"Other releases\")"
+  fi
+  ROOTFS_PINS="$DEBIAN_SUITE $DEBIAN_MIRROR $KUBE_PROXY_PACKAGES $KUBE_PROXY_ROOTFS_DAY $IMAGE_REGISTRY"
+  # shellcheck source=/dev/null
+  . "$REL/versions.env"
+  VERSION_FILES+=("$REL/versions.env")
+  [ "$KUBERNETES_VERSION" = "$RELEASE" ] || die "offline/releases/$RELEASE/versions.env pins KUBERNETES_VERSION=$KUBERNETES_VERSION"
+  [ "$DEBIAN_SUITE $DEBIAN_MIRROR $KUBE_PROXY_PACKAGES $KUBE_PROXY_ROOTFS_DAY $IMAGE_REGISTRY" = "$ROOTFS_PINS" ] ||
+    die "offline/releases/$RELEASE/versions.env sets kube-proxy's Debian base or the registry, which the releases share: set them in offline/versions.env"
+fi
 KV=$KUBERNETES_VERSION
+# a wrapper module of the release: offline/releases/<version>/<name> if there is one, else offline/<name>
+wrapper() { if [ -n "$REL" ] && [ -f "$REL/$1/go.mod" ]; then echo "$REL/$1"; else echo "$OFF/$1"; fi; }
+K8S_MOD=$(wrapper k8s) ETCD_MOD=$(wrapper etcd) COREDNS_MOD=$(wrapper coredns)
 OUT=$CACHE/kubernetes-$KV
 WORK=$CACHE/work
-BIN=$OUT/bin IMAGES=$OUT/images STAMPS=$WORK/stamps/$KV LOGS=$WORK/logs
-offline_start "$CACHE/.lock" "$WORK/build-times.$KV.new" "$BIN" "$IMAGES" "$STAMPS" "$LOGS" "$WORK/specs" "$WORK/tools"
+BIN=$OUT/bin IMAGES=$OUT/images STAMPS=$WORK/stamps/$KV LOGS=$WORK/logs SPECS=$WORK/specs
+# Another release keeps its image specs and step logs apart; the default's stay where they always were.
+[ -z "$REL" ] || LOGS=$WORK/logs/$KV SPECS=$WORK/specs/$KV
+offline_start "$CACHE/.lock" "$WORK/build-times.$KV.new" "$BIN" "$IMAGES" "$STAMPS" "$LOGS" "$SPECS" "$WORK/tools"
 
 # --- prerequisites --------------------------------------------------------------------------------
 need_pkg command -v gcc -- gcc
@@ -40,22 +81,25 @@ read -r KDIR KTIME < <(module_info . "k8s.io/kubernetes@$KV")
 read -r _ ETIME < <(module_info . "go.etcd.io/etcd/server/v3@$ETCD_MODULE_VERSION")
 read -r _ CTIME < <(module_info . "github.com/coredns/coredns@$COREDNS_MODULE_VERSION")
 # The wrappers must require exactly the pinned versions.
-grep -q "k8s.io/kubernetes $KV" "$OFF/k8s/go.mod" || die "offline/k8s/go.mod does not require k8s.io/kubernetes $KV (regenerate: bash offline/gen-k8s-gomod.sh $KV)"
-grep -q "go.etcd.io/etcd/server/v3 $ETCD_MODULE_VERSION" "$OFF/etcd/go.mod" || die "offline/etcd/go.mod is not at etcd $ETCD_MODULE_VERSION"
-grep -q "github.com/coredns/coredns $COREDNS_MODULE_VERSION" "$OFF/coredns/go.mod" || die "offline/coredns/go.mod is not at coredns $COREDNS_MODULE_VERSION"
+rel() { echo "${1#"$ROOT/"}"; }
+REGEN="bash offline/gen-k8s-gomod.sh $KV"; [ -z "$REL" ] || REGEN+=" $(rel "$REL")/k8s"
+grep -q "k8s.io/kubernetes $KV" "$K8S_MOD/go.mod" || die "$(rel "$K8S_MOD")/go.mod does not require k8s.io/kubernetes $KV (regenerate: $REGEN)"
+grep -q "go.etcd.io/etcd/server/v3 $ETCD_MODULE_VERSION" "$ETCD_MOD/go.mod" || die "$(rel "$ETCD_MOD")/go.mod is not at etcd $ETCD_MODULE_VERSION"
+grep -q "github.com/coredns/coredns $COREDNS_MODULE_VERSION" "$COREDNS_MOD/go.mod" || die "$(rel "$COREDNS_MOD")/go.mod is not at coredns $COREDNS_MODULE_VERSION"
 
 K8S_BINS=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy kube-log-runner)
 ETCD_BINS=(etcd etcdctl etcdutl)
 IMAGE_NAMES=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd coredns pause)
 NSTEPS=$((1 + ${#K8S_BINS[@]} + ${#ETCD_BINS[@]} + 2 + 1 + 2 + ${#IMAGE_NAMES[@]}))
-say "offline Kubernetes $KV: etcd $ETCD_TAG (module $ETCD_MODULE_VERSION), coredns $COREDNS_TAG (module $COREDNS_MODULE_VERSION), pause $PAUSE_TAG; $GOVER; cache $OUT"
+say "offline Kubernetes $KV${REL:+ (offline/releases/$KV)}: etcd $ETCD_TAG (module $ETCD_MODULE_VERSION), coredns $COREDNS_TAG (module $COREDNS_MODULE_VERSION), pause $PAUSE_TAG; $GOVER; cache $OUT"
 
 # --- Go modules (all downloads happen here, before any build) ---------------------------------------
 download_all() {
   local d
-  for d in k8s etcd coredns imgbuild; do (cd "$OFF/$d" && "$GO" mod download && "$GO" mod verify); done
+  for d in "$K8S_MOD" "$ETCD_MOD" "$COREDNS_MOD" "$OFF/imgbuild"; do (cd "$d" && "$GO" mod download && "$GO" mod verify); done
 }
-step modules "$(key_of "$OFF"/{k8s,etcd,coredns,imgbuild}/go.{mod,sum})" "downloading and verifying Go modules" download_all
+step modules "$(key_of "$K8S_MOD"/go.{mod,sum} "$ETCD_MOD"/go.{mod,sum} "$COREDNS_MOD"/go.{mod,sum} "$OFF"/imgbuild/go.{mod,sum})" \
+  "downloading and verifying Go modules" download_all
 
 # --- binaries -------------------------------------------------------------------------------------------
 # Version ldflags as upstream's hack/lib/version.sh sets them for a tagged release. The module zip
@@ -71,32 +115,32 @@ for p in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
 done
 # shellcheck disable=SC2054 # the commas are go build -tags syntax
 KFLAGS=(-trimpath -tags=selinux,notest,grpcnotrace "-ldflags=all=$KLD -s -w")
-build_go() { # build_go <wrapper dir> <out name> <package> <go build flags...>
+build_go() { # build_go <wrapper module dir> <out name> <package> <go build flags...>
   local dir=$1 out=$2 pkg=$3; shift 3
-  (cd "$OFF/$dir" && nice -n "$NICE" "$GO" build "$@" -o "$BIN/.$out.tmp" "$pkg")
+  (cd "$dir" && nice -n "$NICE" "$GO" build "$@" -o "$BIN/.$out.tmp" "$pkg")
   mv -f "$BIN/.$out.tmp" "$BIN/$out"
   ls -l "$BIN/$out"
 }
-K8S_KEY=$(key_of "$OFF/k8s/go.mod" "$OFF/k8s/go.sum" "${KFLAGS[*]}")
+K8S_KEY=$(key_of "$K8S_MOD/go.mod" "$K8S_MOD/go.sum" "${KFLAGS[*]}")
 for b in "${K8S_BINS[@]}"; do
   pkg=k8s.io/kubernetes/cmd/$b; [ "$b" = kube-log-runner ] && pkg=k8s.io/component-base/logs/kube-log-runner
   [ -x "$BIN/$b" ] || rm -f "$STAMPS/bin-$b"
-  step "bin-$b" "$K8S_KEY" "building $b" build_go k8s "$b" "$pkg" "${KFLAGS[@]}"
+  step "bin-$b" "$K8S_KEY" "building $b" build_go "$K8S_MOD" "$b" "$pkg" "${KFLAGS[@]}"
 done
 # etcd: like etcd's scripts/build_lib.sh (CGO off, -trimpath); GitSHA stays "Not provided", as the
 # module has no git metadata. Stripped like the other binaries.
 EFLAGS=(-trimpath "-ldflags=-s -w")
-ETCD_KEY=$(key_of "$OFF/etcd/go.mod" "$OFF/etcd/go.sum" "${EFLAGS[*]}")
+ETCD_KEY=$(key_of "$ETCD_MOD/go.mod" "$ETCD_MOD/go.sum" "${EFLAGS[*]}")
 for b in "${ETCD_BINS[@]}"; do
   pkg=go.etcd.io/etcd/server/v3; [ "$b" = etcd ] || pkg=go.etcd.io/etcd/$b/v3
   [ -x "$BIN/$b" ] || rm -f "$STAMPS/bin-$b"
-  step "bin-$b" "$ETCD_KEY" "building $b $ETCD_MODULE_VERSION" build_go etcd "$b" "$pkg" "${EFLAGS[@]}"
+  step "bin-$b" "$ETCD_KEY" "building $b $ETCD_MODULE_VERSION" build_go "$ETCD_MOD" "$b" "$pkg" "${EFLAGS[@]}"
 done
 # coredns: like its Makefile (CGO off, -tags=grpcnotrace, -s -w).
 CFLAGS_GO=(-trimpath -tags=grpcnotrace "-ldflags=-s -w")
 [ -x "$BIN/coredns" ] || rm -f "$STAMPS/bin-coredns"
-step bin-coredns "$(key_of "$OFF/coredns/go.mod" "$OFF/coredns/go.sum" "${CFLAGS_GO[*]}")" \
-  "building coredns $COREDNS_MODULE_VERSION" build_go coredns coredns github.com/coredns/coredns "${CFLAGS_GO[@]}"
+step bin-coredns "$(key_of "$COREDNS_MOD/go.mod" "$COREDNS_MOD/go.sum" "${CFLAGS_GO[*]}")" \
+  "building coredns $COREDNS_MODULE_VERSION" build_go "$COREDNS_MOD" coredns github.com/coredns/coredns "${CFLAGS_GO[@]}"
 # pause: build/pause/linux/pause.c from the kubernetes module, flags as build/pause/Makefile
 # (VERSION=v<TAG>-<REV>; REV is a git describe there, here the Kubernetes version).
 PAUSE_CFLAGS="-Os -Wall -Werror -static -DVERSION=v$PAUSE_TAG-$KV"
@@ -117,9 +161,9 @@ check_images() {
     "$IMAGE_REGISTRY/kube-scheduler:$KV" "$IMAGE_REGISTRY/kube-proxy:$KV" "$IMAGE_REGISTRY/coredns/coredns:$COREDNS_TAG" \
     "$IMAGE_REGISTRY/pause:$PAUSE_TAG" "$IMAGE_REGISTRY/etcd:$ETCD_TAG")
   echo "$got"
-  [ "$got" = "$want" ] || { echo "kubeadm $KV wants other images than offline/versions.env pins:"; diff <(echo "$want") <(echo "$got"); return 1; }
+  [ "$got" = "$want" ] || { echo "kubeadm $KV wants other images than $(rel "${VERSION_FILES[-1]}") pins:"; diff <(echo "$want") <(echo "$got"); return 1; }
 }
-step kubeadm-images "$(key_of "$STAMPS/bin-kubeadm" "$OFF/versions.env")" "checking the image list of kubeadm $KV" check_images
+step kubeadm-images "$(key_of "$STAMPS/bin-kubeadm" "${VERSION_FILES[@]}")" "checking the image list of kubeadm $KV" check_images
 
 # --- image tooling and bases -----------------------------------------------------------------------------
 imgbuild_step
@@ -143,7 +187,13 @@ build_rootfs() {
   grep -E '^(iptables|conntrack|nftables|ipset|kmod) ' "$ROOTFS.packages"
 }
 [ -d "$ROOTFS" ] || rm -f "$STAMPS/rootfs"
-step rootfs "$(key_of "$DEBIAN_SUITE $DEBIAN_MIRROR $KUBE_PROXY_PACKAGES $KUBE_PROXY_ROOTFS_DAY" "$OFF/kube-proxy/iptables-wrapper" "$(declare -f build_rootfs pin_shadow_day)")" \
+ROOTFS_KEY=$(key_of "$DEBIAN_SUITE $DEBIAN_MIRROR $KUBE_PROXY_PACKAGES $KUBE_PROXY_ROOTFS_DAY" "$OFF/kube-proxy/iptables-wrapper" "$(declare -f build_rootfs pin_shadow_day)")
+# The rootfs is shared by the releases: one without a stamp of its own takes another release's stamp
+# of the same key, rather than build it again.
+if [ "$FORCE" = 0 ] && [ -d "$ROOTFS" ] && ! fresh rootfs "$ROOTFS_KEY" && grep -qsxF "$ROOTFS_KEY" "$WORK"/stamps/*/rootfs; then
+  stamp rootfs "$ROOTFS_KEY"
+fi
+step rootfs "$ROOTFS_KEY" \
   "debootstrap $DEBIAN_SUITE rootfs for kube-proxy ($KUBE_PROXY_PACKAGES)" build_rootfs
 
 # --- images ----------------------------------------------------------------------------------------------
@@ -166,7 +216,7 @@ EOF
 # spec <name> <ref> <created> <layers json> <config json>
 spec() {
   printf '{"ref": "%s", "out": "%s", "created": "%s",\n "layers": [\n%s\n ],\n "config": %s}\n' \
-    "$2" "$IMAGES/$1.tar" "$3" "$4" "$5" >"$WORK/specs/$1.json"
+    "$2" "$IMAGES/$1.tar" "$3" "$4" "$5" >"$SPECS/$1.json"
 }
 server_image() { # server_image <name> <extra file json>: like build/server-image/Dockerfile
   spec "$1" "$IMAGE_REGISTRY/$1:$KV" "$KTIME" "$(base_layer),
@@ -214,14 +264,14 @@ image_inputs() {
   esac
 }
 build_image() { # keeps "<ref> <file> <config digest> <manifest digest>" for artifacts.json
-  "$IMGBUILD" "$WORK/specs/$1.json" | tee "$WORK/specs/$1.digest"
+  "$IMGBUILD" "$SPECS/$1.json" | tee "$SPECS/$1.digest"
   ls -l "$IMAGES/$1.tar"
 }
 for i in "${IMAGE_NAMES[@]}"; do
-  if [ ! -s "$IMAGES/$i.tar" ] || [ ! -s "$WORK/specs/$i.digest" ]; then rm -f "$STAMPS/image-$i"; fi
+  if [ ! -s "$IMAGES/$i.tar" ] || [ ! -s "$SPECS/$i.digest" ]; then rm -f "$STAMPS/image-$i"; fi
   # shellcheck disable=SC2046
-  step "image-$i" "$(key_of "$WORK/specs/$i.json" "$STAMPS/imgbuild" $(image_inputs "$i"))" \
-    "building image $(sed -n 's/.*"ref": "\([^"]*\)".*/\1/p' "$WORK/specs/$i.json" | head -1)" build_image "$i"
+  step "image-$i" "$(key_of "$SPECS/$i.json" "$STAMPS/imgbuild" $(image_inputs "$i"))" \
+    "building image $(sed -n 's/.*"ref": "\([^"]*\)".*/\1/p' "$SPECS/$i.json" | head -1)" build_image "$i"
 done
 
 # --- manifest ----------------------------------------------------------------------------------------------
@@ -240,7 +290,7 @@ if [ "$BUILT" -gt 0 ] || [ ! -s "$OUT/SHA256SUMS" ] || [ ! -s "$OUT/artifacts.js
     printf '  "kubeProxyBase": {"debianSuite": "%s", "packages": "%s"},\n' "$DEBIAN_SUITE" "$KUBE_PROXY_PACKAGES"
     printf '  "binaries": [%s],\n' "$(printf '"%s", ' "${ALL_BINS[@]}" | sed 's/, $//')"
     printf '  "images": [\n'
-    images_json "$WORK/specs" "$IMAGES" "${IMAGE_NAMES[@]}"
+    images_json "$SPECS" "$IMAGES" "${IMAGE_NAMES[@]}"
     printf '  ]\n}\n'
   } >"$OUT/artifacts.json.tmp"
   mv "$OUT/artifacts.json.tmp" "$OUT/artifacts.json"

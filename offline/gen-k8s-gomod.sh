@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# gen-k8s-gomod.sh vX.Y.Z — rewrite offline/k8s/go.mod for another Kubernetes release, and
+# gen-k8s-gomod.sh vX.Y.Z [DIR] — rewrite offline/k8s/go.mod for another Kubernetes release, and
 # print what else a version bump needs (offline/README.md, "Moving to another version").
+# DIR: write the wrapper (go.mod, go.sum) there instead, e.g. offline/releases/vX.Y.Z/k8s for a
+# second release that build-kubernetes.sh --release vX.Y.Z builds (offline/README.md, "Other releases").
 #
 # k8s.io/kubernetes's go.mod requires its staging modules at v0.0.0 and replaces them with
 # ./staging/src/k8s.io/..., which its module zip lacks; the wrapper replaces each required one with
@@ -8,8 +10,12 @@
 # versions kubeadm of that release pins (etcd, CoreDNS, pause) for offline/versions.env and
 # the etcd/coredns wrappers, and whether the kubelet still accepts cgroup v1 (failCgroupV1: false).
 set -euo pipefail
-KV=${1:?usage: gen-k8s-gomod.sh vX.Y.Z}
+KV=${1:?usage: gen-k8s-gomod.sh vX.Y.Z [DIR]}
 OFF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+OUTDIR=${2:-$OFF/k8s}
+mkdir -p "$OUTDIR"
+REGEN="offline/gen-k8s-gomod.sh $KV"
+[ $# -lt 2 ] || REGEN+=" ${OUTDIR#"$(dirname "$OFF")/"}"
 export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
 export GOCACHE=${OFFLINE_GOCACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/homelab/go-build}
 SV=v0.${KV#v1.}
@@ -31,7 +37,7 @@ done
   echo "// k8s.io/kubernetes points its staging modules at ./staging/src/..., which a module zip lacks;"
   echo "// here each one it requires is replaced by its published $SV. (${skipped[*]:-none}:"
   echo "// replaced upstream too, but nothing requires them, so they are left out.)"
-  echo "// Regenerate with offline/gen-k8s-gomod.sh."
+  echo "// Regenerate with $REGEN."
   echo "module homelab/offline/k8s"
   echo
   sed -n 's/^go \(.*\)/go \1/p' "$DIR/go.mod"
@@ -48,10 +54,10 @@ done
   echo "replace ("
   for m in "${staged[@]}"; do echo "	$m => $m $SV"; done
   echo ")"
-} >"$OFF/k8s/go.mod"
-rm -f "$OFF/k8s/go.sum"
-(cd "$OFF/k8s" && go mod tidy)
-echo "wrote offline/k8s/go.mod for $KV (${#staged[@]} staging modules at $SV)"
+} >"$OUTDIR/go.mod"
+rm -f "$OUTDIR/go.sum"
+(cd "$OUTDIR" && go mod tidy)
+echo "wrote $OUTDIR/go.mod for $KV (${#staged[@]} staging modules at $SV)"
 
 C=$DIR/cmd/kubeadm/app/constants/constants.go
 echo "kubeadm $KV pins:"

@@ -7,6 +7,8 @@
 # image iptables (both back ends), conntrack and nft. Needs root and Debian's containerd.
 #
 #   bash offline/verify-containerd.sh [~/.cache/homelab/offline/kubernetes-v1.37.2]
+# The versions and tags come from DIR's artifacts.json, so any release's directory can be checked
+# (offline/build-kubernetes.sh --release vX.Y.Z --verify).
 # Env: SNAPSHOTTER (default overlayfs, falls back to native), KEEP=1 keeps the temp dir.
 set -euo pipefail
 OFF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -14,6 +16,13 @@ OFF=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$OFF/versions.env"
 DIR=${1:-${HOMELAB_OFFLINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/homelab/offline}/kubernetes-$KUBERNETES_VERSION}
 [ -s "$DIR/artifacts.json" ] || { echo "no artifacts.json in $DIR: run offline/build-kubernetes.sh first" >&2; exit 1; }
+# the release in DIR: its Kubernetes version and etcd, CoreDNS and pause tags
+art() { sed -n "s/.*\"$1\": *{\"tag\": \"\([^\"]*\)\".*/\1/p" "$DIR/artifacts.json"; }
+KUBERNETES_VERSION=$(sed -n 's/.*"kubernetesVersion": "\([^"]*\)".*/\1/p' "$DIR/artifacts.json")
+ETCD_TAG=$(art etcd) COREDNS_TAG=$(art coredns) PAUSE_TAG=$(art pause)
+if [ -z "$KUBERNETES_VERSION" ] || [ -z "$ETCD_TAG" ] || [ -z "$COREDNS_TAG" ] || [ -z "$PAUSE_TAG" ]; then
+  echo "$DIR/artifacts.json lacks the Kubernetes version or the etcd, CoreDNS or pause tag" >&2; exit 1
+fi
 # shellcheck source-path=SCRIPTDIR source=throwaway-containerd.sh
 . "$(dirname "${BASH_SOURCE[0]}")/throwaway-containerd.sh" offline
 
