@@ -120,6 +120,22 @@ export function apiProbe(address: string): { stop(): Promise<{ longestGapSeconds
     };
 }
 
+/** Samples a check every `everyMs` until stopped: how many samples failed and for how long in all. */
+export function sampler(check: () => boolean, everyMs: number) {
+    let failed = 0, samples = 0, failedMs = 0, last = Date.now(), running = true;
+    const loop = (async () => {
+        while (running) {
+            const ok = (() => { try { return check(); } catch { return false; } })();
+            const now = Date.now();
+            samples++;
+            if (!ok) { failed++; failedMs += now - last; }
+            last = now;
+            await new Promise((resolve) => setTimeout(resolve, everyMs));
+        }
+    })();
+    return { stop: async () => { running = false; await loop; return { failed, samples, failedSeconds: failedMs / 1000 }; } };
+}
+
 /** The etcd snapshots kept for the lab stack in a scratch project (homelab:backups.directory is "backups" there). */
 export function keptSnapshots(projectDir: string): string[] {
     const dir = path.join(projectDir, "backups", "lab");

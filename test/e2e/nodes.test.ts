@@ -10,7 +10,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { editStackConfig, ROOT, scratchProject, ScratchProject } from "../integration/project";
-import { apiProbe, cephClient, changes, kubectlClient, offlineKubectl, rbdImage, startClaimsAndUser, timedUp } from "./cluster";
+import { apiProbe, cephClient, sampler, changes, kubectlClient, offlineKubectl, rbdImage, startClaimsAndUser, timedUp } from "./cluster";
 import { formatSpans, StepClock } from "./figures";
 import { isOn, lab, NODES, VIP } from "./lab";
 
@@ -40,22 +40,6 @@ const { cephJson, health } = cephClient(kubectlRead);
 const block = rbdImage(client, "nodes-e2e");
 const readBack = () => `${kubectlRead("-n", NAMESPACE, "exec", "user", "--", "cat", "/shared/note")} ${block.readBack()}`;
 const osdHosts = () => (cephJson("osd", "tree").nodes as any[]).filter((node) => node.type === "host").map((node) => node.name).sort();
-
-/** Samples a check every `everyMs` until stopped: how many samples failed and for how long in all. */
-function sampler(check: () => boolean, everyMs: number) {
-    let failed = 0, samples = 0, failedMs = 0, last = Date.now(), running = true;
-    const loop = (async () => {
-        while (running) {
-            const ok = (() => { try { return check(); } catch { return false; } })();
-            const now = Date.now();
-            samples++;
-            if (!ok) { failed++; failedMs += now - last; }
-            last = now;
-            await new Promise((resolve) => setTimeout(resolve, everyMs));
-        }
-    })();
-    return { stop: async () => { running = false; await loop; return { failed, samples, failedSeconds: failedMs / 1000 }; } };
-}
 
 beforeAll(async () => {
     log("fresh lab: lab down --purge, lab up (all four machines off)");
