@@ -18,7 +18,7 @@ drain_node() {
   else
     echo "draining $node did not finish within $seconds s; it stays cordoned" >&2
   fi
-  grep -E 'disruption budget|error when evicting' <<<"$output" | sort -u | tail -n 5 >&2 || true
+  grep -E 'disruption budget|error when evicting|cannot delete' <<<"$output" | sort -u | tail -n 5 >&2 || true
   echo "pods still on $node (DaemonSets' aside): $(kc get pods -A --field-selector "spec.nodeName=$node" --no-headers \
     -o custom-columns=NAMESPACE:.metadata.namespace,NAME:.metadata.name,OWNER:.metadata.ownerReferences[0].kind 2>/dev/null |
     awk '$3 != "DaemonSet" { printf "%s/%s ", $1, $2 }')" >&2
