@@ -41,6 +41,9 @@ export function writeFileIfChanged(path: string, content: string, mode: string):
 /** A bash function `is_one_of ITEM LIST...`: true when ITEM is one of the words that follow it. */
 export const IS_ONE_OF_FUNCTION = 'is_one_of() { local item=$1; shift; local other; for other in "$@"; do [ "$other" = "$item" ] && return 0; done; return 1; }';
 
+/** A bash function `newer A B`: true when version A is later than B (e.g. v1.37.2 and 1.36.3; a leading v is ignored). */
+export const NEWER_FUNCTION = `newer() { [ "$1" != "$2" ] && [ "$(printf '%s\\n%s\\n' "\${1#v}" "\${2#v}" | sort -V | tail -n 1)" = "\${1#v}" ]; }`;
+
 /** A bash function `retry TRIES DELAY CMD...` that retries a command with a bounded number of tries. */
 export const RETRY_FUNCTION = `retry() {
   local tries=$1 delay=$2 attempt=1

@@ -17,6 +17,10 @@ import {
 } from "../components/calico/manifest";
 import { renderImageImportScript, renderImageRemoveScript } from "../components/calico/images";
 import { IMPORTED_IMAGES_DIR } from "../components/airgap";
+import { renderCalicoUpgradeCheck } from "../components/calico/upgrade";
+import { KUBECTL_FUNCTION } from "../components/kubectl";
+import { script } from "../components/script";
+import { standIns } from "./helpers/standins";
 
 installMocks();
 recordDependencies();
@@ -348,5 +352,46 @@ describe("CalicoNetwork from calico-vxlan.yaml", () => {
             .toThrow('CalicoNetwork bad-both: manifests {"url":"http://x/calico-vxlan.yaml"} is set as well as the mirror, which serves manifests/calico-vxlan.yaml; keep one of them');
         expect(() => new CalicoNetwork("bad-operator", { ...vxlanArgs, installMethod: "operator", mirror: MIRROR, manifests: {} }))
             .toThrow(`CalicoNetwork bad-operator: mirror "${MIRROR}" needs installMethod manifest; the tigera operator's images are not on the mirror`);
+    });
+});
+
+describe("a new calico.version against the Calico that runs (run by bash against a stand-in kubectl)", () => {
+    const cluster = standIns({ kubectl: `shift 2; case "$*" in "get daemonset -A -l k8s-app=calico-node -o jsonpath="*) cat "$STANDINS/image" ;; *) echo "unexpected: kubectl $*" >&2; exit 2 ;; esac` });
+    afterAll(() => cluster.cleanup());
+    const check = (running: string, wanted: string) => {
+        fs.writeFileSync(path.join(cluster.dir, "image"), running);
+        fs.writeFileSync(path.join(cluster.dir, "admin.conf"), "");
+        const result = cluster.run(script(KUBECTL_FUNCTION, renderCalicoUpgradeCheck(wanted)), { "/etc/kubernetes/admin.conf": "admin.conf" });
+        return { status: result.status, output: (result.stdout + result.stderr).trim() };
+    };
+
+    test("no Calico yet, or the same release: nothing to say", () => {
+        expect(check("", "3.31.0")).toEqual({ status: 0, output: "" });
+        expect(check("quay.io/calico/node:v3.31.0", "3.31.0")).toEqual({ status: 0, output: "" });
+    });
+
+    test("a later patch, or one or two minors up: allowed", () => {
+        expect(check("docker.io/calico/node:v3.31.0", "3.31.2")).toEqual({ status: 0, output: "upgrading Calico from 3.31.0 to 3.31.2" });
+        expect(check("docker.io/calico/node:v3.29.4", "3.31.0")).toEqual({ status: 0, output: "upgrading Calico from 3.29.4 to 3.31.0" });
+    });
+
+    test("three minors up, or a downgrade: refused naming calico.version, the running release and what is allowed", () => {
+        expect(check("docker.io/calico/node:v3.28.2", "3.31.0")).toEqual({
+            status: 1,
+            output: "calico.version 3.31.0 is more than 2 minor releases above the running Calico 3.28.2; Calico upgrades from the 2 previous minor releases only: set calico.version to 3.30.x or earlier first",
+        });
+        expect(check("docker.io/calico/node:v3.31.0", "3.30.3")).toEqual({
+            status: 1,
+            output: "calico.version 3.30.3 is older than the running Calico 3.31.0; Calico cannot be downgraded: set calico.version to 3.31.0 or later",
+        });
+    });
+
+    test("both install methods check before anything of Calico is applied", () => {
+        const bundle = renderApplyBundleScript(upstream);
+        expect(bundle.indexOf("Calico moves in place")).toBeGreaterThan(bundle.indexOf("is already applied"));
+        expect(bundle.indexOf("Calico moves in place")).toBeLessThan(bundle.indexOf("kc apply"));
+        const manifest = renderManifestApplyScript(vxlan);
+        expect(manifest.indexOf("Calico moves in place")).toBeGreaterThan(0);
+        expect(manifest.indexOf("Calico moves in place")).toBeLessThan(manifest.indexOf("kc apply"));
     });
 });

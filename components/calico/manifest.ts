@@ -10,6 +10,7 @@ import { ArgProblem } from "../problems";
 import { RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } from "../script";
 import { plainVersion } from "../version";
 import { CalicoSpec, Encapsulation } from "./render";
+import { renderCalicoUpgradeCheck } from "./upgrade";
 
 export type InstallMethod = "operator" | "manifest";
 
@@ -141,6 +142,7 @@ export function renderManifestApplyScript(install: ManifestInstall): string {
     return script(
         RETRY_FUNCTION,
         KUBECTL_FUNCTION,
+        renderCalicoUpgradeCheck(version),
         `# Calico ${version} from ${describeSource(install.source)}
 dir=${VXLAN_MANIFEST_DIR}
 install -d -m 755 "$dir"`,

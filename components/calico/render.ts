@@ -7,6 +7,7 @@ import { CIDR_PATTERN } from "../patterns";
 import { ArgProblem } from "../problems";
 import { RETRY_FUNCTION, script } from "../script";
 import { plainVersion } from "../version";
+import { renderCalicoUpgradeCheck } from "./upgrade";
 
 export type Encapsulation = "IPIP" | "IPIPCrossSubnet" | "VXLAN" | "VXLANCrossSubnet" | "None";
 
@@ -45,8 +46,9 @@ export function upstreamManifestUrl(calicoVersion: string): string {
     return `https://raw.githubusercontent.com/projectcalico/calico/v${plainVersion(calicoVersion)}/manifests/tigera-operator.yaml`;
 }
 
+/** The tigera-operator bundle; a bundle of another release than the running one is checked against Calico's upgrade rule first (./upgrade). */
 export function calicoBundle(calicoVersion: string, files: ManifestFile[]): ManifestBundle {
-    return { id: "calico", version: plainVersion(calicoVersion), files, operator: OPERATOR };
+    return { id: "calico", version: plainVersion(calicoVersion), files, operator: OPERATOR, beforeChange: renderCalicoUpgradeCheck(calicoVersion) };
 }
 
 /** IPIP and unencapsulated pools route with BGP; VXLAN programs its own routes and needs none. */

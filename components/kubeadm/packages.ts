@@ -1,6 +1,6 @@
 // Pure renderer of KubeadmCluster's install step: the pinned packages (upstream or a mirror) and
 // containerd; a joined node at another version is left to its upgrade step (./rolling-upgrade).
-import { APT_FUNCTION, RETRY_FUNCTION, script, writeFileIfChanged } from "../script";
+import { APT_FUNCTION, NEWER_FUNCTION, RETRY_FUNCTION, script, writeFileIfChanged } from "../script";
 import { minorOf, plainVersion } from "../version";
 import { renderImageImport, renderMirrorFetch } from "../airgap";
 import { renderContainerdConfig } from "./containerd";
@@ -33,9 +33,6 @@ CHANGED=0
 ${writeFileIfChanged("/etc/apt/sources.list.d/kubernetes.list", `deb [signed-by=${keyring}] ${repo} /`, "644")}
 if [ "$CHANGED" = 1 ]; then echo "apt repository ${repo} configured"; fi`;
 }
-
-/** `newer A B`: true when version A (e.g. v1.37.2) is later than B. */
-export const NEWER_FUNCTION = `newer() { [ "$1" != "$2" ] && [ "$(printf '%s\\n%s\\n' "\${1#v}" "\${2#v}" | sort -V | tail -n 1)" = "\${1#v}" ]; }`;
 
 /**
  * The .deb packages `names` at the pinned version, held so that an unattended upgrade never moves

@@ -7,9 +7,9 @@
 //   release  (on the first control plane) the node Ready at the new version, uncordoned, the gates.
 // A node whose kubelet already runs the wanted version passes through all three at once.
 import { DRAIN_FUNCTION, KUBECTL_FUNCTION } from "../kubectl";
-import { APT_FUNCTION, RETRY_FUNCTION, script, shellQuote } from "../script";
+import { APT_FUNCTION, NEWER_FUNCTION, RETRY_FUNCTION, script, shellQuote } from "../script";
 import { renderMirrorInstall } from "./mirror";
-import { containerdSection, NEWER_FUNCTION, PackageSource, upstreamInstall } from "./packages";
+import { containerdSection, PackageSource, upstreamInstall } from "./packages";
 import { GracefulShutdown, gracefulShutdownFields, NodeRole } from "./config";
 import { DRAIN_TIMEOUT_SECONDS } from "./departures";
 import { plainVersion } from "../version";

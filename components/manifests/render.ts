@@ -43,6 +43,8 @@ export interface ManifestBundle {
     operator: { namespace: string; deployment: string };
     /** A bash section run after every apply, e.g. operator settings this program owns. */
     afterApply?: string;
+    /** A bash section run before a bundle other than the running one is applied, that exits non-zero to refuse it, e.g. an upgrade's checks; nothing is applied then. */
+    beforeChange?: string;
 }
 
 /** A custom resource as a renderer returns it (golden-tested as YAML, created with @pulumi/kubernetes). */
@@ -114,7 +116,8 @@ current=$(kc -n ${namespace} get deployment ${deployment} -o go-template=${shell
 if [ "$current" = ${shellQuote(wanted)} ]; then
   echo "${bundle.id} operator bundle ${wanted} is already applied"
 else
-  install -d -m 755 ${dir}
+${bundle.beforeChange ? `${indent(bundle.beforeChange)}
+` : ""}  install -d -m 755 ${dir}
 ${indent(bundle.files.map((file) => renderFetchFile(fileSourceOf(bundle, file), `${bundleDir(bundle)}/${file.name}`, file.name)).join("\n"))}
   # server-side apply: the CRDs are too large for the last-applied annotation of a client-side apply
 ${indent(apply)}

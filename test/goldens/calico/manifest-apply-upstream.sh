@@ -18,6 +18,25 @@ retry() {
 
 kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
 
+# Calico moves in place from the two previous minor releases only, and never back
+newer() { [ "$1" != "$2" ] && [ "$(printf '%s\n%s\n' "${1#v}" "${2#v}" | sort -V | tail -n 1)" = "${1#v}" ]; }
+running=$(kc get daemonset -A -l k8s-app=calico-node -o jsonpath='{.items[0].spec.template.spec.containers[?(@.name=="calico-node")].image}' 2>/dev/null || true)
+running=${running##*:}
+running=${running#v}
+if [ -n "$running" ] && [ "$running" != 3.31.0 ]; then
+  if newer "$running" 3.31.0; then
+    echo "calico.version 3.31.0 is older than the running Calico $running; Calico cannot be downgraded: set calico.version to $running or later" >&2
+    exit 1
+  fi
+  IFS=. read -r running_major running_minor _ <<<"$running"
+  IFS=. read -r want_major want_minor _ <<<3.31.0
+  if [ "$running_major" != "$want_major" ] || [ $((want_minor - running_minor)) -gt 2 ]; then
+    echo "calico.version 3.31.0 is more than 2 minor releases above the running Calico $running; Calico upgrades from the 2 previous minor releases only: set calico.version to $running_major.$((running_minor + 2)).x or earlier first" >&2
+    exit 1
+  fi
+  echo "upgrading Calico from $running to 3.31.0"
+fi
+
 # Calico 3.31.0 from https://raw.githubusercontent.com/projectcalico/calico/v3.31.0/manifests/calico-vxlan.yaml
 dir=/etc/homelab/manifests/calico-manifest
 install -d -m 755 "$dir"
