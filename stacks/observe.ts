@@ -13,7 +13,7 @@ import { PowerState } from "../components/power";
 import { HomelabConfig } from "./config";
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const { sshAnswers } = require("../components/baremetal/power.js") as { sshAnswers(host: string, port: number, timeoutMs: number): Promise<boolean> };
+const { sshAnswersPatiently } = require("../components/baremetal/power.js") as { sshAnswersPatiently(host: string, port: number, timeoutMs: number): Promise<boolean> };
 
 const PROBE_MS = 3000;
 const API_PORT = 6443;
@@ -46,7 +46,8 @@ export function newestSnapshot(directory: string, clusterName: string): Date | u
 }
 
 export async function observePower(config: Pick<HomelabConfig, "nodes" | "ssh">): Promise<Record<string, PowerState>> {
-    const answers = await Promise.all(config.nodes.map((node) => sshAnswers(node.sshAddress, config.ssh.port, PROBE_MS)));
+    // a machine that misses a probe is asked again before it counts as off: a loaded one can miss one
+    const answers = await Promise.all(config.nodes.map((node) => sshAnswersPatiently(node.sshAddress, config.ssh.port, PROBE_MS)));
     return Object.fromEntries(config.nodes.map((node, index) => [node.hostname, answers[index] ? "on" : "off"]));
 }
 

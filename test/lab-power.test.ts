@@ -179,6 +179,14 @@ echo "$port $kind" >> "$STANDINS/calls"`,
         expect(result.stderr).toContain("shutting down in this order: w1, cp2, cp3, cp1 (cp1 holds the VIP)");
     }, 60000);
 
+    test("off: the VIP's holder too loaded to answer the first probe is still shut down, last (the power suite of 2026-12-07 left it running)", async () => {
+        machines.find((m) => m.name === "cp1")!.answerLate(1);
+        const result = await routine("off");
+        expect(result.code).toBe(0);
+        expect(calls()).toEqual(["cp1 preflight", "cp1 vip-holder", "w1 shutdown", "cp2 shutdown", "cp3 shutdown", "cp1 shutdown"]);
+        expect(machines.every((m) => !m.isOn)).toBe(true);
+    }, 60000);
+
     test("off is refused when Ceph is not HEALTH_OK: its health is said and nothing is shut down", async () => {
         fs.writeFileSync(path.join(box.dir, "preflight-exit"), "3");
         const result = await routine("off");

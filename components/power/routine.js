@@ -4,7 +4,7 @@
 // the nodes are rendered by ./render.ts and come in the plan (HOMELAB_POWER_PLAN, JSON, no
 // secret); the SSH private key comes on stdin (../ssh-client.js).
 "use strict";
-const { sendMagicPacket, sshAnswers } = require("../baremetal/power.js");
+const { sendMagicPacket, sshAnswers, sshAnswersPatiently } = require("../baremetal/power.js");
 const { runOverSsh, runWithKeyFromStdin, sshFiles } = require("../ssh-client.js");
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -18,9 +18,9 @@ async function runOn(plan, files, node, what, text) {
     return stdout.trim();
 }
 
-/** The nodes whose SSH answers now (a TCP connection and its banner, no login). */
+/** The nodes whose SSH answers (a TCP connection and its banner, no login); one that misses a probe is asked again (power.js). */
 async function answering(nodes) {
-    const answers = await Promise.all(nodes.map((node) => sshAnswers(node.host, node.port, 3000)));
+    const answers = await Promise.all(nodes.map((node) => sshAnswersPatiently(node.host, node.port, 5000)));
     return nodes.filter((_, index) => answers[index]);
 }
 
@@ -85,10 +85,16 @@ async function powerOff(plan, files) {
         ...controlPlanes.filter((node) => node.name === holder),
     ];
     log(`shutting down in this order: ${order.map((node) => node.name).join(", ")}${holder ? ` (${holder} holds the VIP)` : ""}`);
-    for (const node of order) {
+    const shutDown = async (node) => {
         await runOn(plan, files, node, "the shutdown", plan.scripts.shutdown[node.name]);
         await waitClosed(node, plan.wakeOnLan.timeoutSeconds);
         log(`${node.name}: powered off`);
+    };
+    for (const node of order) await shutDown(node);
+    // off means every machine off: one that answers now without having answered before is shut down too
+    for (const node of await answering(plan.nodes.filter((node) => !order.includes(node)))) {
+        log(`${node.name}: answers SSH now, though it did not when the shutdown began: shutting it down too`);
+        await shutDown(node);
     }
 }
 

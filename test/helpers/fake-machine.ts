@@ -5,10 +5,23 @@ import * as net from "net";
 /** A machine on loopback: an SSH port that answers with a banner until it is shut down. */
 export class FakeMachine {
     private server: net.Server | undefined;
+    /** How many of the next connections get no banner (a loaded machine's sshd, slower than the probe's timeout). */
+    private silent = 0;
     constructor(readonly name: string, readonly port: number) {}
     async on(): Promise<void> {
-        this.server = net.createServer((socket) => socket.end("SSH-2.0-fake\r\n"));
+        this.server = net.createServer((socket) => {
+            if (this.silent > 0) {
+                this.silent--;
+                socket.setTimeout(30000, () => socket.destroy());
+                return;
+            }
+            socket.end("SSH-2.0-fake\r\n");
+        });
         await new Promise<void>((resolve) => this.server!.listen(this.port, "127.0.0.1", resolve));
+    }
+    /** The next `connections` connections get no banner, as from a machine too loaded to answer in time. */
+    answerLate(connections: number): void {
+        this.silent = connections;
     }
     off(): void {
         this.server?.close();
