@@ -13,6 +13,9 @@ import {
 } from "../components/rook/render";
 import { renderCleanupArmScript, renderCleanupWaitScript, renderClaimsGuardScript, renderNodeWipeScript } from "../components/rook/teardown";
 import { renderDeviceCheckScript, renderFsidRecordScript, renderFsidRetireScript } from "../components/rook/disks";
+import { renderRookUpgradeCheck } from "../components/rook/upgrade";
+import { KUBECTL_FUNCTION } from "../components/kubectl";
+import { script } from "../components/script";
 
 installMocks();
 recordDependencies();
@@ -46,6 +49,7 @@ describe("rook renderers", () => {
         "operator-delete.sh": renderDeleteBundleScript(upstream),
         "wait.sh": renderWaitScript(spec),
         "health-gate.sh": renderHealthGateScript(20),
+        "upgrade-check.sh": script(KUBECTL_FUNCTION, renderRookUpgradeCheck("1.17.8")),
         "wait-module-options.sh": renderWaitScript({ ...spec, cephConfig: { mgr: { "mgr/crash/warn_recent_interval": "0" } } }),
         "cleanup-wait.sh": renderCleanupWaitScript({ wipeDisksOnDestroy: true }),
         "cleanup-wait-kept.sh": renderCleanupWaitScript({ wipeDisksOnDestroy: false }),
@@ -367,6 +371,8 @@ describe("the wait for HEALTH_OK, run by bash against stand-in kubectl, date and
         sleep: "true",
         kubectl: `case "$*" in
   *"get cephcluster"*"health"*) cat "$STANDINS/health" ;;
+  *"get cephcluster"*"version.image"*) cat "$STANDINS/running-image" 2>/dev/null || echo ${spec.cephImage} ;;
+  *"exec deploy/rook-ceph-operator"*" versions") cat "$STANDINS/versions" 2>/dev/null || echo '{"overall": {"ceph version 19.2.3 (c92aebb279828e9c3c1f5d24613efca272649e62) squid (stable)": 10}}' ;;
   *"get cephcluster"*"details"*) echo "SLOW_PING_TIME_FRONT" ;;
   *"exec deploy/rook-ceph-operator"*"osd stat"*) cat "$STANDINS/osd-stat" ;;
   *"get cephcluster"*"fsid"*) cat "$STANDINS/fsid" 2>/dev/null || true ;;
@@ -379,8 +385,10 @@ esac`,
     });
     afterAll(() => ceph.cleanup());
 
-    function wait(answers: { health: string; osdStat: string; healthDetail?: string; restartHeals?: boolean }, healthTimeoutMinutes?: number) {
-        for (const file of ["clock", "deleted", "health-detail", "restart-heals", "fsid"]) fs.rmSync(path.join(ceph.dir, file), { force: true });
+    function wait(answers: { health: string; osdStat: string; healthDetail?: string; restartHeals?: boolean; runningImage?: string; versions?: string }, healthTimeoutMinutes?: number) {
+        for (const file of ["clock", "deleted", "health-detail", "restart-heals", "fsid", "running-image", "versions"]) fs.rmSync(path.join(ceph.dir, file), { force: true });
+        if (answers.runningImage) fs.writeFileSync(path.join(ceph.dir, "running-image"), answers.runningImage);
+        if (answers.versions) fs.writeFileSync(path.join(ceph.dir, "versions"), answers.versions);
         fs.writeFileSync(path.join(ceph.dir, "fsid"), FSID);
         if (answers.healthDetail) fs.writeFileSync(path.join(ceph.dir, "health-detail"), answers.healthDetail);
         if (answers.restartHeals) fs.writeFileSync(path.join(ceph.dir, "restart-heals"), "");
@@ -392,7 +400,7 @@ esac`,
     test("it gives up when the clock says so, however few rounds fit, naming the key that sets the bound", () => {
         const result = wait({ health: "HEALTH_WARN", osdStat: "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20" });
         expect(result.status).toBe(1);
-        const rounds = result.stdout.split("\n").filter((line) => line.includes("s of 1200s] Ceph health HEALTH_WARN; OSDs (total up in) 3 3 3 of 3"));
+        const rounds = result.stdout.split("\n").filter((line) => line.includes("s of 1200s] Ceph health HEALTH_WARN; daemons pending; OSDs (total up in) 3 3 3 of 3"));
         expect(rounds.map((line) => line.slice(0, line.indexOf("]") + 1))).toEqual(["[600s of 1200s]", "[1200s of 1200s]"]);
         expect(result.stderr).toContain("Ceph did not become healthy with 3 OSDs in 20 minutes (storage.healthTimeoutMinutes)");
         expect(result.stderr).toContain("SLOW_PING_TIME_FRONT");
@@ -448,6 +456,16 @@ esac`,
         expect(deleted()).toEqual([]);
     });
 
+    test("after a new cephImage: HEALTH_OK is not done until Rook runs that image and every daemon reports one version", () => {
+        const twoVersions = '{"mon": {"ceph version 18.2.7 (x) reef (stable)": 1, "ceph version 19.2.3 (y) squid (stable)": 2}, "overall": {"ceph version 18.2.7 (x) reef (stable)": 4, "ceph version 19.2.3 (y) squid (stable)": 6}}';
+        const mixed = wait({ health: "HEALTH_OK", osdStat: "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20", versions: twoVersions });
+        expect(mixed.status).toBe(1);
+        expect(mixed.stdout).toContain(`daemons on 2 versions, Rook's image ${spec.cephImage}`);
+        const oldImage = wait({ health: "HEALTH_OK", osdStat: "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20", runningImage: "quay.io/ceph/ceph:v18.2.7" });
+        expect(oldImage.status).toBe(1);
+        expect(oldImage.stdout).toContain("daemons on 1 versions, Rook's image quay.io/ceph/ceph:v18.2.7");
+    });
+
     test("HEALTH_OK with every OSD up and in ends the wait, printing the cluster's fsid for whoever reads the log", () => {
         const result = wait({ health: "HEALTH_OK", osdStat: "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20" });
         expect(result.stderr).toBe("");
@@ -492,5 +510,44 @@ esac`,
         expect(down.output).toContain("Ceph was not HEALTH_OK with every OSD up and in within 0 minutes (storage.healthTimeoutMinutes):");
         expect(down.output).toContain("OSD_DOWN: 1 osds down");
         expect(run({ cluster: true, health: "HEALTH_WARN noout flag(s) set", osdStat: "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e22" }).status).toBe(1);
+    });
+});
+
+describe("a new storage.rookVersion against the operator that runs (run by bash against a stand-in kubectl)", () => {
+    const cluster = standIns({
+        kubectl: `shift 2
+case "$*" in
+  "-n rook-ceph get deployment rook-ceph-operator -o jsonpath="*) cat "$STANDINS/image" ;;
+  "-n rook-ceph get cephcluster rook-ceph -o name") echo cephcluster.ceph.rook.io/rook-ceph ;;
+  *" -- ceph "*" health detail") cat "$STANDINS/health" ;;
+  *) echo "unexpected: kubectl $*" >&2; exit 2 ;;
+esac`,
+    });
+    afterAll(() => cluster.cleanup());
+    const check = (running: string, wanted: string, health = "HEALTH_OK") => {
+        fs.writeFileSync(path.join(cluster.dir, "image"), running);
+        fs.writeFileSync(path.join(cluster.dir, "health"), health);
+        fs.writeFileSync(path.join(cluster.dir, "admin.conf"), "");
+        const result = cluster.run(script(KUBECTL_FUNCTION, renderRookUpgradeCheck(wanted)), { "/etc/kubernetes/admin.conf": "admin.conf" });
+        return { status: result.status, output: (result.stdout + result.stderr).trim() };
+    };
+
+    test("no Rook yet, or the same release: nothing to say; a patch or the next minor on a healthy Ceph: allowed", () => {
+        expect(check("", "1.17.8")).toEqual({ status: 0, output: "" });
+        expect(check("docker.io/rook/ceph:v1.17.8", "1.17.8")).toEqual({ status: 0, output: "" });
+        expect(check("docker.io/rook/ceph:v1.16.9", "1.17.8", "HEALTH_WARN 1 pool(s) have no replicas configured")).toEqual({ status: 0, output: "upgrading Rook from 1.16.9 to 1.17.8" });
+    });
+
+    test("two minors up, a downgrade, or Ceph in error: refused naming storage.rookVersion, nothing applied", () => {
+        expect(check("docker.io/rook/ceph:v1.15.3", "1.17.8")).toEqual({
+            status: 1, output: "storage.rookVersion 1.17.8 is more than one minor release above the running Rook 1.15.3; Rook upgrades one minor at a time: set storage.rookVersion to 1.16.x first",
+        });
+        expect(check("docker.io/rook/ceph:v1.17.8", "1.16.9")).toEqual({
+            status: 1, output: "storage.rookVersion 1.16.9 is older than the running Rook 1.17.8; Rook cannot be downgraded: set storage.rookVersion to 1.17.8 or later",
+        });
+        const error = check("docker.io/rook/ceph:v1.16.9", "1.17.8", "HEALTH_ERR 1 full osd(s)\n[ERR] OSD_FULL: 1 full osd(s)");
+        expect(error.status).toBe(1);
+        expect(error.output).toContain("Rook is not upgraded (storage.rookVersion 1.17.8) while Ceph is in error or does not answer; nothing was applied:");
+        expect(error.output).toContain("OSD_FULL: 1 full osd(s)");
     });
 });

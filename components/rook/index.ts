@@ -13,6 +13,7 @@ import {
 import { renderCleanupArmScript, renderCleanupWaitScript, renderClaimsGuardScript, renderNodeWipeScript } from "./teardown";
 import { renderDeviceCheckScript, renderFsidRecordScript, renderFsidRetireScript } from "./disks";
 import { renderOsdDeparturesScript } from "./departures";
+import { renderRookUpgradeCheck } from "./upgrade";
 
 export { CephfsMounter } from "./render";
 
@@ -101,7 +102,8 @@ export class RookCeph extends pulumi.ComponentResource {
         if (problems.length > 0) throw new pulumi.ResourceError(describeArgProblems(`RookCeph ${name}`, problems), this);
         const resources = renderRookResources(spec);
         const manifestSource: ManifestSource = mirror ? { url: `${mirror.replace(/\/+$/, "")}/manifests/` } : args.manifests;
-        const bundle = rookBundle(spec, bundleFiles(manifestSource, upstreamManifestBase(args.rookVersion), ROOK_BUNDLE_FILES, false));
+        // another Rook than the running one is checked against Rook's upgrade rules before it is applied
+        const bundle = { ...rookBundle(spec, bundleFiles(manifestSource, upstreamManifestBase(args.rookVersion), ROOK_BUNDLE_FILES, false)), beforeChange: renderRookUpgradeCheck(args.rookVersion) };
 
         const provider = clusterProvider(`${name}-provider`, args, this);
 

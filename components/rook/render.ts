@@ -412,13 +412,21 @@ while [ $(($(date +%s) - started)) -lt ${limit * 60} ]; do${setModuleOptions}
       mgr_failed_over=yes
     fi
   fi
-  if [ "$health" = HEALTH_OK ] && [ "$osds" = "$want_osds" ] && [ "$pool" = Ready ] && [ "$filesystem" = Ready ]${moduleOptions.length === 0 ? "" : ` && [ "$module_options" = applied ]`}; then
+  daemons=pending
+  if [ "$health" = HEALTH_OK ]; then
+    # after a new storage.cephImage Rook restarts the daemons one by one: done once it runs that image
+    # and every daemon reports one and the same version
+    running_image=$(${get("cephcluster", CLUSTER_NAME, "{.status.version.image}")})
+    versions=$(ceph_ versions | grep -o '"ceph version [^"]*"' | sort -u | wc -l || true)
+    if [ "$running_image" = ${shellQuote(spec.cephImage)} ] && [ "$versions" = 1 ]; then daemons=one-version; else daemons="on \${versions:-?} versions, Rook's image \${running_image:-unknown}"; fi
+  fi
+  if [ "$health" = HEALTH_OK ] && [ "$daemons" = one-version ] && [ "$osds" = "$want_osds" ] && [ "$pool" = Ready ] && [ "$filesystem" = Ready ]${moduleOptions.length === 0 ? "" : ` && [ "$module_options" = applied ]`}; then
     echo "Ceph (${spec.cephImage}, Rook ${spec.rookVersion}) is HEALTH_OK: ${osds} OSDs up and in, pool ${BLOCK_POOL} and filesystem ${FILESYSTEM} Ready"
     # for whoever reads the log; the nodes record it from their own disks' labels (the fsid steps)
     echo "${FSID_LINE_PREFIX}$(${get("cephcluster", CLUSTER_NAME, "{.status.ceph.fsid}")})"
     exit 0
   fi
-  echo "[$(($(date +%s) - started))s of ${limit * 60}s] Ceph health \${health:-unknown}; OSDs (total up in) \${osds:-unknown} of ${osds}; pool \${pool:-pending}; filesystem \${filesystem:-pending}${moduleOptions.length === 0 ? "" : "; mgr module options $module_options"}"
+  echo "[$(($(date +%s) - started))s of ${limit * 60}s] Ceph health \${health:-unknown}; daemons $daemons; OSDs (total up in) \${osds:-unknown} of ${osds}; pool \${pool:-pending}; filesystem \${filesystem:-pending}${moduleOptions.length === 0 ? "" : "; mgr module options $module_options"}"
   sleep ${WAIT_SECONDS}
 done`,
         `echo "Ceph did not become healthy with ${osds} OSDs in ${limit} minutes (storage.healthTimeoutMinutes); see kubectl -n ${NAMESPACE} describe cephcluster ${CLUSTER_NAME} and the rook-ceph-osd-prepare pods' logs" >&2

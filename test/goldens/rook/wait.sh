@@ -40,13 +40,21 @@ while [ $(($(date +%s) - started)) -lt 1200 ]; do
       mgr_failed_over=yes
     fi
   fi
-  if [ "$health" = HEALTH_OK ] && [ "$osds" = "$want_osds" ] && [ "$pool" = Ready ] && [ "$filesystem" = Ready ]; then
+  daemons=pending
+  if [ "$health" = HEALTH_OK ]; then
+    # after a new storage.cephImage Rook restarts the daemons one by one: done once it runs that image
+    # and every daemon reports one and the same version
+    running_image=$(kc -n rook-ceph get cephcluster rook-ceph -o jsonpath='{.status.version.image}' 2>/dev/null || true)
+    versions=$(ceph_ versions | grep -o '"ceph version [^"]*"' | sort -u | wc -l || true)
+    if [ "$running_image" = quay.io/ceph/ceph:v19.2.3 ] && [ "$versions" = 1 ]; then daemons=one-version; else daemons="on ${versions:-?} versions, Rook's image ${running_image:-unknown}"; fi
+  fi
+  if [ "$health" = HEALTH_OK ] && [ "$daemons" = one-version ] && [ "$osds" = "$want_osds" ] && [ "$pool" = Ready ] && [ "$filesystem" = Ready ]; then
     echo "Ceph (quay.io/ceph/ceph:v19.2.3, Rook 1.17.8) is HEALTH_OK: 3 OSDs up and in, pool ceph-blockpool and filesystem ceph-filesystem Ready"
     # for whoever reads the log; the nodes record it from their own disks' labels (the fsid steps)
     echo "Ceph fsid: $(kc -n rook-ceph get cephcluster rook-ceph -o jsonpath='{.status.ceph.fsid}' 2>/dev/null || true)"
     exit 0
   fi
-  echo "[$(($(date +%s) - started))s of 1200s] Ceph health ${health:-unknown}; OSDs (total up in) ${osds:-unknown} of 3; pool ${pool:-pending}; filesystem ${filesystem:-pending}"
+  echo "[$(($(date +%s) - started))s of 1200s] Ceph health ${health:-unknown}; daemons $daemons; OSDs (total up in) ${osds:-unknown} of 3; pool ${pool:-pending}; filesystem ${filesystem:-pending}"
   sleep 10
 done
 
