@@ -47,13 +47,21 @@ function runOverSsh(files, user, node, { script, remoteCommand, input }) {
 /** A routine's entry point: the key is read whole from stdin, then `run(key)`; a failure's message goes to stderr, exit 1. */
 function runWithKeyFromStdin(run) {
     let stdin = "";
+    let settled = false;
     process.stdin.setEncoding("utf8");
     process.stdin.on("data", (chunk) => { stdin += chunk; });
     process.stdin.on("end", () => {
-        run(stdin).catch((error) => {
+        run(stdin).then(() => { settled = true; }, (error) => {
             process.stderr.write(`${error.message}\n`);
             process.exit(1);
         });
+    });
+    // Node exits with status 0 when nothing is left to wait for, even with the routine's promise still
+    // pending: a routine that did not finish must not pass for one that did
+    process.on("beforeExit", () => {
+        if (settled) return;
+        process.stderr.write("the routine stopped before it finished (a wait was left with nothing to wake it): this is a bug in homelab\n");
+        process.exit(1);
     });
 }
 

@@ -187,6 +187,16 @@ echo "$port $kind" >> "$STANDINS/calls"`,
         expect(machines.every((m) => !m.isOn)).toBe(true);
     }, 60000);
 
+    test("off: a machine whose sshd closes connections without a banner (it is stopping) counts as not answering; the routine goes on to the end (the power suite of 2026-12-07: it ended early, reporting success, and left the VIP's holder running)", async () => {
+        const w1 = machines.find((m) => m.name === "w1")!;
+        w1.shuttingDown();
+        const result = await routine("off");
+        expect(result.code).toBe(0);
+        expect(JSON.parse(result.stdout.trim())).toMatchObject({ state: "off" });
+        expect(calls()).toEqual(["cp1 preflight", "cp1 vip-holder", "cp2 shutdown", "cp3 shutdown", "cp1 shutdown"]);
+        expect(machines.filter((m) => m !== w1).every((m) => !m.isOn)).toBe(true);
+    }, 60000);
+
     test("off is refused when Ceph is not HEALTH_OK: its health is said and nothing is shut down", async () => {
         fs.writeFileSync(path.join(box.dir, "preflight-exit"), "3");
         const result = await routine("off");

@@ -39,6 +39,10 @@ function sshAnswers(host, port, timeoutMs) {
         socket.setTimeout(timeoutMs, () => done(false));
         socket.once("error", () => done(false));
         socket.once("data", (data) => done(data.toString("latin1").startsWith("SSH-")));
+        // accepted and closed with no banner (an sshd that is stopping): not answering. Without this the
+        // promise never settled, nothing kept Node running, and the power routine ended early with
+        // status 0, leaving the VIP's holder on (the power suite of 2026-12-07)
+        socket.once("close", () => done(false));
     });
 }
 

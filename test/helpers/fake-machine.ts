@@ -10,6 +10,10 @@ export class FakeMachine {
     constructor(readonly name: string, readonly port: number) {}
     async on(): Promise<void> {
         this.server = net.createServer((socket) => {
+            if (this.closing) {
+                socket.end();
+                return;
+            }
             if (this.silent > 0) {
                 this.silent--;
                 socket.setTimeout(30000, () => socket.destroy());
@@ -19,11 +23,17 @@ export class FakeMachine {
         });
         await new Promise<void>((resolve) => this.server!.listen(this.port, "127.0.0.1", resolve));
     }
+    /** Connections are accepted and closed at once, with no banner, as by a machine whose sshd is stopping. */
+    private closing = false;
+    shuttingDown(): void {
+        this.closing = true;
+    }
     /** The next `connections` connections get no banner, as from a machine too loaded to answer in time. */
     answerLate(connections: number): void {
         this.silent = connections;
     }
     off(): void {
+        this.closing = false;
         this.server?.close();
         this.server = undefined;
     }
