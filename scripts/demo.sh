@@ -9,6 +9,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 say() { echo "==> $*"; }
+# the lab is one per machine: the demo holds it, so a lab suite started meanwhile waits (hold-lab.sh)
+if [ -z "${HOMELAB_LAB_HELD:-}" ]; then exec bash scripts/hold-lab.sh "npm run demo" bash "$0" "$@"; fi
 
 bash scripts/setup.sh --packages --npm --engine --lab
 say "offline Kubernetes, Calico and Rook Ceph for the air-gapped lab (built once from Go modules and Debian packages)"

@@ -17,4 +17,4 @@ source engine/env.sh
 bash test/e2e/probe-image.sh
 
 say "end-to-end: Kubernetes and Calico on the simulated lab (jest, test/e2e/kubernetes.test.ts, 15+ minutes)"
-exec bash scripts/jest-summary.sh e2e-kubernetes -c jest.e2e.config.js test/e2e/kubernetes.test.ts
+exec bash scripts/hold-lab.sh "npm run test:e2e:kubernetes" bash scripts/jest-summary.sh e2e-kubernetes -c jest.e2e.config.js test/e2e/kubernetes.test.ts

@@ -34,4 +34,4 @@ source engine/env.sh
 bash test/e2e/probe-image.sh
 
 say "end-to-end on the simulated lab, $suite: $about (jest, test/e2e/$suite.test.ts)"
-exec bash scripts/jest-summary.sh "e2e-$suite" -c jest.e2e.config.js "test/e2e/$suite.test.ts"
+exec bash scripts/hold-lab.sh "npm run test:e2e:$suite" bash scripts/jest-summary.sh "e2e-$suite" -c jest.e2e.config.js "test/e2e/$suite.test.ts"
