@@ -13,7 +13,7 @@ import {
 } from "../components/rook/render";
 import { renderCleanupArmScript, renderCleanupWaitScript, renderClaimsGuardScript, renderNodeWipeScript } from "../components/rook/teardown";
 import { renderDeviceCheckScript, renderFsidRecordScript, renderFsidRetireScript } from "../components/rook/disks";
-import { renderRookUpgradeCheck } from "../components/rook/upgrade";
+import { cephImageVersion, renderCephImageCheckScript, renderRookUpgradeCheck } from "../components/rook/upgrade";
 import { KUBECTL_FUNCTION } from "../components/kubectl";
 import { script } from "../components/script";
 
@@ -50,6 +50,7 @@ describe("rook renderers", () => {
         "wait.sh": renderWaitScript(spec),
         "health-gate.sh": renderHealthGateScript(20),
         "upgrade-check.sh": script(KUBECTL_FUNCTION, renderRookUpgradeCheck("1.17.8")),
+        "ceph-image-check.sh": renderCephImageCheckScript("quay.io/ceph/ceph:v19.2.3"),
         "wait-module-options.sh": renderWaitScript({ ...spec, cephConfig: { mgr: { "mgr/crash/warn_recent_interval": "0" } } }),
         "cleanup-wait.sh": renderCleanupWaitScript({ wipeDisksOnDestroy: true }),
         "cleanup-wait-kept.sh": renderCleanupWaitScript({ wipeDisksOnDestroy: false }),
@@ -207,6 +208,7 @@ describe("RookCeph", () => {
     test("registers its children under its name", () => {
         const children = registered.filter((r) => r.name.startsWith("storage")).map((r) => `${r.type} ${r.name}`).sort();
         expect(children).toEqual([
+            "command:remote:Command storage-ceph-image-check",
             "command:remote:Command storage-claims-guard",
             "command:remote:Command storage-cleanup",
             "command:remote:Command storage-cleanup-arm",
@@ -237,6 +239,12 @@ describe("RookCeph", () => {
         expect(dependencyNamesOf("storage-block-storage-class")).toEqual(expect.arrayContaining(["storage-block-pool", "storage-wait"]));
         expect(dependencyNamesOf("storage-filesystem-storage-class")).toEqual(expect.arrayContaining(["storage-filesystem", "storage-wait"]));
         expect(named("storage-operator").inputs.delete).toContain("--ignore-not-found --wait=false");
+    });
+
+    test("a new Ceph image is checked after the operator (upgraded first, and the ceph CLI's home) and before the cluster is given it", () => {
+        expect(dependencyNamesOf("storage-ceph-image-check")).toEqual(["storage-operator"]);
+        expect(dependencyNamesOf("storage-cluster")).toContain("storage-ceph-image-check");
+        expect(named("storage-ceph-image-check").inputs.create).toContain("quay.io/ceph/ceph:v19.2.3");
     });
 
     test("a destroy meets the claims guard before the storage classes and the fsid steps, so it stops before anything of Ceph's is deleted or moved", () => {
@@ -549,5 +557,67 @@ esac`,
         expect(error.status).toBe(1);
         expect(error.output).toContain("Rook is not upgraded (storage.rookVersion 1.17.8) while Ceph is in error or does not answer; nothing was applied:");
         expect(error.output).toContain("OSD_FULL: 1 full osd(s)");
+    });
+});
+
+describe("a new storage.cephImage against the Ceph that runs (run by bash against a stand-in kubectl)", () => {
+    const cluster = standIns({
+        kubectl: `shift 2
+case "$*" in
+  "-n rook-ceph get cephcluster rook-ceph -o name") [ -f "$STANDINS/cluster" ] && echo cephcluster.ceph.rook.io/rook-ceph ;;
+  "-n rook-ceph get cephcluster rook-ceph -o jsonpath={.status.version.image}") cat "$STANDINS/image" ;;
+  "-n rook-ceph get cephcluster rook-ceph -o jsonpath={.status.version.version}") cat "$STANDINS/version" ;;
+  *" -- ceph "*" health detail") cat "$STANDINS/health" ;;
+  *) echo "unexpected: kubectl $*" >&2; exit 2 ;;
+esac`,
+    });
+    afterAll(() => cluster.cleanup());
+    const check = (running: { image: string; version: string } | undefined, wanted: string, health = "HEALTH_OK") => {
+        fs.rmSync(path.join(cluster.dir, "cluster"), { force: true });
+        if (running !== undefined) fs.writeFileSync(path.join(cluster.dir, "cluster"), "");
+        fs.writeFileSync(path.join(cluster.dir, "image"), running?.image ?? "");
+        fs.writeFileSync(path.join(cluster.dir, "version"), running?.version ?? "");
+        fs.writeFileSync(path.join(cluster.dir, "health"), health);
+        fs.writeFileSync(path.join(cluster.dir, "admin.conf"), "");
+        const result = cluster.run(renderCephImageCheckScript(wanted), { "/etc/kubernetes/admin.conf": "admin.conf" });
+        return { status: result.status, output: (result.stdout + result.stderr).trim() };
+    };
+    const reef = { image: "quay.io/ceph/ceph:v18.2.7", version: "18.2.7-0" };
+
+    test("the release is read from the image's tag", () => {
+        expect(cephImageVersion("quay.io/ceph/ceph:v18.2.7")).toBe("18.2.7");
+        expect(cephImageVersion("registry.lab:5000/ceph/ceph:v19.2.3-20250717")).toBe("19.2.3");
+        expect(cephImageVersion("quay.io/ceph/ceph@sha256:0123abcd")).toBeUndefined();
+    });
+
+    test("no cluster yet, or the image it runs: nothing to check; a later release on a Ceph that is not in error: allowed", () => {
+        expect(check(undefined, "quay.io/ceph/ceph:v18.2.7")).toEqual({ status: 0, output: "no CephCluster rook-ceph yet: it starts at quay.io/ceph/ceph:v18.2.7" });
+        expect(check(reef, "quay.io/ceph/ceph:v18.2.7")).toEqual({ status: 0, output: "Ceph runs quay.io/ceph/ceph:v18.2.7" });
+        expect(check(reef, "quay.io/ceph/ceph:v19.2.3", "HEALTH_WARN noout flag(s) set")).toEqual({
+            status: 0, output: "moving Ceph from quay.io/ceph/ceph:v18.2.7 to quay.io/ceph/ceph:v19.2.3; Rook restarts its daemons one at a time",
+        });
+    });
+
+    test("Ceph in error or silent, an older release, or three majors on: refused naming storage.cephImage, nothing changed", () => {
+        const error = check(reef, "quay.io/ceph/ceph:v19.2.3", "HEALTH_ERR 1 full osd(s)\n[ERR] OSD_FULL: 1 full osd(s)");
+        expect(error.status).toBe(1);
+        expect(error.output).toContain("Ceph is not moved to storage.cephImage quay.io/ceph/ceph:v19.2.3 while it is in error or does not answer; nothing was changed:");
+        expect(error.output).toContain("OSD_FULL: 1 full osd(s)");
+        expect(check(reef, "quay.io/ceph/ceph:v19.2.3", "")).toMatchObject({ status: 1, output: expect.stringContaining("no answer from the ceph CLI in the operator pod") });
+        expect(check(reef, "quay.io/ceph/ceph:v18.2.4")).toEqual({
+            status: 1,
+            output: "storage.cephImage quay.io/ceph/ceph:v18.2.4 is Ceph 18.2.4, older than the running Ceph 18.2.7 (quay.io/ceph/ceph:v18.2.7); Ceph cannot be downgraded: keep storage.cephImage at quay.io/ceph/ceph:v18.2.7 or a later release",
+        });
+        expect(check({ image: "quay.io/ceph/ceph:v17.2.8", version: "17.2.8-0" }, "quay.io/ceph/ceph:v20.2.0")).toEqual({
+            status: 1,
+            output: "storage.cephImage quay.io/ceph/ceph:v20.2.0 is Ceph 20.2.0, more than two major releases above the running Ceph 17.2.8; Ceph upgrades from the two previous majors: go through a release in between first",
+        });
+    });
+
+    test("an image by digest is not compared by release, and is still refused while Ceph is in error", () => {
+        const digest = check(reef, "quay.io/ceph/ceph@sha256:0123abcd");
+        expect(digest.status).toBe(0);
+        expect(digest.output).toContain("names no Ceph release in its tag: its release is not compared with the running 18.2.7");
+        expect(check(reef, "quay.io/ceph/ceph@sha256:0123abcd", "HEALTH_ERR x").status).toBe(1);
     });
 });

@@ -13,7 +13,7 @@ import {
 import { renderCleanupArmScript, renderCleanupWaitScript, renderClaimsGuardScript, renderNodeWipeScript } from "./teardown";
 import { renderDeviceCheckScript, renderFsidRecordScript, renderFsidRetireScript } from "./disks";
 import { renderOsdDeparturesScript } from "./departures";
-import { renderRookUpgradeCheck } from "./upgrade";
+import { renderCephImageCheckScript, renderRookUpgradeCheck } from "./upgrade";
 
 export { CephfsMounter } from "./render";
 
@@ -159,13 +159,21 @@ export class RookCeph extends pulumi.ComponentResource {
             delete: renderCleanupWaitScript(spec),
         }, { parent: this, dependsOn: [operator, ...wipes] });
 
+        // another Ceph image is checked against Ceph's upgrade rules, after the operator (whose pod runs
+        // the ceph CLI, and which is upgraded first) and before the cluster is given it
+        const cephImageCheck = remoteScript(`${name}-ceph-image-check`, {
+            target: args.adminNode,
+            create: renderCephImageCheckScript(spec.cephImage),
+        }, { parent: this, dependsOn: [operator] });
+
         const cluster = new k8s.apiextensions.CustomResource(`${name}-cluster`, resources.cluster, {
             parent: this,
             provider,
             ...stateful,
             // the CRDs and the operator come with the bundle; deleted before it, so the operator can
-            // clean up; on the cleanup wait, so that wait runs only once the cluster is deleted
-            dependsOn: [operator, cleanup],
+            // clean up; on the cleanup wait, so that wait runs only once the cluster is deleted; on the
+            // image check, so a refused image is never given to the cluster
+            dependsOn: [operator, cleanup, cephImageCheck],
         });
         // after the cluster and before the pools: deleted after them and before the cluster, it sets
         // the cleanup policy that makes Rook wipe the disks once the cluster is deleted. On the cluster

@@ -82,9 +82,9 @@ describe("pulumi preview --stack home (real engine, offline)", () => {
             // re-read after a renewal, the departures of nodes taken out (17), per node the rolling
             // upgrade's drain, upgrade and release (9);
             // Calico: operator and wait (2); Rook: per node the device check, the fsid record and the
-            // wipe on destroy (9), operator, the OSD hosts' departures, wait, the claims guard, the cleanup
-            // wait and its arming (6)
-            "command:remote:Command": 62,
+            // wipe on destroy (9), operator, the Ceph image check, the OSD hosts' departures, wait, the
+            // claims guard, the cleanup wait and its arming (7)
+            "command:remote:Command": 63,
             // corosync authkey, kubeadm certificate key, the bootstrap token's two halves: RandomPasswords,
             // whose value the official provider keeps out of the plaintext ID
             "random:index/randomPassword:RandomPassword": 4,
