@@ -53,9 +53,14 @@ async function offTimes(during: Promise<unknown>): Promise<Record<string, number
     const off: Record<string, number> = {};
     let done = false;
     const finished = during.finally(() => { done = true; });
-    while (!done) {
-        for (const node of NODES) if (off[node.hostname] === undefined && !isOn(node.hostname)) off[node.hostname] = Date.now() - started;
-        await new Promise((resolve) => setTimeout(resolve, 500));
+    try {
+        while (!done) {
+            for (const node of NODES) if (off[node.hostname] === undefined && !isOn(node.hostname)) off[node.hostname] = Date.now() - started;
+            await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+    } finally {
+        // a failed poll must not leave the up running into the next test (which would find the stack locked)
+        await finished.catch(() => undefined);
     }
     await finished;
     return off;
