@@ -406,8 +406,9 @@ esac`,
     }
 
     test("it gives up when the clock says so, however few rounds fit, naming the key that sets the bound", () => {
-        const result = wait({ health: "HEALTH_WARN", osdStat: "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20" });
+        const result = wait({ health: "HEALTH_WARN", osdStat: "3 osds: 3 up (since 2m), 3 in (since 2m); epoch: e20", healthDetail: "HEALTH_WARN 1 osds down\n[WRN] OSD_DOWN: 1 osds down" });
         expect(result.status).toBe(1);
+        expect(result.stderr).toContain("[WRN] OSD_DOWN: 1 osds down");
         const rounds = result.stdout.split("\n").filter((line) => line.includes("s of 1200s] Ceph health HEALTH_WARN; daemons pending; OSDs (total up in) 3 3 3 of 3"));
         expect(rounds.map((line) => line.slice(0, line.indexOf("]") + 1))).toEqual(["[600s of 1200s]", "[1200s of 1200s]"]);
         expect(result.stderr).toContain("Ceph did not become healthy with 3 OSDs in 20 minutes (storage.healthTimeoutMinutes)");

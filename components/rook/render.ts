@@ -431,6 +431,8 @@ while [ $(($(date +%s) - started)) -lt ${limit * 60} ]; do${setModuleOptions}
 done`,
         `echo "Ceph did not become healthy with ${osds} OSDs in ${limit} minutes (storage.healthTimeoutMinutes); see kubectl -n ${NAMESPACE} describe cephcluster ${CLUSTER_NAME} and the rook-ceph-osd-prepare pods' logs" >&2
 kc -n ${NAMESPACE} get cephcluster ${CLUSTER_NAME} -o jsonpath='{.status.ceph.details}' >&2 2>/dev/null || true
+# Ceph's own words on what keeps it from HEALTH_OK
+ceph_ health detail >&2 || true
 exit 1`,
     );
 }

@@ -65,4 +65,6 @@ done
 
 echo "Ceph did not become healthy with 3 OSDs in 20 minutes (storage.healthTimeoutMinutes); see kubectl -n rook-ceph describe cephcluster rook-ceph and the rook-ceph-osd-prepare pods' logs" >&2
 kc -n rook-ceph get cephcluster rook-ceph -o jsonpath='{.status.ceph.details}' >&2 2>/dev/null || true
+# Ceph's own words on what keeps it from HEALTH_OK
+ceph_ health detail >&2 || true
 exit 1
