@@ -556,7 +556,7 @@ esac`,
         });
         const error = check("docker.io/rook/ceph:v1.16.9", "1.17.8", "HEALTH_ERR 1 full osd(s)\n[ERR] OSD_FULL: 1 full osd(s)");
         expect(error.status).toBe(1);
-        expect(error.output).toContain("Rook is not upgraded (storage.rookVersion 1.17.8) while Ceph is in error or does not answer; nothing was applied:");
+        expect(error.output).toContain("Rook is not upgraded (storage.rookVersion 1.17.8) while Ceph is in error or does not answer; nothing was changed:");
         expect(error.output).toContain("OSD_FULL: 1 full osd(s)");
     });
 });
@@ -602,7 +602,7 @@ esac`,
     test("Ceph in error or silent, an older release, or three majors on: refused naming storage.cephImage, nothing changed", () => {
         const error = check(reef, "quay.io/ceph/ceph:v19.2.3", "HEALTH_ERR 1 full osd(s)\n[ERR] OSD_FULL: 1 full osd(s)");
         expect(error.status).toBe(1);
-        expect(error.output).toContain("Ceph is not moved to storage.cephImage quay.io/ceph/ceph:v19.2.3 while it is in error or does not answer; nothing was changed:");
+        expect(error.output).toContain("Ceph is not moved to storage.cephImage quay.io/ceph/ceph:v19.2.3 while Ceph is in error or does not answer; nothing was changed:");
         expect(error.output).toContain("OSD_FULL: 1 full osd(s)");
         expect(check(reef, "quay.io/ceph/ceph:v19.2.3", "")).toMatchObject({ status: 1, output: expect.stringContaining("no answer from the ceph CLI in the operator pod") });
         expect(check(reef, "quay.io/ceph/ceph:v18.2.4")).toEqual({

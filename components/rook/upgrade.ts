@@ -8,6 +8,16 @@ import { NEWER_FUNCTION, script, shellQuote } from "../script";
 import { plainVersion } from "../version";
 import { CEPH_FUNCTION, CLUSTER_NAME, NAMESPACE } from "./render";
 
+/** Bash, after CEPH_FUNCTION: `refusal` and Ceph's own detail, exit 1, while Ceph is HEALTH_ERR or does not answer. */
+function refusedWhileInError(refusal: string, indent: string): string {
+    return `health=$(ceph_ health detail || true)
+if [ "\${health%% *}" = HEALTH_ERR ] || [ -z "$health" ]; then
+  echo "${refusal} while Ceph is in error or does not answer; nothing was changed:" >&2
+  echo "\${health:-no answer from the ceph CLI in the operator pod}" >&2
+  exit 1
+fi`.split("\n").map((line) => indent + line).join("\n");
+}
+
 /**
  * Bash, after KUBECTL_FUNCTION, run before another Rook bundle than the running one is applied: the
  * version of the operator image that runs (none on a new cluster); a later one, or one more than a
@@ -34,12 +44,7 @@ if [ -n "$running" ] && [ "$running" != ${want} ]; then
     exit 1
   fi
   if kc -n ${NAMESPACE} get cephcluster ${CLUSTER_NAME} -o name >/dev/null 2>&1; then
-    health=$(ceph_ health detail || true)
-    if [ "\${health%% *}" = HEALTH_ERR ] || [ -z "$health" ]; then
-      echo "Rook is not upgraded (storage.rookVersion ${want}) while Ceph is in error or does not answer; nothing was applied:" >&2
-      echo "\${health:-no answer from the ceph CLI in the operator pod}" >&2
-      exit 1
-    fi
+${refusedWhileInError(`Rook is not upgraded (storage.rookVersion ${want})`, "    ")}
   fi
   echo "upgrading Rook from $running to ${want}"
 fi`;
@@ -84,12 +89,7 @@ ${wanted === undefined ? `echo "storage.cephImage ${cephImage} names no Ceph rel
     exit 1
   fi
 fi`}
-health=$(ceph_ health detail || true)
-if [ "\${health%% *}" = HEALTH_ERR ] || [ -z "$health" ]; then
-  echo "Ceph is not moved to storage.cephImage ${cephImage} while it is in error or does not answer; nothing was changed:" >&2
-  echo "\${health:-no answer from the ceph CLI in the operator pod}" >&2
-  exit 1
-fi
+${refusedWhileInError(`Ceph is not moved to storage.cephImage ${cephImage}`, "")}
 echo "moving Ceph from \${running:-(not reported yet)} to ${cephImage}; Rook restarts its daemons one at a time"`,
     );
 }

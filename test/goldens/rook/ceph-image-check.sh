@@ -33,7 +33,7 @@ if [ -n "$running_version" ] && [ "$running_version" != 19.2.3 ]; then
 fi
 health=$(ceph_ health detail || true)
 if [ "${health%% *}" = HEALTH_ERR ] || [ -z "$health" ]; then
-  echo "Ceph is not moved to storage.cephImage quay.io/ceph/ceph:v19.2.3 while it is in error or does not answer; nothing was changed:" >&2
+  echo "Ceph is not moved to storage.cephImage quay.io/ceph/ceph:v19.2.3 while Ceph is in error or does not answer; nothing was changed:" >&2
   echo "${health:-no answer from the ceph CLI in the operator pod}" >&2
   exit 1
 fi

@@ -25,7 +25,7 @@ if [ -n "$running" ] && [ "$running" != 1.17.8 ]; then
   if kc -n rook-ceph get cephcluster rook-ceph -o name >/dev/null 2>&1; then
     health=$(ceph_ health detail || true)
     if [ "${health%% *}" = HEALTH_ERR ] || [ -z "$health" ]; then
-      echo "Rook is not upgraded (storage.rookVersion 1.17.8) while Ceph is in error or does not answer; nothing was applied:" >&2
+      echo "Rook is not upgraded (storage.rookVersion 1.17.8) while Ceph is in error or does not answer; nothing was changed:" >&2
       echo "${health:-no answer from the ceph CLI in the operator pod}" >&2
       exit 1
     fi
