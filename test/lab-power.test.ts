@@ -21,7 +21,7 @@ describe("LabPower's scripts", () => {
         "preflight-ignore-health.sh": renderShutdownPreflightScript({ storage: true, ignoreCephHealth: true }),
         "vip-holder.sh": renderVipHolderScript(),
         "cluster-wait.sh": renderClusterWaitScript({ timeoutSeconds: 600 }),
-        "noout-unset.sh": renderNooutUnsetScript(),
+        "noout-unset.sh": renderNooutUnsetScript(600),
     };
     test.each(Object.keys(scripts))("%s matches its golden and passes shellcheck", (file) => {
         expectGolden(file, scripts[file]);
@@ -157,7 +157,7 @@ echo "$port $kind" >> "$STANDINS/calls"`,
                 vipHolder: renderVipHolderScript(),
                 shutdown: Object.fromEntries(machines.map((m) => [m.name, "shutdown -P now"])),
                 clusterWait: renderClusterWaitScript({ timeoutSeconds: 60 }),
-                nooutUnset: renderNooutUnsetScript(),
+                nooutUnset: renderNooutUnsetScript(600),
             },
             ...extra,
         };
@@ -233,4 +233,48 @@ echo "$port $kind" >> "$STANDINS/calls"`,
         expect(fs.existsSync(keyFile)).toBe(false);
         recorder.cleanup();
     }, 60000);
+});
+
+describe("noout after power-on, run by bash against a stand-in kubectl whose ceph answers late", () => {
+    // ceph answers nothing (kubectl exec fails, exit 1) for the first `silent` calls, as after a cold start
+    const ceph = standIns({
+        kubectl: `n=$(cat "$STANDINS/count" 2>/dev/null || echo 0); echo $((n + 1)) > "$STANDINS/count"
+if [ "$n" -lt "$(cat "$STANDINS/silent")" ]; then echo "error: unable to upgrade connection: container not found" >&2; exit 1; fi
+case "$*" in
+  *" osd dump") echo "epoch 60"; [ -f "$STANDINS/noout" ] && echo "flags noout,sortbitwise" || echo "flags sortbitwise" ;;
+  *" config-key exists "*) [ -f "$STANDINS/marker" ] || exit 2 ;;
+  *" config-key get "*) cat "$STANDINS/marker" ;;
+  *" osd unset noout") rm -f "$STANDINS/noout"; echo unset >> "$STANDINS/calls" ;;
+  *" config-key rm "*) rm -f "$STANDINS/marker" ;;
+  *) echo "unexpected: kubectl $*" >&2; exit 2 ;;
+esac`,
+        date: `now=$(cat "$STANDINS/clock" 2>/dev/null || echo 1000); echo $((now + 5)) > "$STANDINS/clock"; echo "$now"`,
+        sleep: "true",
+    });
+    afterAll(() => ceph.cleanup());
+    const run = (state: { silent: number; noout: boolean; marker?: string }) => {
+        for (const file of ["count", "clock", "noout", "marker", "calls"]) fs.rmSync(path.join(ceph.dir, file), { force: true });
+        fs.writeFileSync(path.join(ceph.dir, "silent"), String(state.silent));
+        if (state.noout) fs.writeFileSync(path.join(ceph.dir, "noout"), "");
+        if (state.marker) fs.writeFileSync(path.join(ceph.dir, "marker"), state.marker);
+        fs.writeFileSync(path.join(ceph.dir, "admin.conf"), "");
+        const result = ceph.run(renderNooutUnsetScript(60), { "/etc/kubernetes/admin.conf": "admin.conf" });
+        return { status: result.status, output: (result.stdout + result.stderr).trim(), nooutLeft: fs.existsSync(path.join(ceph.dir, "noout")) };
+    };
+
+    test("a Ceph that answers only after a while: noout set by the power-off is unset once it answers (not taken for 'not set')", () => {
+        expect(run({ silent: 4, noout: true, marker: "2026-12-07T12:52:04Z" })).toEqual({ status: 0, output: "noout unset (set by the power-off at 2026-12-07T12:52:04Z)", nooutLeft: false });
+    });
+
+    test("noout the user set is left; no noout: nothing to do", () => {
+        expect(run({ silent: 0, noout: true })).toEqual({ status: 0, output: "noout is set, but not by a power-off of this program: left as it is", nooutLeft: true });
+        expect(run({ silent: 0, noout: false })).toEqual({ status: 0, output: "noout is not set", nooutLeft: false });
+    });
+
+    test("a Ceph that never answers within the bound: fails saying noout may still be set, and what to do", () => {
+        const result = run({ silent: 1000, noout: true, marker: "2026-12-07T12:52:04Z" });
+        expect(result.status).toBe(1);
+        expect(result.output).toContain("Ceph did not answer within 60 s of the cluster's return, so noout, if a power-off set it, is still set: run pulumi up again, or ceph osd unset noout once Ceph answers");
+        expect(result.nooutLeft).toBe(true);
+    });
 });

@@ -84,7 +84,7 @@ export class LabPower extends pulumi.ComponentResource {
                 vipHolder: args.vip ? renderVipHolderScript() : undefined,
                 shutdown: Object.fromEntries(args.nodes.map((node) => [node.name, renderPowerOffScript(node.name)])),
                 clusterWait: args.kubernetes ? renderClusterWaitScript({ timeoutSeconds: args.wakeOnLan.timeoutSeconds * 2 }) : undefined,
-                nooutUnset: storage ? renderNooutUnsetScript() : undefined,
+                nooutUnset: storage ? renderNooutUnsetScript(args.wakeOnLan.timeoutSeconds * 2) : undefined,
                 storageWait: storage,
             },
         }));

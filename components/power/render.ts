@@ -120,17 +120,32 @@ echo "every node is Ready ($(($(date +%s) - started)) s)"`,
     );
 }
 
-/** On a control plane, once the cluster is back: unsets noout if a power-off of this program set it. */
-export function renderNooutUnsetScript(): string {
+/**
+ * On a control plane, once the cluster is back: unsets noout if a power-off of this program set it.
+ * The ceph CLI answers only once the operator's pod and a mon quorum are back, so it waits for an
+ * answer first (up to `timeoutSeconds`): taking no answer for "not set" left noout set after a cold
+ * start, and the wait for HEALTH_OK that follows could then never end (the power suite, 2026-12-07).
+ */
+export function renderNooutUnsetScript(timeoutSeconds: number): string {
     return script(
         RETRY_FUNCTION,
         KUBECTL_FUNCTION,
         CEPH_FUNCTION,
-        `if set_at=$(ceph_ config-key get ${NOOUT_KEY}); then
+        `deadline=$(($(date +%s) + ${timeoutSeconds}))
+# ceph config-key exists: 0 when the key is there, ENOENT (2) when not; anything else is no answer
+until osd_dump=$(ceph_ osd dump) && { ceph_ config-key exists ${NOOUT_KEY} >/dev/null; marker=$?; [ "$marker" = 0 ] || [ "$marker" = 2 ]; }; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "Ceph did not answer within ${timeoutSeconds} s of the cluster's return, so noout, if a power-off set it, is still set: run pulumi up again, or ceph osd unset noout once Ceph answers" >&2
+    exit 1
+  fi
+  sleep 5
+done
+if [ "$marker" = 0 ]; then
+  set_at=$(retry 5 5 ceph_ config-key get ${NOOUT_KEY})
   retry 5 5 ceph_ osd unset noout >/dev/null
   retry 5 5 ceph_ config-key rm ${NOOUT_KEY} >/dev/null
   echo "noout unset (set by the power-off at $set_at)"
-elif ceph_ osd dump 2>/dev/null | grep -E '^flags .*noout' >/dev/null; then
+elif echo "$osd_dump" | grep -E '^flags .*noout' >/dev/null; then
   echo "noout is set, but not by a power-off of this program: left as it is" >&2
 else
   echo "noout is not set"
