@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+// forget-node: take out a node whose machine is gone for good (a dead board, a lost disk).
+//
+//   npm run forget-node -- <hostname> [--stack <name>] [--yes]
+//
+// A node taken out of homelab:nodes leaves by `pulumi up`: the nodes that stay take it out of Ceph,
+// etcd and Kubernetes, then the node's own steps reset it, wipe its disks (when asked to) and power
+// it off, over SSH. A machine that no longer answers cannot run those last steps, and every up fails
+// on them. This marks that node's resources in the stack's state as retained on delete, so that the
+// next up drops them from the state without connecting to the machine. Nothing else in the state
+// changes, and no machine is touched here.
+//
+// Refused, with the reason: while the node is still in homelab:nodes, while anything answers SSH at
+// its address (a node that answers leaves by `pulumi up`, reset and powered off), while an update
+// is pending in the state, or when the state has no such node.
+"use strict";
+const { execFileSync } = require("node:child_process");
+const fs = require("node:fs");
+const net = require("node:net");
+const os = require("node:os");
+const path = require("node:path");
+const readline = require("node:readline");
+
+const SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d";
+const NODE_TYPE = "homelab:index:BareMetalNode";
+const PROBE_SECONDS = 10;
+
+/** A value from `pulumi stack export --show-secrets`: secrets come as { <signature>: …, plaintext: "<JSON>" }. */
+function reveal(value) {
+    if (value && typeof value === "object" && SECRET_SIGNATURE in value) {
+        if (typeof value.plaintext !== "string") throw new Error("the export holds a secret without its plaintext: export it with --show-secrets");
+        return JSON.parse(value.plaintext);
+    }
+    return value;
+}
+
+const nameOf = (urn) => urn.slice(urn.lastIndexOf("::") + 2);
+
+/**
+ * The node's resources in a deployment exported with its secrets shown: its BareMetalNode and
+ * everything under it, and every resource that connects to the node's address over SSH.
+ * Returns { address, port, urns } or a problem naming the nodes the state has.
+ */
+function nodeResources(deployment, hostname) {
+    const resources = deployment.resources ?? [];
+    const nodes = resources.filter((resource) => resource.type === NODE_TYPE);
+    const node = nodes.find((resource) => resource.outputs?.hostname === hostname);
+    if (!node) {
+        const known = nodes.map((resource) => resource.outputs?.hostname).filter(Boolean);
+        return { problem: `the stack's state has no node ${hostname} (its nodes: ${known.join(", ") || "none"})` };
+    }
+    const address = node.outputs.address;
+    const urns = new Set([node.urn]);
+    // children come after their parents in a deployment; repeat until nothing is added to be safe
+    for (let grew = true; grew;) {
+        grew = false;
+        for (const resource of resources) {
+            if (!urns.has(resource.urn) && urns.has(resource.parent)) { urns.add(resource.urn); grew = true; }
+        }
+    }
+    // where the node's own steps connect (its address, and the port they use); every step that
+    // connects there is the node's, whichever component made it
+    const connectionOf = (resource) => (resource.inputs?.connection === undefined ? undefined : reveal(resource.inputs.connection));
+    const own = resources.filter((resource) => urns.has(resource.urn)).map(connectionOf).find((connection) => connection?.host === address);
+    const port = Number(own?.port ?? 22);
+    for (const resource of resources) {
+        const connection = connectionOf(resource);
+        if (connection?.host === address && Number(connection.port ?? 22) === port) urns.add(resource.urn);
+    }
+    return { address, port, urns: resources.map((resource) => resource.urn).filter((urn) => urns.has(urn)) };
+}
+
+/** The deployment with those resources retained on delete; the rest untouched. */
+function retainOnDelete(deployment, urns) {
+    const wanted = new Set(urns);
+    return { ...deployment, resources: deployment.resources.map((resource) => (wanted.has(resource.urn) ? { ...resource, retainOnDelete: true } : resource)) };
+}
+
+/** The hostnames in homelab:nodes, from `pulumi config get homelab:nodes --json`. */
+function configuredHostnames(configJson) {
+    const entry = JSON.parse(configJson);
+    const nodes = entry.objectValue ?? JSON.parse(entry.value);
+    return Array.isArray(nodes) ? nodes.map((node) => node?.hostname).filter(Boolean) : [];
+}
+
+/** Whether anything accepts a TCP connection at the address within the time. */
+function answers(host, port, seconds) {
+    return new Promise((resolve) => {
+        const socket = net.connect({ host, port });
+        const done = (result) => { socket.destroy(); resolve(result); };
+        socket.setTimeout(seconds * 1000, () => done(false));
+        socket.once("connect", () => done(true));
+        socket.once("error", () => done(false));
+    });
+}
+
+function parseArgs(argv) {
+    const args = { hostname: undefined, stack: undefined, yes: false };
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === "--yes" || arg === "-y") args.yes = true;
+        else if (arg === "--stack" || arg === "-s") args.stack = argv[++i];
+        else if (arg.startsWith("--stack=")) args.stack = arg.slice("--stack=".length);
+        else if (!arg.startsWith("-") && args.hostname === undefined) args.hostname = arg;
+        else throw new Error(`unknown argument ${arg}`);
+    }
+    if (!args.hostname) throw new Error("which node? usage: npm run forget-node -- <hostname> [--stack <name>] [--yes]");
+    return args;
+}
+
+async function confirm(question) {
+    if (!process.stdin.isTTY) return false;
+    const prompt = readline.createInterface({ input: process.stdin, output: process.stdout });
+    const answer = await new Promise((resolve) => prompt.question(question, resolve));
+    prompt.close();
+    return /^y(es)?$/i.test(answer.trim());
+}
+
+async function main() {
+    const args = parseArgs(process.argv.slice(2));
+    const stackArgs = args.stack ? ["--stack", args.stack] : [];
+    const pulumi = (...command) => execFileSync("pulumi", [...command, ...stackArgs], { encoding: "utf8", maxBuffer: 1 << 30, stdio: ["ignore", "pipe", "inherit"] });
+
+    const configured = configuredHostnames(pulumi("config", "get", "homelab:nodes", "--json"));
+    if (configured.includes(args.hostname)) {
+        throw new Error(`${args.hostname} is still in homelab:nodes: take it out of the config first; forget-node only lets the next up drop a node that is gone`);
+    }
+    // Secrets shown only in memory, to read where each step connects; what is imported back is the
+    // export with its secrets still encrypted.
+    const shown = JSON.parse(pulumi("stack", "export", "--show-secrets")).deployment;
+    const exported = JSON.parse(pulumi("stack", "export"));
+    if ((exported.deployment.pending_operations ?? []).length > 0) {
+        throw new Error("the state has operations pending from an update that did not finish: run `pulumi refresh` (or `pulumi cancel`) first");
+    }
+    const found = nodeResources(shown, args.hostname);
+    if (found.problem) throw new Error(found.problem);
+    if (await answers(found.address, found.port, PROBE_SECONDS)) {
+        throw new Error(`something answers at ${found.address}:${found.port}, the address of ${args.hostname}: a node that answers leaves by \`pulumi up\` (reset and powered off); forget-node is for a machine that is gone. Nothing was changed`);
+    }
+    const todo = found.urns.filter((urn) => !exported.deployment.resources.find((resource) => resource.urn === urn)?.retainOnDelete);
+    if (todo.length === 0) {
+        console.log(`${args.hostname}'s ${found.urns.length} resources are already retained on delete: the next \`pulumi up\` drops them`);
+        return;
+    }
+    console.log(`${args.hostname} does not answer at ${found.address}:${found.port}. The next \`pulumi up\` drops these ${found.urns.length} resources from the state without connecting to it:`);
+    for (const urn of found.urns) console.log(`  ${nameOf(urn)}`);
+    console.log("Its own steps do not run: kubeadm is not reset there, its disks are not wiped, it is not powered off.");
+    console.log("The nodes that stay still take it out of Ceph, etcd and Kubernetes. Should the machine ever start again, wipe it before it joins anything.");
+    if (!args.yes && !(await confirm("Go on? [y/N] "))) {
+        console.log("Nothing was changed.");
+        process.exitCode = 1;
+        return;
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "forget-node-"));
+    try {
+        const file = path.join(dir, "state.json");
+        fs.writeFileSync(file, JSON.stringify({ ...exported, deployment: retainOnDelete(exported.deployment, found.urns) }), { mode: 0o600 });
+        pulumi("stack", "import", "--file", file);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+    console.log(`Done: run \`pulumi preview\`, then \`pulumi up\`.`);
+}
+
+if (require.main === module) {
+    main().catch((error) => {
+        console.error(`forget-node: ${error.message}`);
+        process.exitCode = 1;
+    });
+}
+
+module.exports = { nodeResources, retainOnDelete, configuredHostnames, parseArgs, reveal };
