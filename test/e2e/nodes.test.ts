@@ -4,6 +4,9 @@
 // planes are refused at preview; then lab-4 is taken out of the config, and one up takes its OSD
 // out of Ceph (the data copied elsewhere first), drains it, deletes its Node and powers it off,
 // while a probe asks the API through the VIP every second and the data is read back throughout.
+// Then lab-4 comes back, and dies: taken out of the config, the up fails on its own steps (they
+// connect to it); after scripts/forget-node.js the next up finishes, with nothing of lab-4 left.
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -132,6 +135,44 @@ describe("nodes that come and go, on the simulated lab", () => {
     });
 
     test("4. a later up changes nothing", async () => {
+        expect(changes((await up()).summary.resourceChanges)).toEqual({});
+    });
+
+    test("5. lab-4 back (its disk wiped when it left): four OSDs on four hosts again, HEALTH_OK", async () => {
+        editStackConfig(project, "homelab:nodes", () => [...THREE, FOURTH]);
+        const result = await up();
+        expect(result.summary.result).toBe("succeeded");
+        expect(health()).toBe("HEALTH_OK");
+        expect(cephJson("osd", "stat")).toMatchObject({ num_osds: 4, num_up_osds: 4, num_in_osds: 4 });
+        expect(osdHosts()).toEqual(["lab-1", "lab-2", "lab-3", "lab-4"]);
+    });
+
+    test("6. lab-4 dies (the plug pulled): taken out of the config, the up fails on its own steps; forget-node; the next up leaves HEALTH_OK with three OSDs, no Node, nothing of lab-4 in the state", async () => {
+        lab("power-off", "lab-4", "--hard");
+        editStackConfig(project, "homelab:nodes", () => THREE);
+        const clock = new StepClock();
+        const started = Date.now();
+        let output = "";
+        await expect(up((event) => { clock.onEvent(event); const diag = event.diagnosticEvent; if (diag) output += diag.message; })).rejects.toThrow();
+        log(`figures: the up that fails on lab-4's own steps ${((Date.now() - started) / 1000).toFixed(1)} s; longest steps ${formatSpans(clock.resourceSpans().slice(0, 6))}`);
+        expect(output).toContain("192.168.77.14");
+
+        const forget = spawnSync("node", [path.join(ROOT, "scripts", "forget-node.js"), "lab-4", "--stack", "lab", "--yes"], { cwd: project.dir, env: { ...process.env, ...project.env }, encoding: "utf8" });
+        log(`forget-node: ${forget.stdout.trim().split("\n")[0]}`);
+        expect(forget.stderr).toBe("");
+        expect(forget.status).toBe(0);
+
+        const again = Date.now();
+        const result = await up();
+        log(`figures: the up after forget-node ${((Date.now() - again) / 1000).toFixed(1)} s`);
+        expect(result.summary.result).toBe("succeeded");
+        expect(health()).toBe("HEALTH_OK");
+        expect(cephJson("osd", "stat")).toMatchObject({ num_osds: 3, num_up_osds: 3, num_in_osds: 3 });
+        expect(osdHosts()).toEqual(["lab-1", "lab-2", "lab-3"]);
+        expect(tryKubectl("get", "node", "lab-4", "-o", "name")).toBeUndefined();
+        const left = ((await project.stack.exportStack()).deployment.resources as { urn: string }[]).map((resource) => resource.urn).filter((urn) => /lab-4/.test(urn));
+        expect(left).toEqual([]);
+        expect(readBack()).toBe(written);
         expect(changes((await up()).summary.resourceChanges)).toEqual({});
     });
 });

@@ -15,6 +15,8 @@ export interface ScratchProject {
     stateDir: string;
     privateKey: string;
     stack: Stack;
+    /** What the workspace runs pulumi with (the state's backend, the passphrase), for a tool run beside it. */
+    env: Record<string, string>;
     cleanup(): void;
 }
 
@@ -54,7 +56,7 @@ export async function scratchProject(stackName: string, options: ScratchOptions 
     const workspace = await LocalWorkspace.create({ workDir: dir, envVars });
     const stack = await Stack.createOrSelect(stackName, workspace);
     if (options.setKey ?? true) await stack.setConfig("homelab:sshPrivateKey", { value: privateKey, secret: true });
-    return { dir, stateDir, privateKey, stack, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+    return { dir, stateDir, privateKey, stack, env: envVars, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** Every file under a directory, as text, for searching for secrets. */
