@@ -149,6 +149,12 @@ describe("nodes that come and go, on the simulated lab", () => {
 
     test("6. lab-4 dies (the plug pulled): taken out of the config, the up fails on its own steps; forget-node; the next up leaves HEALTH_OK with three OSDs, no Node, nothing of lab-4 in the state", async () => {
         lab("power-off", "lab-4", "--hard");
+        // as a user finds a dead machine: its Node no longer Ready (a Node still Ready would be drained, and a
+        // drain of a machine that is gone waits out its timeout)
+        const ready = () => kubectl("get", "node", "lab-4", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}").trim();
+        const pulled = Date.now();
+        while (ready() === "True" && Date.now() - pulled < 5 * 60 * 1000) await new Promise((resolve) => setTimeout(resolve, 5000));
+        log(`lab-4's Node ${ready()} ${((Date.now() - pulled) / 1000).toFixed(0)} s after the plug was pulled`);
         editStackConfig(project, "homelab:nodes", () => THREE);
         const clock = new StepClock();
         const started = Date.now();
