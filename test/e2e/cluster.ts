@@ -232,6 +232,20 @@ export async function startClaimsAndUser(client: KubectlClient, namespace: strin
 }
 
 /**
+ * The claims' user pod running, made again from claims.yaml when it has ended: it is a bare pod, and
+ * a shutdown of its node ends such a pod for good (the kubelet's graceful shutdown marks it Failed;
+ * no controller makes it again). Says whether it was made again.
+ */
+export function userRunning(client: KubectlClient, namespace: string, manifestDir: string): boolean {
+    const phase = client.tryKubectl("-n", namespace, "get", "pod", "user", "-o", "jsonpath={.status.phase}");
+    if (phase === "Running") return false;
+    if (phase !== undefined) client.kubectl("-n", namespace, "delete", "pod", "user", "--wait=true");
+    client.kubectl("apply", "-f", path.join(manifestDir, "claims.yaml"));
+    client.kubectl("-n", namespace, "wait", "--for=condition=Ready", "pod/user", "--timeout=300s");
+    return true;
+}
+
+/**
  * A test's own image in the block pool, written and read through librbd in the operator's pod: data
  * on RBD that survives what the test does to the lab (the machines cannot map RBD themselves).
  */
