@@ -159,8 +159,7 @@ exec bash -s`,
         fs.mkdirSync(path.join(box.dir, "pki", "etcd"), { recursive: true });
         for (const file of ["ca.key", "etcd/ca.key"]) fs.writeFileSync(path.join(box.dir, "pki", file), `${file}\n`);
         directory = path.join(box.dir, "backups", "homelab");
-        const base = 42000 + Math.floor(Math.random() * 10000);
-        machines = ["cp1", "cp2"].map((name, index) => new FakeMachine(name, base + index));
+        machines = ["cp1", "cp2"].map((name) => new FakeMachine(name));
         for (const machine of machines) await machine.on();
     });
     afterEach(() => {

@@ -132,8 +132,7 @@ echo "$port $kind" >> "$STANDINS/calls"`,
         });
         fs.writeFileSync(path.join(box.dir, "holder"), "cp1\n");
         fs.writeFileSync(path.join(box.dir, "preflight-exit"), "0");
-        const base = 42000 + Math.floor(Math.random() * 10000);
-        machines = ["w1", "cp1", "cp2", "cp3"].map((name, index) => new FakeMachine(name, base + index));
+        machines = ["w1", "cp1", "cp2", "cp3"].map((name) => new FakeMachine(name));
         for (const machine of machines) await machine.on();
         watcher = setInterval(() => {
             const file = path.join(box.dir, "off");

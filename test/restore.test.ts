@@ -232,8 +232,7 @@ into_node() { sed -e "s#/var/lib/etcd#$NODE_ROOT/var/lib/etcd#g" -e "s#/etc/kube
 if [ "\${rest[1]}" = "sudo -n bash -s" ]; then script=$(into_node); exec bash -c "$script"; fi
 eval "$(echo "\${rest[1]}" | into_node | sed 's/^sudo -n //')"`,
         });
-        const base = 43000 + Math.floor(Math.random() * 10000);
-        machines = ["cp1", "cp2", "cp3"].map((name, index) => new FakeMachine(name, base + index));
+        machines = ["cp1", "cp2", "cp3"].map((name) => new FakeMachine(name));
         for (const [index, machine] of machines.entries()) {
             await machine.on();
             const node = root(machine);

@@ -7,7 +7,15 @@ export class FakeMachine {
     private server: net.Server | undefined;
     /** How many of the next connections get no banner (a loaded machine's sshd, slower than the probe's timeout). */
     private silent = 0;
-    constructor(readonly name: string, readonly port: number) {}
+    /** Its SSH port: given, or the one the system picks when it is first switched on (and kept after). */
+    private assigned: number;
+    constructor(readonly name: string, port = 0) {
+        this.assigned = port;
+    }
+    get port(): number {
+        if (this.assigned === 0) throw new Error(`${this.name} has no port until it is first switched on`);
+        return this.assigned;
+    }
     async on(): Promise<void> {
         this.server = net.createServer((socket) => {
             if (this.closing) {
@@ -21,7 +29,13 @@ export class FakeMachine {
             }
             socket.end("SSH-2.0-fake\r\n");
         });
-        await new Promise<void>((resolve) => this.server!.listen(this.port, "127.0.0.1", resolve));
+        // a port picked at random could be in use (an outgoing connection's, from the same range): the
+        // system picks a free one the first time
+        await new Promise<void>((resolve, reject) => {
+            this.server!.once("error", reject);
+            this.server!.listen(this.assigned, "127.0.0.1", resolve);
+        });
+        this.assigned = (this.server.address() as net.AddressInfo).port;
     }
     /** Connections are accepted and closed at once, with no banner, as by a machine whose sshd is stopping. */
     private closing = false;
