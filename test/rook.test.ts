@@ -109,15 +109,13 @@ describe("rook renderers", () => {
         const liveness = { probe: { timeoutSeconds: 30, periodSeconds: 60, failureThreshold: 5 } };
         const startup = { probe: { timeoutSeconds: 30, periodSeconds: 60 } };
         expect(resources.cluster.spec.healthCheck).toEqual({
-            daemonHealth: { mon: { timeout: "30m" } },
             livenessProbe: { mon: liveness, mgr: liveness, osd: liveness },
             startupProbe: { mon: startup, mgr: startup, osd: startup },
         });
         // Rook's MDS has no startup probe whose command one would keep
         expect(resources.filesystem.spec.metadataServer).toEqual({ activeCount: 1, activeStandby: true, livenessProbe: liveness });
         const defaults = renderRookResources(spec);
-        // the mon failover timeout is ours whether or not the probes are
-        expect(defaults.cluster.spec.healthCheck).toEqual({ daemonHealth: { mon: { timeout: "30m" } } });
+        expect(defaults.cluster.spec).not.toHaveProperty("healthCheck");
         expect(defaults.filesystem.spec.metadataServer).toEqual({ activeCount: 1, activeStandby: true });
     });
 

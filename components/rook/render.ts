@@ -178,18 +178,9 @@ export function splitCephConfig(cephConfig: Record<string, Record<string, string
 const CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane";
 
 /**
- * How long a mon may be out of quorum before Rook replaces it (Rook's default: 10 minutes). A lab
- * switched on from cold brings its mons back one by one, and on a busy machine one took longer than
- * 10 minutes: Rook then made a new mon and restarted every OSD for the new mon addresses, twice
- * adding some 20 minutes to a power-on (seen in the lab). Two mons of three keep the quorum meanwhile,
- * and with the mons on the three control planes there is no other node to move one to anyway.
- */
-export const MON_FAILOVER_TIMEOUT = "30m";
-
-/**
  * With three control planes or more, the mons run on them only: they stay where etcd's quorum is,
  * so taking a worker out never takes a mon with it (Rook would move that mon only after its failover
- * timeout, MON_FAILOVER_TIMEOUT). Tolerated there even where control planes run no
+ * timeout, 10 minutes or 20 while a node drains). Tolerated there even where control planes run no
  * workloads. Fewer: anywhere, as three mons need three nodes.
  */
 function monPlacement(spec: Pick<RookSpec, "nodes">): Record<string, unknown> {
@@ -242,12 +233,9 @@ export function renderRookResources(spec: RookSpec): RookResources {
             },
             ...(spec.metrics === false ? { monitoring: { metricsDisabled: true } } : {}),
             ...(Object.keys(rookConfig).length > 0 ? { cephConfig: rookConfig } : {}),
-            healthCheck: {
-                daemonHealth: { mon: { timeout: MON_FAILOVER_TIMEOUT } },
-                // each probe runs the ceph CLI (Python) in the daemon's container: on a busy machine it
-                // outlived Rook's 5 s, and the kubelet restarted healthy OSDs (seen in the lab)
-                ...(probes ? { livenessProbe: byDaemon(probes.liveness), startupProbe: byDaemon(probes.startup) } : {}),
-            },
+            // each probe runs the ceph CLI (Python) in the daemon's container: on a busy machine it
+            // outlived Rook's 5 s, and the kubelet restarted healthy OSDs (seen in the lab)
+            ...(probes ? { healthCheck: { livenessProbe: byDaemon(probes.liveness), startupProbe: byDaemon(probes.startup) } } : {}),
             // no confirmation: deleting the cluster leaves the data on the disks. Rook stops managing a
             // cluster whose confirmation is set, so a lab that wipes on destroy sets it only then
             // (renderCleanupArmScript).
