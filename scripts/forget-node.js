@@ -60,12 +60,11 @@ function nodeResources(deployment, hostname) {
     }
     // where the node's own steps connect (its address, and the port they use); every step that
     // connects there is the node's, whichever component made it
-    const connectionOf = (resource) => (resource.inputs?.connection === undefined ? undefined : reveal(resource.inputs.connection));
-    const own = resources.filter((resource) => urns.has(resource.urn)).map(connectionOf).find((connection) => connection?.host === address);
+    const connections = new Map(resources.filter((resource) => resource.inputs?.connection !== undefined).map((resource) => [resource.urn, reveal(resource.inputs.connection)]));
+    const own = [...urns].map((urn) => connections.get(urn)).find((connection) => connection?.host === address);
     const port = Number(own?.port ?? 22);
-    for (const resource of resources) {
-        const connection = connectionOf(resource);
-        if (connection?.host === address && Number(connection.port ?? 22) === port) urns.add(resource.urn);
+    for (const [urn, connection] of connections) {
+        if (connection?.host === address && Number(connection.port ?? 22) === port) urns.add(urn);
     }
     return { address, port, urns: resources.map((resource) => resource.urn).filter((urn) => urns.has(urn)) };
 }
@@ -168,5 +167,3 @@ if (require.main === module) {
         process.exitCode = 1;
     });
 }
-
-module.exports = { nodeResources, retainOnDelete, configuredHostnames, parseArgs, reveal };

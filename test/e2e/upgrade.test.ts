@@ -11,7 +11,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { editStackConfig, ROOT, scratchProject, ScratchProject } from "../integration/project";
-import { apiProbe, cephClient, sampler, changes, kubectlClient, offlineKubectl, rbdImage, recorder, startClaimsAndUser, timedUp } from "./cluster";
+import { apiProbe, cephClient, sampler, changes, kubectlClient, offlineKubectl, rbdImage, recorder, startClaimsAndUser, timedUp, userRunning } from "./cluster";
 import { formatSpans, StepClock } from "./figures";
 import { acceptedLogins, lab, NODES, VIP } from "./lab";
 
@@ -129,8 +129,7 @@ describe("Kubernetes upgraded by a change of version, on the simulated lab", () 
         expect(kubectl("get", "nodes", "-o", "jsonpath={.items[*].metadata.annotations.homelab\\.dev/upgrading-to}").trim()).toBe("");
         expect(health()).toBe("HEALTH_OK");
         // the user's pod back on the CephFS claim it wrote through
-        kubectl("apply", "-f", path.join(project.dir, "claims.yaml"));
-        kubectl("-n", NAMESPACE, "wait", "--for=condition=Ready", "pod/user", "--timeout=300s");
+        userRunning(client, NAMESPACE, project.dir);
         expect(readBack()).toBe(written);
     });
 
