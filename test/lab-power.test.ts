@@ -74,6 +74,37 @@ describe("the cold start's traps, said by name", () => {
     });
 });
 
+describe("after a power-on, the pods the shutdown ended", () => {
+    let box: StandIns;
+    beforeEach(() => {
+        box = standIns({
+            "corosync-quorumtool": `echo "Quorate:          Yes"`,
+            kubectl: `echo "kubectl $*" >> "$STANDINS/calls"
+case "$*" in
+  *"get --raw /readyz?verbose"*) echo "[+]etcd ok" ;;
+  *"get pods --all-namespaces --field-selector status.phase=Failed"*)
+    printf '%s\\n' "rook-ceph   rook-ceph-mon-c-7d9f-abcde   ReplicaSet" "homelab-power-e2e   user   <none>" "batch   backup-29001-xyz   Job" "rook-ceph   rook-ceph-operator-5f-qwert   ReplicaSet" ;;
+esac
+exit 0`,
+        });
+        fs.mkdirSync(path.join(box.dir, "kubernetes"), { recursive: true });
+    });
+    afterEach(() => box.cleanup());
+
+    test("of ReplicaSets are deleted once the API answers (Rook counted them as second mons); a bare pod's and a Job's are left", () => {
+        const result = box.run(renderClusterWaitScript({ timeoutSeconds: 30 }), { "/etc/kubernetes": "kubernetes" });
+        expect(result.stderr).toBe("");
+        expect(result.status).toBe(0);
+        const deletes = fs.readFileSync(path.join(box.dir, "calls"), "utf8").split("\n").filter((line) => line.includes(" delete "));
+        expect(deletes).toEqual([
+            expect.stringContaining("-n rook-ceph delete pod rook-ceph-mon-c-7d9f-abcde --ignore-not-found"),
+            expect.stringContaining("-n rook-ceph delete pod rook-ceph-operator-5f-qwert --ignore-not-found"),
+        ]);
+        expect(result.stdout).toContain("deleted rook-ceph/rook-ceph-mon-c-7d9f-abcde: ended by the shutdown, replaced by its ReplicaSet");
+        expect(result.stdout).toContain("every node is Ready");
+    });
+});
+
 describe("when the routine is planned", () => {
     const node = (name: string, role: "control-plane" | "worker" = "control-plane") => ({ name, host: "10.0.0.1", port: 22, mac: "00:1e:06:1a:1b:1c", role, hostKey: "ssh-ed25519 AAAA" });
     const base = {

@@ -56,7 +56,8 @@ const KUBEADM_KUBECONFIGS = "/etc/kubernetes/admin.conf /etc/kubernetes/super-ad
  * On a control plane, once every node is back (all of them restarted at once), with what can keep
  * a cold start from coming up said by name: a certificate that expired while the lab was off (it
  * stops the API whatever else works; renewing is `kubeadm certs renew`), corosync without a quorum
- * (no VIP), etcd without a quorum, a node that stays NotReady. Bounded by `timeoutSeconds`.
+ * (no VIP), etcd without a quorum, a node that stays NotReady. Bounded by `timeoutSeconds`. Once
+ * the API answers, deletes the pods of ReplicaSets that the shutdown ended (see the script).
  */
 export function renderClusterWaitScript(spec: { timeoutSeconds: number }): string {
     return script(
@@ -109,6 +110,18 @@ until kc --request-timeout=10s get --raw '/readyz?verbose' 2>/dev/null | grep -F
   sleep 5
 done
 echo "the API answers through the VIP, etcd has a quorum ($(($(date +%s) - started)) s)"
+# the pods the kubelets' graceful shutdown ended stay behind as Failed beside their replacements;
+# Rook's check for two mons on one node counts them (Rook v1.17.8) and fails a healthy mon over at
+# every power-on. A ReplicaSet has replaced its Failed pods already, so these go; a bare pod, a
+# Job's (its failures count) or a StatefulSet's (its controller handles them) are left as they are.
+leftovers=$(kc get pods --all-namespaces --field-selector status.phase=Failed --no-headers \\
+  -o custom-columns=NAMESPACE:.metadata.namespace,NAME:.metadata.name,OWNER:.metadata.ownerReferences[0].kind 2>/dev/null |
+  awk '$3 == "ReplicaSet" { print $1 "/" $2 }') || true
+for pod in $leftovers; do
+  if kc -n "\${pod%%/*}" delete pod "\${pod#*/}" --ignore-not-found --wait=false >/dev/null; then
+    echo "deleted $pod: ended by the shutdown, replaced by its ReplicaSet"
+  fi
+done
 left=$((deadline - $(date +%s)))
 [ "$left" -gt 30 ] || left=30
 if ! kc wait --for=condition=Ready nodes --all --timeout="\${left}s" >/dev/null; then
