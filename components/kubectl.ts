@@ -33,27 +33,56 @@ if [ "$answered" = no ]; then
 fi`;
 }
 
+/** How often a drain looks whether its node still answers (its Ready condition). */
+export const DRAIN_POLL_SECONDS = 3;
+
 /**
  * `drain_node NAME SECONDS [uncordon]`, after KUBECTL_FUNCTION: cordons the node and evicts its pods
  * (not the DaemonSets'; emptyDir data goes with its pod), bounded. When the time is up it says which
  * pods are still there and which PodDisruptionBudgets allow no eviction now (what holds a drain up,
- * most often; a pod no controller owns is refused by kubectl at once, named) and fails, leaving the node cordoned (a node on its way out), or with `uncordon`
- * schedulable again (a node that stays, e.g. for an upgrade).
+ * most often; a pod no controller owns is refused by kubectl at once, named) and fails, leaving the
+ * node cordoned (a node on its way out), or with `uncordon` schedulable again (a node that stays,
+ * e.g. for an upgrade). A node that stops answering during its drain (powered off: its Ready
+ * condition False or Unknown twice in a row) ends it at once, said by name: its pods can never stop,
+ * and kubectl would wait out the whole bound for them.
  */
 export const DRAIN_FUNCTION = `drain_node() {
-  local node=$1 seconds=$2 after_failure=\${3:-cordoned} output
+  local node=$1 seconds=$2 after_failure=\${3:-cordoned} output drain lost="" misses=0 ready
   kc cordon "$node" >/dev/null
-  if output=$(kc drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout="\${seconds}s" 2>&1); then
+  output=$(mktemp)
+  # kubectl itself in the background (not kc, a function: its subshell would outlive a kill)
+  kubectl --kubeconfig ${ADMIN_KUBECONFIG} drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout="\${seconds}s" >"$output" 2>&1 &
+  drain=$!
+  while kill -0 "$drain" 2>/dev/null; do
+    ready=$(kc get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
+    case "$ready" in
+      False|Unknown) misses=$((misses + 1)) ;;
+      *) misses=0 ;;
+    esac
+    if [ "$misses" -ge 2 ]; then
+      lost=$ready
+      kill "$drain" 2>/dev/null || true
+      break
+    fi
+    sleep ${DRAIN_POLL_SECONDS}
+  done
+  if wait "$drain" && [ -z "$lost" ]; then
+    rm -f "$output"
     echo "$node drained"
     return 0
   fi
   if [ "$after_failure" = uncordon ]; then
     kc uncordon "$node" >/dev/null || true
+  fi
+  if [ -n "$lost" ]; then
+    echo "$node stopped answering during its drain (Ready: $lost): its pods cannot stop while it is off; power it on, or take it out of the config, and run pulumi up again" >&2
+  elif [ "$after_failure" = uncordon ]; then
     echo "draining $node did not finish within $seconds s; it is schedulable again" >&2
   else
     echo "draining $node did not finish within $seconds s; it stays cordoned" >&2
   fi
-  grep -E 'disruption budget|error when evicting|cannot delete' <<<"$output" | sort -u | tail -n 5 >&2 || true
+  grep -E 'disruption budget|error when evicting|cannot delete' "$output" | sort -u | tail -n 5 >&2 || true
+  rm -f "$output"
   echo "pods still on $node (DaemonSets' aside): $(kc get pods -A --field-selector "spec.nodeName=$node" --no-headers \\
     -o custom-columns=NAMESPACE:.metadata.namespace,NAME:.metadata.name,OWNER:.metadata.ownerReferences[0].kind 2>/dev/null |
     awk '$3 != "DaemonSet" { printf "%s/%s ", $1, $2 }')" >&2

@@ -19,10 +19,15 @@ case "$args" in
   "get node "*" -o jsonpath={.metadata.annotations.homelab\\.dev/upgrading-to}") cat "$STANDINS/annotation-$3" 2>/dev/null || true ;;
   "get node "*" -o jsonpath={.spec.unschedulable}") cat "$STANDINS/cordoned-$3" 2>/dev/null || true ;;
   "get node "*" -o jsonpath={.status.nodeInfo.kubeletVersion} {.status.conditions"*) echo "$(cat "$STANDINS/kubelet-$3") True" ;;
+  "get node "*" -o jsonpath={.status.conditions[?(@.type==\\"Ready\\")].status}")
+    # lost-NODE: Unknown from then on; back-NODE: Unknown as many more times as it says, then True
+    if [ -f "$STANDINS/lost-$3" ]; then echo Unknown
+    elif [ -s "$STANDINS/back-$3" ] && [ "$(cat "$STANDINS/back-$3")" -gt 0 ]; then echo $(($(cat "$STANDINS/back-$3") - 1)) > "$STANDINS/back-$3"; echo Unknown
+    else echo True; fi ;;
   "annotate node "*" --overwrite homelab.dev/upgrading-to="*) echo "kubectl $args" >> "$STANDINS/calls"; echo "\${5#*=}" > "$STANDINS/annotation-$3" ;;
   "annotate node "*" homelab.dev/upgrading-to-") echo "kubectl $args" >> "$STANDINS/calls"; rm -f "$STANDINS/annotation-$3" ;;
   "cordon "*|"uncordon "*) echo "kubectl $args" >> "$STANDINS/calls" ;;
-  "drain "*) echo "kubectl $args" >> "$STANDINS/calls"; if [ -f "$STANDINS/drain-blocked" ]; then echo 'error when evicting pods/"web-0" -n "shop" (will retry after 5s): Cannot evict pod as it would violate the pods disruption budget.' >&2; exit 1; fi ;;
+  "drain "*) echo "kubectl $args" >> "$STANDINS/calls"; if [ -f "$STANDINS/drain-loses-node" ]; then touch "$STANDINS/lost-$2"; sleep 20; fi; if [ -f "$STANDINS/drain-blocked" ]; then echo 'error when evicting pods/"web-0" -n "shop" (will retry after 5s): Cannot evict pod as it would violate the pods disruption budget.' >&2; exit 1; fi ;;
   "get pods -A"*) echo "shop web-0 StatefulSet" ;;
   "get pdb -A"*) echo "shop/web " ;;
   *) echo "unexpected: kubectl $args" >&2; exit 2 ;;
@@ -34,11 +39,11 @@ fs.writeFileSync(path.join(cluster.dir, "admin.conf"), "");
 const gate = { what: "Ceph", script: `#!/usr/bin/env bash\necho gate >> /run/gate/calls\n[ -f /run/gate/ceph-ok ] || { echo "HEALTH_WARN 1 osds down" >&2; exit 1; }\necho HEALTH_OK\n` };
 const step: UpgradeStepSpec = { hostname: "lab-2", role: "control-plane", version: "1.38.0", nodeCount: 3, healthGate: gate };
 
-interface ClusterState { kubelet: string; annotation?: string; cordoned?: boolean; notReady?: string; cephOk?: boolean; drainBlocked?: boolean }
+interface ClusterState { kubelet: string; annotation?: string; cordoned?: boolean; notReady?: string; cephOk?: boolean; drainBlocked?: boolean; drainLosesNode?: boolean; backAfter?: number }
 
 function onCluster(rendered: string, state: ClusterState) {
     for (const file of fs.readdirSync(cluster.dir)) {
-        if (/^(calls|ready|kubelet-|annotation-|cordoned-|ceph-ok|drain-blocked)/.test(file)) fs.rmSync(path.join(cluster.dir, file));
+        if (/^(calls|ready|kubelet-|annotation-|cordoned-|ceph-ok|drain-blocked|drain-loses-node|lost-|back-)/.test(file)) fs.rmSync(path.join(cluster.dir, file));
     }
     const write = (file: string, text: string) => fs.writeFileSync(path.join(cluster.dir, file), text);
     write("ready", ["lab-1", "lab-2", "lab-3"].map((name) => `${name} ${name === state.notReady ? "False" : "True"}\n`).join(""));
@@ -47,6 +52,8 @@ function onCluster(rendered: string, state: ClusterState) {
     if (state.cordoned) write("cordoned-lab-2", "true");
     if (state.cephOk !== false) write("ceph-ok", "");
     if (state.drainBlocked) write("drain-blocked", "");
+    if (state.drainLosesNode) write("drain-loses-node", "");
+    if (state.backAfter !== undefined) write("back-lab-2", String(state.backAfter));
     const paths: Record<string, string> = { "/etc/kubernetes/admin.conf": "admin.conf" };
     if (rendered.includes("/run/gate/")) Object.assign(paths, { "/run/gate/calls": "calls", "/run/gate/ceph-ok": "ceph-ok" });
     const result = cluster.run(rendered, paths);
@@ -110,6 +117,26 @@ describe("the drain before a node's upgrade", () => {
         expect(result.output).toContain("PodDisruptionBudgets that allow no eviction now: shop/web");
         expect(result.calls.slice(-2)).toEqual(["kubectl drain lab-2 --ignore-daemonsets --delete-emptydir-data --timeout=600s", "kubectl uncordon lab-2"]);
     });
+
+    test("a node that loses power in its drain: the drain ends at once, naming it (not after the whole bound); it is schedulable again", () => {
+        const started = Date.now();
+        const result = onCluster(renderUpgradeDrainScript(step), { kubelet: "v1.37.2", drainLosesNode: true });
+        expect(result.status).toBe(1);
+        expect(Date.now() - started).toBeLessThan(18000);
+        expect(result.output).toContain("lab-2 stopped answering during its drain (Ready: Unknown): its pods cannot stop while it is off; power it on, or take it out of the config, and run pulumi up again");
+        expect(result.output).not.toContain("did not finish within");
+        expect(result.calls.slice(-2)).toEqual(["kubectl drain lab-2 --ignore-daemonsets --delete-emptydir-data --timeout=600s", "kubectl uncordon lab-2"]);
+        expect(result.annotation).toBe("v1.38.0");
+    }, 30000);
+
+    test("a rerun while the node that lost power is still coming back: its drain waits until it is Ready, then goes on", () => {
+        const result = onCluster(renderUpgradeDrainScript(step), { kubelet: "v1.37.2", annotation: "v1.38.0", backAfter: 2 });
+        expect(result.status).toBe(0);
+        expect(result.output).toContain("going on from there");
+        expect(result.output).toContain("lab-2 drained");
+        expect(result.calls).toEqual(["kubectl cordon lab-2", "kubectl drain lab-2 --ignore-daemonsets --delete-emptydir-data --timeout=600s"]);
+        expect(fs.readFileSync(path.join(cluster.dir, "back-lab-2"), "utf8").trim()).toBe("0");
+    }, 30000);
 
     test("a node cordoned by its user before: recorded, so that its release leaves it cordoned", () => {
         const result = onCluster(renderUpgradeDrainScript(step), { kubelet: "v1.37.2", cordoned: true });
@@ -183,7 +210,7 @@ esac`,
     kubeadm: `case "$*" in
   "version -o short") cat "$STANDINS/kubeadm-version" ;;
   "upgrade apply "*) echo "kubeadm $*" >> "$STANDINS/calls"; [ ! -f "$STANDINS/apply-fails" ] || { echo "[upgrade/apply] FATAL: context deadline exceeded" >&2; exit 1; }; sed -i "s#kube-apiserver:v[0-9.]*#kube-apiserver:$3#" "$STANDINS/kube-apiserver.yaml" ;;
-  "upgrade node") echo "kubeadm $*" >> "$STANDINS/calls"; sed -i "s#kube-apiserver:v[0-9.]*#kube-apiserver:$(cat "$STANDINS/kubeadm-version")#" "$STANDINS/kube-apiserver.yaml" ;;
+  "upgrade node"|"upgrade node --ignore-preflight-errors=SystemVerification") echo "kubeadm $*" >> "$STANDINS/calls"; sed -i "s#kube-apiserver:v[0-9.]*#kube-apiserver:$(cat "$STANDINS/kubeadm-version")#" "$STANDINS/kube-apiserver.yaml" ;;
   "config images list "*) echo "registry.k8s.io/pause:3.10.2" ;;
   *) echo "unexpected: kubeadm $*" >&2; exit 2 ;;
 esac`,
@@ -271,6 +298,16 @@ describe("the upgrade on the node", () => {
         expect(result.status).not.toBe(0);
         expect(result.output).toContain("context deadline exceeded");
         expect(result.calls).toEqual(['apt-get install kubeadm=1.38.0-*', "kubeadm upgrade apply v1.38.0 --yes"]);
+    });
+
+    test("on a cgroup v1 host, kubeadm upgrade skips the SystemVerification preflight, as kubeadm init and join do (the upgrade suite of 2026-12-07 failed there)", () => {
+        const first = onNode(renderUpgradeNodeScript({ ...nodeSpec, allowCgroupV1: true }), { running: "v1.37.2", apiserver: "v1.37.2" });
+        expect(first.status).toBe(0);
+        expect(first.calls).toContain("kubeadm upgrade apply v1.38.0 --yes --ignore-preflight-errors=SystemVerification");
+        const other = onNode(renderUpgradeNodeScript({ ...nodeSpec, hostname: "lab-2", first: false, allowCgroupV1: true }), { running: "v1.37.2", apiserver: "v1.37.2" });
+        expect(other.status).toBe(0);
+        expect(other.calls).toContain("kubeadm upgrade node --ignore-preflight-errors=SystemVerification");
+        expect(renderUpgradeNodeScript(nodeSpec)).not.toContain("ignore-preflight-errors");
     });
 
     test("another control plane and a worker: kubeadm upgrade node", () => {

@@ -284,6 +284,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                     create: renderUpgradeNodeScript({
                         hostname: node.hostname, role: node.role, first: node === initNode, version: args.version,
                         packages: args.packages, gracefulShutdown: args.gracefulShutdown, apiPort: args.controlPlaneEndpoint.port,
+                        allowCgroupV1: args.allowCgroupV1,
                     }),
                 }, {
                     parent: this,

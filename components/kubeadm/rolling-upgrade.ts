@@ -107,7 +107,17 @@ else
 fi`,
         spec.nodeCount === 1
             ? `echo "$node is the only node: not drained (its pods restart with its kubelet)"`
-            : `drain_node "$node" ${spec.drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS} uncordon || exit 1`,
+            : `# a node that lost power in its drain last time may still be coming back: its drain waits for it, bounded
+waited=0
+until [ "$(kc get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; do
+  if [ "$waited" -ge ${UPGRADE_SETTLE_SECONDS} ]; then
+    echo "$node is not Ready after ${UPGRADE_SETTLE_SECONDS} s, so it cannot be drained: power it on (or take it out of the config) and run pulumi up again" >&2
+    exit 1
+  fi
+  sleep 5
+  waited=$((waited + 5))
+done
+drain_node "$node" ${spec.drainTimeoutSeconds ?? DRAIN_TIMEOUT_SECONDS} uncordon || exit 1`,
     );
 }
 
@@ -121,18 +131,21 @@ export interface UpgradeNodeSpec {
     gracefulShutdown?: GracefulShutdown;
     /** Where the API server listens on a control plane, e.g. 6443. */
     apiPort: number;
+    /** A cgroup v1 host: kubeadm's SystemVerification preflight fails there since 1.35, at upgrade as at init (ClusterSpec.allowCgroupV1). */
+    allowCgroupV1?: boolean;
 }
 
 /** `kubeadm upgrade apply` (first control plane) or `kubeadm upgrade node`, as bash: both skip what is already at the version, and kubeadm documents both as safe to run again after a failure. */
 function kubeadmUpgrade(spec: UpgradeNodeSpec, want: string): string {
+    const preflight = spec.allowCgroupV1 ? " --ignore-preflight-errors=SystemVerification" : "";
     if (spec.first) {
         return `# the cluster's control plane moves with the first control plane (this also renews its certificates)
-kubeadm upgrade apply ${want} --yes
+kubeadm upgrade apply ${want} --yes${preflight}
 echo "kubeadm upgrade apply ${want} done on ${spec.hostname}"`;
     }
     const what = spec.role === "control-plane" ? "this control plane's static pods and the kubelet's configuration" : "the kubelet's configuration";
     return `# ${what}, from the cluster's
-kubeadm upgrade node
+kubeadm upgrade node${preflight}
 echo "kubeadm upgrade node done on ${spec.hostname}"`;
 }
 

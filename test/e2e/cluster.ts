@@ -1,6 +1,6 @@
 // Helpers shared by the end-to-end suites that run a cluster in the lab: the offline
 // kubectl, a timed `pulumi up`, and the probe image the tests run in pods.
-import { execFileSync } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as https from "https";
 import * as os from "os";
@@ -80,10 +80,6 @@ export function recorder() {
     } };
 }
 
-/**
- * Asks https://address:6443/readyz every second (anonymous, as kubeadm allows; the certificate is
- * not checked) until stopped; `stop` says the longest time without an answer and how many were missed.
- */
 /** Whether https://address:6443/readyz answers 200 within 2 s (anonymous; the certificate is not checked). */
 export function apiReady(address: string): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
@@ -96,26 +92,20 @@ export function apiReady(address: string): Promise<boolean> {
     });
 }
 
+/**
+ * Asks https://address:6443/readyz every second from a process of its own (./api-probe.js), until
+ * stopped; `stop` says the longest time without an answer and how many were missed.
+ */
 export function apiProbe(address: string): { stop(): Promise<{ longestGapSeconds: number; missed: number; asked: number }> } {
-    let running = true, lastAnswer = Date.now(), longestGap = 0, missed = 0, asked = 0;
-    const ask = () => apiReady(address);
-    const loop = (async () => {
-        while (running) {
-            const started = Date.now();
-            asked++;
-            if (await ask()) {
-                longestGap = Math.max(longestGap, Date.now() - lastAnswer);
-                lastAnswer = Date.now();
-            } else missed++;
-            await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1000 - (Date.now() - started))));
-        }
-    })();
+    const child = spawn(process.execPath, [path.join(__dirname, "api-probe.js"), address], { stdio: ["ignore", "pipe", "inherit"] });
+    let stdout = "";
+    child.stdout.on("data", (chunk) => { stdout += chunk; });
+    const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
     return {
         stop: async () => {
-            running = false;
-            await loop;
-            longestGap = Math.max(longestGap, Date.now() - lastAnswer);
-            return { longestGapSeconds: longestGap / 1000, missed, asked };
+            child.kill("SIGTERM");
+            await exited;
+            return JSON.parse(stdout.trim());
         },
     };
 }

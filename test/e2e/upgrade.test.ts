@@ -2,10 +2,12 @@
 // issue 19), with the real engine on the simulated lab, air-gapped: converge at the older offline
 // release (v1.36.3) with data on CephFS and RBD; a two-minor jump and a downgrade are refused at
 // preview; then the version (and the mirror) move to the committed release: a pod no controller owns
-// stops the first drain (named, nothing upgraded), and once it is gone the next up resumes there and
-// upgrades the nodes one at a time while a probe asks the API through the VIP every second and the
-// data on RBD is read back; a later up changes nothing and logs in nowhere. Figures (per node, in all, the API's longest
-// gap, Ceph's time not HEALTH_OK) are printed, never asserted.
+// stops the first drain (named, nothing upgraded); once it is gone the next up upgrades the first
+// node, and the second loses power in the middle of its drain (the up fails at once, naming it);
+// powered on, the next up resumes at that drain and upgrades the rest one at a time while a probe
+// asks the API through the VIP every second and the data on RBD is read back; a later up changes
+// nothing and logs in nowhere. Figures (per node, in all, the API's longest gap, Ceph's time not
+// HEALTH_OK) are printed, never asserted.
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
@@ -31,7 +33,7 @@ let written = "";
 const log = (line: string) => process.stdout.write(`[e2e-upgrade] ${line}\n`);
 const up = (onEvent?: (event: EngineEvent) => void): Promise<UpResult> => timedUp(project.stack, log, onEvent);
 const client = kubectlClient(offlineKubectl(NEW_VERSION), () => kubeconfigFile, "30s");
-const { kubectl, kubectlRead } = client;
+const { kubectl, kubectlRead, tryKubectl } = client;
 const { health } = cephClient(kubectlRead);
 const block = rbdImage(client, "upgrade-e2e");
 const readBack = () => `${kubectlRead("-n", NAMESPACE, "exec", "user", "--", "cat", "/shared/note")} ${block.readBack()}`;
@@ -101,8 +103,39 @@ describe("Kubernetes upgraded by a change of version, on the simulated lab", () 
         expect(readBack()).toBe(written);
     });
 
-    test(`4. the pod moved away, the next up resumes at ${NODES[0].hostname}'s drain and upgrades every node, one at a time; the API through the VIP and the data stay; HEALTH_OK`, async () => {
+    test(`4. the pod moved away, the up upgrades ${NODES[0].hostname}; ${NODES[1].hostname} loses power in the middle of its drain: the up fails at once naming it, ${NODES[0].hostname} stays upgraded`, async () => {
         kubectl("-n", NAMESPACE, "delete", "pod", "user", "--wait=true");
+        const victim = NODES[1].hostname;
+        let output = "";
+        let done = false;
+        const run = project.stack.up({ color: "never", onOutput: (text) => { output += text; } }).finally(() => { done = true; });
+        // cordoned with our annotation: its drain has begun (the drain step runs on the first control plane)
+        const draining = () => tryKubectl("get", "node", victim, "-o", "jsonpath={.spec.unschedulable} {.metadata.annotations.homelab\\.dev/upgrading-to}") === `true v${NEW_VERSION}`;
+        while (!done && !draining()) await new Promise((resolve) => setTimeout(resolve, 1000));
+        const cutAt = Date.now();
+        const cut = !done;
+        let failure: unknown;
+        try {
+            if (cut) {
+                log(`${victim} is being drained: its power cut`);
+                lab("power-off", victim, "--hard");
+            }
+            await run;
+        } catch (error) {
+            failure = error;
+        } finally {
+            // whatever happened, the next test needs every machine
+            if (cut) lab("power-on", victim);
+        }
+        log(`figures: the up ended ${((Date.now() - cutAt) / 1000).toFixed(0)} s after ${victim}'s power cut`);
+        expect(cut).toBe(true);
+        expect(failure).toBeDefined();
+        expect(output).toContain(`${victim} stopped answering during its drain`);
+        expect(kubeletVersions()).toBe(NODES.map((node, index) => `${node.hostname}=v${index === 0 ? NEW_VERSION : OLD_VERSION}`).join(" "));
+    });
+
+    test(`5. ${NODES[1].hostname} powered on, the next up resumes at its drain (${NODES[0].hostname}'s steps do not run again) and upgrades the rest, one at a time; the API through the VIP and the data stay; HEALTH_OK`, async () => {
+        const ran = recorder();
         const probe = apiProbe(VIP);
         const reads = sampler(() => block.readBack() === written.split(" ")[1], 10000);
         const degraded = sampler(() => health() === "HEALTH_OK", 5000);
@@ -110,7 +143,7 @@ describe("Kubernetes upgraded by a change of version, on the simulated lab", () 
         const started = Date.now();
         let result: UpResult;
         try {
-            result = await up(clock.onEvent);
+            result = await up((event) => { clock.onEvent(event); ran.onEvent(event); });
         } finally {
             const api = await probe.stop();
             const readFailures = await reads.stop();
@@ -123,6 +156,10 @@ describe("Kubernetes upgraded by a change of version, on the simulated lab", () 
             }
         }
         expect(result.summary.result).toBe("succeeded");
+        log(`steps of the resumed up: ${ran.steps.join(", ")}`);
+        expect(ran.steps.filter((step) => step.includes(`-${NODES[0].hostname}-upgrade`))).toEqual([]);
+        // the failed update of the drain left its old inputs in the state: this up runs it again, and it goes on from the annotation
+        expect(ran.steps.filter((step) => /^(create|update) /.test(step) && step.endsWith(`-${NODES[1].hostname}-upgrade-drain`))).toHaveLength(1);
         expect(kubeletVersions()).toBe(NODES.map((node) => `${node.hostname}=v${NEW_VERSION}`).join(" "));
         expect(kubectl("version", "-o", "json")).toContain(`"gitVersion": "v${NEW_VERSION}"`);
         expect(kubectl("get", "nodes", "-o", "jsonpath={.items[*].spec.unschedulable}").trim()).toBe("");
@@ -133,7 +170,7 @@ describe("Kubernetes upgraded by a change of version, on the simulated lab", () 
         expect(readBack()).toBe(written);
     });
 
-    test("5. a later up changes nothing and logs in nowhere", async () => {
+    test("6. a later up changes nothing and logs in nowhere", async () => {
         const before = NODES.map((node) => acceptedLogins(node.hostname));
         expect(changes((await up()).summary.resourceChanges)).toEqual({});
         expect(NODES.map((node) => acceptedLogins(node.hostname))).toEqual(before);

@@ -6,19 +6,42 @@ export DEBIAN_FRONTEND=noninteractive
 kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
 
 drain_node() {
-  local node=$1 seconds=$2 after_failure=${3:-cordoned} output
+  local node=$1 seconds=$2 after_failure=${3:-cordoned} output drain lost="" misses=0 ready
   kc cordon "$node" >/dev/null
-  if output=$(kc drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout="${seconds}s" 2>&1); then
+  output=$(mktemp)
+  # kubectl itself in the background (not kc, a function: its subshell would outlive a kill)
+  kubectl --kubeconfig /etc/kubernetes/admin.conf drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout="${seconds}s" >"$output" 2>&1 &
+  drain=$!
+  while kill -0 "$drain" 2>/dev/null; do
+    ready=$(kc get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
+    case "$ready" in
+      False|Unknown) misses=$((misses + 1)) ;;
+      *) misses=0 ;;
+    esac
+    if [ "$misses" -ge 2 ]; then
+      lost=$ready
+      kill "$drain" 2>/dev/null || true
+      break
+    fi
+    sleep 3
+  done
+  if wait "$drain" && [ -z "$lost" ]; then
+    rm -f "$output"
     echo "$node drained"
     return 0
   fi
   if [ "$after_failure" = uncordon ]; then
     kc uncordon "$node" >/dev/null || true
+  fi
+  if [ -n "$lost" ]; then
+    echo "$node stopped answering during its drain (Ready: $lost): its pods cannot stop while it is off; power it on, or take it out of the config, and run pulumi up again" >&2
+  elif [ "$after_failure" = uncordon ]; then
     echo "draining $node did not finish within $seconds s; it is schedulable again" >&2
   else
     echo "draining $node did not finish within $seconds s; it stays cordoned" >&2
   fi
-  grep -E 'disruption budget|error when evicting|cannot delete' <<<"$output" | sort -u | tail -n 5 >&2 || true
+  grep -E 'disruption budget|error when evicting|cannot delete' "$output" | sort -u | tail -n 5 >&2 || true
+  rm -f "$output"
   echo "pods still on $node (DaemonSets' aside): $(kc get pods -A --field-selector "spec.nodeName=$node" --no-headers \
     -o custom-columns=NAMESPACE:.metadata.namespace,NAME:.metadata.name,OWNER:.metadata.ownerReferences[0].kind 2>/dev/null |
     awk '$3 != "DaemonSet" { printf "%s/%s ", $1, $2 }')" >&2
