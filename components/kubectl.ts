@@ -35,6 +35,8 @@ fi`;
 
 /** How often a drain looks whether its node still answers (its Ready condition). */
 export const DRAIN_POLL_SECONDS = 3;
+/** How many times a drain that failed on a lost API asks whether its node is still Ready (about 90 s): the node controller's grace period is 40-50 s. */
+export const DRAIN_LOST_CHECKS = 30;
 
 /**
  * `drain_node NAME SECONDS [uncordon]`, after KUBECTL_FUNCTION: cordons the node and evicts its pods
@@ -70,6 +72,15 @@ export const DRAIN_FUNCTION = `drain_node() {
     rm -f "$output"
     echo "$node drained"
     return 0
+  fi
+  # the API gone in the middle (the lost node held the VIP): the node is seen NotReady only once the
+  # API is back and its grace period is over, so its Ready condition is asked again for a while
+  if [ -z "$lost" ] && grep -Eiq 'connection refused|unable to connect|i/o timeout|EOF|currently unable to handle' "$output"; then
+    for _ in $(seq ${DRAIN_LOST_CHECKS}); do
+      ready=$(kc get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
+      case "$ready" in False|Unknown) lost=$ready; break ;; esac
+      sleep ${DRAIN_POLL_SECONDS}
+    done
   fi
   if [ "$after_failure" = uncordon ]; then
     kc uncordon "$node" >/dev/null || true

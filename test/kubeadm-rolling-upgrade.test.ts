@@ -22,12 +22,13 @@ case "$args" in
   "get node "*" -o jsonpath={.status.conditions[?(@.type==\\"Ready\\")].status}")
     # lost-NODE: Unknown from then on; back-NODE: Unknown as many more times as it says, then True
     if [ -f "$STANDINS/lost-$3" ]; then echo Unknown
+    elif [ -s "$STANDINS/lost-after-$3" ]; then n=$(cat "$STANDINS/lost-after-$3"); if [ "$n" -gt 0 ]; then echo $((n - 1)) > "$STANDINS/lost-after-$3"; echo True; else echo Unknown; fi
     elif [ -s "$STANDINS/back-$3" ] && [ "$(cat "$STANDINS/back-$3")" -gt 0 ]; then echo $(($(cat "$STANDINS/back-$3") - 1)) > "$STANDINS/back-$3"; echo Unknown
     else echo True; fi ;;
   "annotate node "*" --overwrite homelab.dev/upgrading-to="*) echo "kubectl $args" >> "$STANDINS/calls"; echo "\${5#*=}" > "$STANDINS/annotation-$3" ;;
   "annotate node "*" homelab.dev/upgrading-to-") echo "kubectl $args" >> "$STANDINS/calls"; rm -f "$STANDINS/annotation-$3" ;;
   "cordon "*|"uncordon "*) echo "kubectl $args" >> "$STANDINS/calls" ;;
-  "drain "*) echo "kubectl $args" >> "$STANDINS/calls"; if [ -f "$STANDINS/drain-loses-node" ]; then touch "$STANDINS/lost-$2"; sleep 20; fi; if [ -f "$STANDINS/drain-blocked" ]; then echo 'error when evicting pods/"web-0" -n "shop" (will retry after 5s): Cannot evict pod as it would violate the pods disruption budget.' >&2; exit 1; fi ;;
+  "drain "*) echo "kubectl $args" >> "$STANDINS/calls"; if [ -f "$STANDINS/drain-loses-node" ]; then touch "$STANDINS/lost-$2"; sleep 20; fi; if [ -f "$STANDINS/drain-loses-api" ]; then echo 3 > "$STANDINS/lost-after-$2"; echo "error: unable to connect to the server: dial tcp 10.0.0.100:6443: connect: connection refused" >&2; exit 1; fi; if [ -f "$STANDINS/drain-blocked" ]; then echo 'error when evicting pods/"web-0" -n "shop" (will retry after 5s): Cannot evict pod as it would violate the pods disruption budget.' >&2; exit 1; fi ;;
   "get pods -A"*) echo "shop web-0 StatefulSet" ;;
   "get pdb -A"*) echo "shop/web " ;;
   *) echo "unexpected: kubectl $args" >&2; exit 2 ;;
@@ -39,11 +40,11 @@ fs.writeFileSync(path.join(cluster.dir, "admin.conf"), "");
 const gate = { what: "Ceph", script: `#!/usr/bin/env bash\necho gate >> /run/gate/calls\n[ -f /run/gate/ceph-ok ] || { echo "HEALTH_WARN 1 osds down" >&2; exit 1; }\necho HEALTH_OK\n` };
 const step: UpgradeStepSpec = { hostname: "lab-2", role: "control-plane", version: "1.38.0", nodeCount: 3, healthGate: gate };
 
-interface ClusterState { kubelet: string; annotation?: string; cordoned?: boolean; notReady?: string; cephOk?: boolean; drainBlocked?: boolean; drainLosesNode?: boolean; backAfter?: number }
+interface ClusterState { kubelet: string; annotation?: string; cordoned?: boolean; notReady?: string; cephOk?: boolean; drainBlocked?: boolean; drainLosesNode?: boolean; drainLosesApi?: boolean; backAfter?: number }
 
 function onCluster(rendered: string, state: ClusterState) {
     for (const file of fs.readdirSync(cluster.dir)) {
-        if (/^(calls|ready|kubelet-|annotation-|cordoned-|ceph-ok|drain-blocked|drain-loses-node|lost-|back-)/.test(file)) fs.rmSync(path.join(cluster.dir, file));
+        if (/^(calls|ready|kubelet-|annotation-|cordoned-|ceph-ok|drain-blocked|drain-loses-node|drain-loses-api|lost-|back-)/.test(file)) fs.rmSync(path.join(cluster.dir, file));
     }
     const write = (file: string, text: string) => fs.writeFileSync(path.join(cluster.dir, file), text);
     write("ready", ["lab-1", "lab-2", "lab-3"].map((name) => `${name} ${name === state.notReady ? "False" : "True"}\n`).join(""));
@@ -53,6 +54,7 @@ function onCluster(rendered: string, state: ClusterState) {
     if (state.cephOk !== false) write("ceph-ok", "");
     if (state.drainBlocked) write("drain-blocked", "");
     if (state.drainLosesNode) write("drain-loses-node", "");
+    if (state.drainLosesApi) write("drain-loses-api", "");
     if (state.backAfter !== undefined) write("back-lab-2", String(state.backAfter));
     const paths: Record<string, string> = { "/etc/kubernetes/admin.conf": "admin.conf" };
     if (rendered.includes("/run/gate/")) Object.assign(paths, { "/run/gate/calls": "calls", "/run/gate/ceph-ok": "ceph-ok" });
@@ -128,6 +130,13 @@ describe("the drain before a node's upgrade", () => {
         expect(result.calls.slice(-2)).toEqual(["kubectl drain lab-2 --ignore-daemonsets --delete-emptydir-data --timeout=600s", "kubectl uncordon lab-2"]);
         expect(result.annotation).toBe("v1.38.0");
     }, 30000);
+
+    test("a node lost with the API's VIP: kubectl drain fails on the API first; the node is asked again and named once it is seen NotReady", () => {
+        const result = onCluster(renderUpgradeDrainScript(step), { kubelet: "v1.37.2", drainLosesApi: true });
+        expect(result.status).toBe(1);
+        expect(result.output).toContain("lab-2 stopped answering during its drain (Ready: Unknown)");
+        expect(result.output).not.toContain("did not finish within");
+    }, 60000);
 
     test("a rerun while the node that lost power is still coming back: its drain waits until it is Ready, then goes on", () => {
         const result = onCluster(renderUpgradeDrainScript(step), { kubelet: "v1.37.2", annotation: "v1.38.0", backAfter: 2 });

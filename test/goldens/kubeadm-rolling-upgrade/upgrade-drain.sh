@@ -30,6 +30,15 @@ drain_node() {
     echo "$node drained"
     return 0
   fi
+  # the API gone in the middle (the lost node held the VIP): the node is seen NotReady only once the
+  # API is back and its grace period is over, so its Ready condition is asked again for a while
+  if [ -z "$lost" ] && grep -Eiq 'connection refused|unable to connect|i/o timeout|EOF|currently unable to handle' "$output"; then
+    for _ in $(seq 30); do
+      ready=$(kc get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
+      case "$ready" in False|Unknown) lost=$ready; break ;; esac
+      sleep 3
+    done
+  fi
   if [ "$after_failure" = uncordon ]; then
     kc uncordon "$node" >/dev/null || true
   fi
