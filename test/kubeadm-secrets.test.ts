@@ -53,7 +53,11 @@ case "$*" in
   *" get secret "*|*"get deployment coredns"*) exit 1 ;;
 esac
 exit 0`,
-        curl: "exit 0",
+        // the node's own API answers; another endpoint only when told (api-answers: the endpoint that does)
+        curl: `case "$*" in
+  *https://127.0.0.1*) exit 0 ;;
+  *) if [ -f "$STANDINS/api-answers" ] && grep -qF "$(cat "$STANDINS/api-answers")" <<<"$*"; then echo '{"gitVersion": "v1.34.2"}'; exit 0; fi; exit 7 ;;
+esac`,
         systemctl: `echo "$*" >> "$STANDINS/systemctl.log"; [ "$*" != "is-active --quiet kubelet" ]`,
     });
     fs.mkdirSync(path.join(box.dir, "etc-kubernetes"));
@@ -90,6 +94,17 @@ test("init: the token and the key reach kubeadm in its config file only", () => 
     expect(configsWith(`${TOKEN_ID}.${TOKEN_SECRET}`).length).toBeGreaterThan(0);
     expect(configsWith(CERTIFICATE_KEY).length).toBeGreaterThan(0);
     expect(fs.existsSync(path.join(box.dir, "etc-kubernetes", "homelab-init.done"))).toBe(true);
+});
+
+test("init refused where a cluster already answers, at the VIP or another control plane (a new machine in place of the first control plane): nothing run, nothing written", () => {
+    for (const endpoint of ["10.0.0.100:6443", "10.0.0.102:6443"]) {
+        fs.writeFileSync(path.join(box.dir, "api-answers"), endpoint);
+        const result = traced("kubernetes-init", renderInitScript(spec, cp1));
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain(`refusing kubeadm init on home-server-1: a Kubernetes API already answers at ${endpoint}`);
+        expect(fs.existsSync(path.join(box.dir, "kubeadm.log"))).toBe(false);
+        expect(fs.readdirSync(path.join(box.dir, "etc-kubernetes"))).toEqual([]);
+    }
 });
 
 test("init cut short just after admin.conf: each file it had not written yet is written by its own phase, the written ones are left, then the phases after the API run and the init is recorded done", () => {

@@ -6,7 +6,7 @@ import { RETRY_FUNCTION, script, shellQuote, writeFileIfChanged } from "../scrip
 import { plainVersion } from "../version";
 import { ADMIN_KUBECONFIG, KUBECTL_FUNCTION } from "../kubectl";
 import {
-    CERTIFICATE_KEY_PLACEHOLDER, ClusterNode, ClusterSpec, CRI_SOCKET, endpointOf, GracefulShutdown, gracefulShutdownFields,
+    CERTIFICATE_KEY_PLACEHOLDER, ClusterNode, ClusterSpec, controlPlanesOf, CRI_SOCKET, endpointOf, GracefulShutdown, gracefulShutdownFields,
     renderInitConfig, renderJoinConfig, TOKEN_PLACEHOLDER,
 } from "./config";
 
@@ -158,6 +158,14 @@ ${INIT_PHASES_AFTER_API.map(({ phase, takesKubeconfig }) => `    retry 3 10 kube
   fi
   touch ${INIT_DONE}
 else
+  # a cluster that already answers (this machine replaced, or its record lost): kubeadm init here would
+  # start a second, empty cluster beside it, and everything after would be applied to that one
+  for endpoint in ${[endpointOf(spec), ...controlPlanesOf(spec).filter((other) => other.hostname !== node.hostname).map((other) => `${other.internalAddress}:${spec.controlPlaneEndpoint.port}`)].join(" ")}; do
+    if curl -ksf --max-time 5 "https://$endpoint/version" >/dev/null 2>&1; then
+      echo "refusing kubeadm init on ${node.hostname}: a Kubernetes API already answers at $endpoint, so the cluster runs without ${node.hostname}'s record of its init, and an init here would start a second, empty cluster. If ${node.hostname} is a new machine in place of the first control plane, it has to join that cluster instead, which this program does not do yet; if that cluster is an old one to discard, run 'sudo kubeadm reset -f' on its nodes first. Nothing was changed on ${node.hostname}" >&2
+      exit 1
+    fi
+  done
   kubeadm config validate --config "$kubeadm_config" 2>&1 | hide_secrets
 ${spec.imagesPreloaded ? "" : `  # pulling the images is the slow, flaky part
   retry 5 15 kubeadm config images pull --config "$kubeadm_config" 2>&1 | hide_secrets

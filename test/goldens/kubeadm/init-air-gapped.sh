@@ -153,6 +153,14 @@ elif [ -f /etc/kubernetes/admin.conf ]; then
   fi
   touch /etc/kubernetes/homelab-init.done
 else
+  # a cluster that already answers (this machine replaced, or its record lost): kubeadm init here would
+  # start a second, empty cluster beside it, and everything after would be applied to that one
+  for endpoint in 10.0.0.100:6443 10.0.0.102:6443 10.0.0.103:6443; do
+    if curl -ksf --max-time 5 "https://$endpoint/version" >/dev/null 2>&1; then
+      echo "refusing kubeadm init on home-server-1: a Kubernetes API already answers at $endpoint, so the cluster runs without home-server-1's record of its init, and an init here would start a second, empty cluster. If home-server-1 is a new machine in place of the first control plane, it has to join that cluster instead, which this program does not do yet; if that cluster is an old one to discard, run 'sudo kubeadm reset -f' on its nodes first. Nothing was changed on home-server-1" >&2
+      exit 1
+    fi
+  done
   kubeadm config validate --config "$kubeadm_config" 2>&1 | hide_secrets
   if ! kubeadm init --config "$kubeadm_config" --upload-certs --skip-token-print --skip-certificate-key-print 2>&1 | hide_secrets; then
     echo "kubeadm init failed on home-server-1; resetting so that the next run starts clean" >&2
