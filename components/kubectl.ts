@@ -46,9 +46,11 @@ export const DRAIN_LOST_CHECKS = 30;
  * node cordoned (a node on its way out), or with `uncordon` schedulable again (a node that stays,
  * e.g. for an upgrade). A node that stops answering during its drain (powered off: its Ready
  * condition False or Unknown twice in a row) ends it at once, said by name: its pods can never stop,
- * and kubectl would wait out the whole bound for them.
+ * and kubectl would wait out the whole bound for them. Defines `node_ready NAME` too.
  */
-export const DRAIN_FUNCTION = `drain_node() {
+export const DRAIN_FUNCTION = `# node_ready NAME: its Ready condition (True, False, Unknown), or nothing when the API does not answer
+node_ready() { kc get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true; }
+drain_node() {
   local node=$1 seconds=$2 after_failure=\${3:-cordoned} output drain lost="" misses=0 ready
   kc cordon "$node" >/dev/null
   output=$(mktemp)
@@ -56,7 +58,7 @@ export const DRAIN_FUNCTION = `drain_node() {
   kubectl --kubeconfig ${ADMIN_KUBECONFIG} drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout="\${seconds}s" >"$output" 2>&1 &
   drain=$!
   while kill -0 "$drain" 2>/dev/null; do
-    ready=$(kc get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
+    ready=$(node_ready "$node")
     case "$ready" in
       False|Unknown) misses=$((misses + 1)) ;;
       *) misses=0 ;;
@@ -77,7 +79,7 @@ export const DRAIN_FUNCTION = `drain_node() {
   # API is back and its grace period is over, so its Ready condition is asked again for a while
   if [ -z "$lost" ] && grep -Eiq 'connection refused|unable to connect|i/o timeout|EOF|currently unable to handle' "$output"; then
     for _ in $(seq ${DRAIN_LOST_CHECKS}); do
-      ready=$(kc get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
+      ready=$(node_ready "$node")
       case "$ready" in False|Unknown) lost=$ready; break ;; esac
       sleep ${DRAIN_POLL_SECONDS}
     done

@@ -65,7 +65,7 @@ if [ \${#stale[@]} -gt 0 ]; then
 fi`,
         `# 2. drained, where the node still runs
 for name in "\${departed[@]}"; do
-  ready=$(kc get node "$name" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
+  ready=$(node_ready "$name")
   if [ "$ready" = True ]; then
     drain_node "$name" ${drainSeconds} || exit 1
   else

@@ -109,7 +109,7 @@ fi`,
             ? `echo "$node is the only node: not drained (its pods restart with its kubelet)"`
             : `# a node that lost power in its drain last time may still be coming back: its drain waits for it, bounded
 waited=0
-until [ "$(kc get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; do
+until [ "$(node_ready "$node")" = True ]; do
   if [ "$waited" -ge ${UPGRADE_SETTLE_SECONDS} ]; then
     echo "$node is not Ready after ${UPGRADE_SETTLE_SECONDS} s, so it cannot be drained: power it on (or take it out of the config) and run pulumi up again" >&2
     exit 1

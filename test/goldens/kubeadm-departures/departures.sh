@@ -5,6 +5,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
 
+# node_ready NAME: its Ready condition (True, False, Unknown), or nothing when the API does not answer
+node_ready() { kc get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true; }
 drain_node() {
   local node=$1 seconds=$2 after_failure=${3:-cordoned} output drain lost="" misses=0 ready
   kc cordon "$node" >/dev/null
@@ -13,7 +15,7 @@ drain_node() {
   kubectl --kubeconfig /etc/kubernetes/admin.conf drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout="${seconds}s" >"$output" 2>&1 &
   drain=$!
   while kill -0 "$drain" 2>/dev/null; do
-    ready=$(kc get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
+    ready=$(node_ready "$node")
     case "$ready" in
       False|Unknown) misses=$((misses + 1)) ;;
       *) misses=0 ;;
@@ -34,7 +36,7 @@ drain_node() {
   # API is back and its grace period is over, so its Ready condition is asked again for a while
   if [ -z "$lost" ] && grep -Eiq 'connection refused|unable to connect|i/o timeout|EOF|currently unable to handle' "$output"; then
     for _ in $(seq 30); do
-      ready=$(kc get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
+      ready=$(node_ready "$node")
       case "$ready" in False|Unknown) lost=$ready; break ;; esac
       sleep 3
     done
@@ -97,7 +99,7 @@ fi
 
 # 2. drained, where the node still runs
 for name in "${departed[@]}"; do
-  ready=$(kc get node "$name" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
+  ready=$(node_ready "$name")
   if [ "$ready" = True ]; then
     drain_node "$name" 600 || exit 1
   else

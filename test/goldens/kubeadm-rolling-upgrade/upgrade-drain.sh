@@ -5,6 +5,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
 
+# node_ready NAME: its Ready condition (True, False, Unknown), or nothing when the API does not answer
+node_ready() { kc get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true; }
 drain_node() {
   local node=$1 seconds=$2 after_failure=${3:-cordoned} output drain lost="" misses=0 ready
   kc cordon "$node" >/dev/null
@@ -13,7 +15,7 @@ drain_node() {
   kubectl --kubeconfig /etc/kubernetes/admin.conf drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout="${seconds}s" >"$output" 2>&1 &
   drain=$!
   while kill -0 "$drain" 2>/dev/null; do
-    ready=$(kc get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
+    ready=$(node_ready "$node")
     case "$ready" in
       False|Unknown) misses=$((misses + 1)) ;;
       *) misses=0 ;;
@@ -34,7 +36,7 @@ drain_node() {
   # API is back and its grace period is over, so its Ready condition is asked again for a while
   if [ -z "$lost" ] && grep -Eiq 'connection refused|unable to connect|i/o timeout|EOF|currently unable to handle' "$output"; then
     for _ in $(seq 30); do
-      ready=$(kc get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)
+      ready=$(node_ready "$node")
       case "$ready" in False|Unknown) lost=$ready; break ;; esac
       sleep 3
     done
@@ -105,7 +107,7 @@ fi
 
 # a node that lost power in its drain last time may still be coming back: its drain waits for it, bounded
 waited=0
-until [ "$(kc get node "$node" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; do
+until [ "$(node_ready "$node")" = True ]; do
   if [ "$waited" -ge 300 ]; then
     echo "$node is not Ready after 300 s, so it cannot be drained: power it on (or take it out of the config) and run pulumi up again" >&2
     exit 1
