@@ -135,7 +135,7 @@ export function composeHomelab(config: HomelabConfig, observed: Observed): Homel
         dnsDomain: k8s.dnsDomain,
         controlPlaneEndpoint: { address: config.vip.address, port: 6443 },
         // a node's packages need only the node prepared, so they install while the network and the VIP come up
-        nodes: machines.map(({ node, ssh, machine }) => ({ hostname: node.hostname, internalAddress: node.internalAddress, role: node.role, ssh, after: machine.ready })),
+        nodes: machines.map(({ node, ssh, machine }) => ({ hostname: node.hostname, internalAddress: node.internalAddress, role: node.role, ssh, machine: machine.machine, after: machine.ready })),
         scheduleOnControlPlanes: k8s.scheduleOnControlPlanes,
         allowCgroupV1: k8s.allowCgroupV1,
         kubeProxySetsConntrackLimit: k8s.kubeProxySetsConntrackLimit,
@@ -179,7 +179,7 @@ export function composeHomelab(config: HomelabConfig, observed: Observed): Homel
             cephImage: storage.cephImage,
             poolSize: storage.poolSize,
             // a node's images and the check of its disks need only its containerd
-            nodes: machines.map(({ node, ssh }) => ({ hostname: node.hostname, osdDevices: node.osdDevices, controlPlane: node.role === "control-plane", ssh, after: cluster.runtimeReadyOn[node.hostname] })),
+            nodes: machines.map(({ node, ssh, machine }) => ({ hostname: node.hostname, osdDevices: node.osdDevices, controlPlane: node.role === "control-plane", ssh, machine: machine.machine, after: cluster.runtimeReadyOn[node.hostname] })),
             blockStorageClass: storage.blockStorageClass,
             filesystemStorageClass: storage.filesystemStorageClass,
             allowLoopDevices: storage.allowLoopDevices,

@@ -1,5 +1,5 @@
 // Golden tests of BareMetalNode's renderers (test/goldens/baremetal), each script also checked by shellcheck.
-import { renderHostsScript, renderPowerOffScript, renderPrepareScript } from "../components/baremetal/render";
+import { renderHostsScript, renderMachineIdentityScript, renderPowerOffScript, renderPrepareScript } from "../components/baremetal/render";
 import { expectScriptGolden } from "./helpers/golden";
 import { expectShellcheckClean } from "./helpers/shellcheck";
 import { SEED_HOSTS } from "./helpers/fixtures";
@@ -17,6 +17,9 @@ describe("BareMetalNode", () => {
         const text = renderHostsScript(SEED_HOSTS);
         expectScriptGolden("hosts.sh", text);
         for (const host of SEED_HOSTS) expect(text).toMatch(new RegExp(`^${host.address.replace(/\./g, "\\.")} +${host.hostname}$`, "m"));
+    });
+    test("machine identity script", () => {
+        expectScriptGolden("machine-identity.sh", renderMachineIdentityScript());
     });
     test("power-off script", () => {
         expectScriptGolden("poweroff.sh", renderPowerOffScript("home-server-1"));

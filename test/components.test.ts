@@ -31,6 +31,7 @@ describe("BareMetalNode", () => {
             "command:local:Command home-server-1-wake",
             "command:local:Command home-server-1-host-key",
             "command:remote:Command home-server-1-prepare",
+            "command:remote:Command home-server-1-machine-identity",
             "command:remote:Command home-server-1-hosts",
             "command:remote:Command home-server-1-poweroff",
         ]);
@@ -43,9 +44,12 @@ describe("BareMetalNode", () => {
         expect(byName("home-server-1-host-key").inputs.addPreviousOutputInEnv).toBe(true);
         expect(byName("home-server-1-prepare").dependsOn).toEqual(["home-server-1-power", "home-server-1-wake"]);
         expect(byName("home-server-1-hosts").dependsOn).toEqual(["home-server-1-prepare"]);
+        // which machine answers needs only SSH; the power-off step (deleted first) comes after it
+        expect(byName("home-server-1-machine-identity").dependsOn).toEqual(["home-server-1-power", "home-server-1-wake"]);
+
         expect(byName("home-server-1-hosts").inputs.create).toContain(SEED_HOSTS[2].hostname);
         expect(byName("home-server-1-prepare").inputs.create).not.toContain(SEED_HOSTS[2].hostname);
-        expect(byName("home-server-1-poweroff").dependsOn).toEqual(["home-server-1-hosts"]);
+        expect(byName("home-server-1-poweroff").dependsOn).toEqual(["home-server-1-hosts", "home-server-1-machine-identity"]);
         expect(byName("home-server-1-poweroff").inputs.delete).toContain("shutdown -P now");
         expect(byName("home-server-1-poweroff").inputs).toMatchObject({ create: "true", update: "true" });
         for (const child of registered.slice(1)) expect(child.parent).toBe("home-server-1");
@@ -92,7 +96,7 @@ describe("BareMetalNode", () => {
         });
         await settle();
         const remote = registered.filter((r) => r.type === "command:remote:Command");
-        expect(remote).toHaveLength(3);
+        expect(remote).toHaveLength(4);
         for (const command of remote) {
             // A secret inside the connection makes the whole connection secret in state.
             expect((secretValue(command.inputs.connection) as { privateKey: string }).privateKey).toBe(THROWAWAY_KEY);

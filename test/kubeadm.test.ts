@@ -192,11 +192,21 @@ describe("KubeadmCluster", () => {
         expect(named("kubernetes-token-secret").inputs).toMatchObject({ length: 16, upper: false, special: false });
         expect(named("kubernetes-certificate-key").inputs).toMatchObject({ length: 64, lower: false, upper: false, numeric: true, special: true, overrideSpecial: "abcdef" });
         expect(commands().map((c) => c.name).sort()).toEqual([
+            "kubernetes-home-server-2-admission", "kubernetes-home-server-3-admission", "kubernetes-home-server-4-admission",
             "kubernetes-home-server-1-packages", "kubernetes-home-server-2-join", "kubernetes-home-server-2-packages",
             "kubernetes-home-server-3-join", "kubernetes-home-server-3-packages", "kubernetes-home-server-4-join",
             "kubernetes-home-server-4-packages", "kubernetes-init", "kubernetes-join-secrets-cleanup", "kubernetes-kubeconfig", "kubernetes-prejoin",
             "kubernetes-home-server-1-certificates", "kubernetes-home-server-2-certificates", "kubernetes-home-server-3-certificates", "kubernetes-admin-kubeconfig",
         ].sort());
+    });
+
+    test("admission: each joining node's, on the init node after init (a control plane's after the one before it joined), before its join", () => {
+        expect(dependencyNamesOf("kubernetes-home-server-2-admission")).toEqual(["kubernetes-init", "kubernetes-prejoin"]);
+        expect(dependencyNamesOf("kubernetes-home-server-3-admission")).toEqual(["kubernetes-init", "kubernetes-home-server-2-join"]);
+        expect(dependencyNamesOf("kubernetes-home-server-4-admission")).toEqual(["kubernetes-init"]);
+        for (const host of ["home-server-2", "home-server-3", "home-server-4"]) expect(dependencyNamesOf(`kubernetes-${host}-join`)).toContain(`kubernetes-${host}-admission`);
+        // a machine put in place of another changes the pre-join step's script, so it makes the token and keys again
+        expect(named("kubernetes-prejoin").inputs.create).toContain("# for the joins of home-server-2 (machine unknown), home-server-3 (machine unknown), home-server-4 (machine unknown)");
     });
 
     test("certificates: checked on each control plane one at a time after it joined; renewed where due, the preview naming the expiry", () => {

@@ -1,9 +1,10 @@
-// RookCeph's step for OSD hosts that left the config, run by bash against a stand-in kubectl that
+// RookCeph's steps for OSD hosts that left the config and for OSDs a replaced machine left behind, run by bash against a stand-in kubectl that
 // answers the ceph commands (run in the operator's pod) from files: which hosts Ceph's CRUSH map
 // has, their OSDs, which are up, the placement groups. Every call is logged in order.
 import * as fs from "fs";
 import * as path from "path";
 import { renderOsdDeparturesScript } from "../components/rook/departures";
+import { renderReplacedOsdsScript } from "../components/rook/replacements";
 import { expectScriptGolden } from "./helpers/golden";
 import { standIns } from "./helpers/standins";
 
@@ -34,6 +35,8 @@ case "$*" in
   *"get cephcluster rook-ceph -o jsonpath={.status.ceph.fsid}") cat "$STANDINS/fsid" ;;
   *"scale deployment rook-ceph-osd-"*) all="$*"; id=\${all##*rook-ceph-osd-}; touch "$STANDINS/down-\${id%% *}" ;;
   *"delete deployment rook-ceph-osd-"*) true ;;
+  *"get node "*" --ignore-not-found -o jsonpath={.metadata.creationTimestamp}") all="$*"; host=\${all##*get node }; cat "$STANDINS/node-\${host%% *}" 2>/dev/null || true ;;
+  *"get deployment rook-ceph-osd-"*" --ignore-not-found -o jsonpath={.metadata.creationTimestamp}") all="$*"; id=\${all##*rook-ceph-osd-}; cat "$STANDINS/made-\${id%% *}" 2>/dev/null || true ;;
   *) echo "unexpected: kubectl $*" >&2; exit 2 ;;
 esac`,
 });
@@ -42,16 +45,21 @@ afterAll(() => ceph.cleanup());
 const node = (hostname: string) => ({ hostname, osdDevices: ["/dev/sdb"] });
 const threeHosts = { nodes: ["lab-1", "lab-2", "lab-3"].map(node), poolSize: 3, healthTimeoutMinutes: 5 };
 
-function run(spec: Parameters<typeof renderOsdDeparturesScript>[0], ceph_: { fsid?: string; hosts: string[]; trees: Record<string, number[]>; clean?: boolean; safe?: boolean }) {
+interface CephState { fsid?: string; hosts: string[]; trees: Record<string, number[]>; clean?: boolean; safe?: boolean; down?: number[]; nodesRegistered?: Record<string, string>; osdsMade?: Record<number, string> }
+
+function run(spec: Parameters<typeof renderOsdDeparturesScript>[0], ceph_: CephState, render: (spec: any) => string = renderOsdDeparturesScript) {
     for (const file of fs.readdirSync(ceph.dir)) {
-        if (/^(calls|clock|fsid|hosts|tree-|down-|pgs|safe)/.test(file)) fs.rmSync(path.join(ceph.dir, file));
+        if (/^(calls|clock|fsid|hosts|tree-|down-|pgs|safe|node-|made-)/.test(file)) fs.rmSync(path.join(ceph.dir, file));
     }
+    for (const id of ceph_.down ?? []) fs.writeFileSync(path.join(ceph.dir, `down-${id}`), "");
+    for (const [host, time] of Object.entries(ceph_.nodesRegistered ?? {})) fs.writeFileSync(path.join(ceph.dir, `node-${host}`), time);
+    for (const [id, time] of Object.entries(ceph_.osdsMade ?? {})) fs.writeFileSync(path.join(ceph.dir, `made-${id}`), time);
     fs.writeFileSync(path.join(ceph.dir, "fsid"), ceph_.fsid ?? "6b1c0e0e-0000-4000-8000-000000000000");
     fs.writeFileSync(path.join(ceph.dir, "hosts"), ceph_.hosts.map((host) => `${host}\n`).join(""));
     for (const [host, ids] of Object.entries(ceph_.trees)) fs.writeFileSync(path.join(ceph.dir, `tree-${host}`), ids.map((id) => `${id}\n`).join(""));
     fs.writeFileSync(path.join(ceph.dir, "pgs"), ceph_.clean === false ? "97 pgs: 12 active+undersized+degraded, 85 active+clean; 2.1 MiB data\n" : "97 pgs: 97 active+clean; 2.1 MiB data\n");
     if (ceph_.safe !== false) fs.writeFileSync(path.join(ceph.dir, "safe"), "");
-    const result = ceph.run(renderOsdDeparturesScript(spec), { "/etc/kubernetes/admin.conf": "admin.conf" });
+    const result = ceph.run(render(spec), { "/etc/kubernetes/admin.conf": "admin.conf" });
     const callsFile = path.join(ceph.dir, "calls");
     const calls = fs.existsSync(callsFile) ? fs.readFileSync(callsFile, "utf8").trim().split("\n") : [];
     return { status: result.status, output: result.stdout + result.stderr, calls };
@@ -106,5 +114,57 @@ describe("OSD hosts that left the config", () => {
         expect(swapped.status).toBe(1);
         expect(swapped.output).toContain("no OSD is up on lab-5 after 300 s; lab-4 stay(s) in Ceph");
         expect(changes(swapped.calls)).toEqual([]);
+    });
+});
+
+describe("OSDs a replaced machine left behind", () => {
+    const machines = { "lab-1": "1a".repeat(32), "lab-2": "2b".repeat(32), "lab-3": "3c".repeat(32) };
+    const replacements = (spec: typeof threeHosts) => renderReplacedOsdsScript({ ...spec, machines });
+    // lab-3's machine was replaced: its Node registered at 12:00; osd.2 (made at install) is down, osd.5 the new disk's
+    const replaced = {
+        hosts: ["lab-1", "lab-2", "lab-3"], trees: { "lab-1": [0], "lab-2": [1], "lab-3": [2, 5] }, down: [2],
+        nodesRegistered: { "lab-1": "2026-12-01T09:00:00Z", "lab-2": "2026-12-01T09:05:00Z", "lab-3": "2026-12-07T12:00:00Z" },
+        osdsMade: { 0: "2026-12-01T09:20:00Z", 1: "2026-12-01T09:20:00Z", 2: "2026-12-01T09:20:00Z", 5: "2026-12-07T12:10:00Z" },
+    };
+
+    test("golden", () => {
+        expectScriptGolden("replaced-osds.sh", replacements(threeHosts));
+    });
+
+    test("the old machine's down OSD: out once the new machine's OSD is up, a wait for clean placement groups, then stopped and purged; the host stays", () => {
+        const { status, output, calls } = run(threeHosts, replaced, replacements);
+        expect({ status, output }).toMatchObject({ status: 0 });
+        expect(output).toContain("osd.2 on lab-3 is down, made 2026-12-01T09:20:00Z, before lab-3's Node (2026-12-07T12:00:00Z): the old machine's");
+        expect(changes(calls).map((call) => call.replace(/^kubectl --kubeconfig \S+ /, ""))).toEqual([
+            "ceph osd out 2",
+            "-n rook-ceph scale deployment rook-ceph-osd-2 --replicas=0",
+            "ceph osd purge 2 --yes-i-really-mean-it",
+            "-n rook-ceph delete deployment rook-ceph-osd-2 --ignore-not-found",
+        ]);
+        expect(calls.indexOf("ceph osd safe-to-destroy 2")).toBeGreaterThan(calls.indexOf("ceph osd out 2"));
+    });
+
+    test("never touched: OSDs that are up, a down OSD younger than its host's Node (a disk failing, a node off), a cluster never up", () => {
+        const allUp = run(threeHosts, { ...replaced, down: [] }, replacements);
+        expect(allUp).toMatchObject({ status: 0 });
+        expect(allUp.output).toContain("no OSD left behind by a replaced machine");
+        expect(changes(allUp.calls)).toEqual([]);
+        const young = run(threeHosts, { ...replaced, down: [5] }, replacements);
+        expect(young.status).toBe(0);
+        expect(changes(young.calls)).toEqual([]);
+        const never = run(threeHosts, { ...replaced, fsid: "" }, replacements);
+        expect(never.status).toBe(0);
+        expect(changes(never.calls)).toEqual([]);
+    });
+
+    test("the new machine has no OSD up yet, or the placement groups never get clean: the old OSD keeps its data, the up fails saying so", () => {
+        const noNewOsd = run(threeHosts, { ...replaced, trees: { ...replaced.trees, "lab-3": [2] } }, replacements);
+        expect(noNewOsd.status).toBe(1);
+        expect(noNewOsd.output).toContain("no OSD is up on lab-3 after 300 s; the old machines' OSDs stay in Ceph (down)");
+        expect(changes(noNewOsd.calls)).toEqual([]);
+        const unclean = run(threeHosts, { ...replaced, clean: false, safe: false }, replacements);
+        expect(unclean.status).toBe(1);
+        expect(unclean.output).toContain("after 300 s Ceph still needs osd.2");
+        expect(changes(unclean.calls)).toEqual(["ceph osd out 2"]);
     });
 });

@@ -216,6 +216,7 @@ describe("RookCeph", () => {
             ...spec.nodes.map((node) => `command:remote:Command storage-fsid-${node.hostname}`),
             "command:remote:Command storage-operator",
             "command:remote:Command storage-osd-departures",
+            "command:remote:Command storage-replaced-osds",
             "command:remote:Command storage-wait",
             ...spec.nodes.map((node) => `command:remote:Command storage-wipe-${node.hostname}`),
             "homelab:index:RookCeph storage",
@@ -236,6 +237,9 @@ describe("RookCeph", () => {
         expect(dependencyNamesOf("storage-wait")).toEqual(expect.arrayContaining(["storage-cluster", "storage-block-pool", "storage-filesystem", "storage-osd-departures"]));
         // an OSD host that left goes after the cluster stops listing it, and before the wait counts the OSDs
         expect(dependencyNamesOf("storage-osd-departures")).toEqual(["storage-cluster"]);
+        // a replaced machine's old OSDs, which would keep Ceph from HEALTH_OK, go before the wait too
+        expect(dependencyNamesOf("storage-replaced-osds")).toEqual(["storage-cluster"]);
+        expect(dependencyNamesOf("storage-wait")).toContain("storage-replaced-osds");
         expect(dependencyNamesOf("storage-block-storage-class")).toEqual(expect.arrayContaining(["storage-block-pool", "storage-wait"]));
         expect(dependencyNamesOf("storage-filesystem-storage-class")).toEqual(expect.arrayContaining(["storage-filesystem", "storage-wait"]));
         expect(named("storage-operator").inputs.delete).toContain("--ignore-not-found --wait=false");

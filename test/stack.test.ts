@@ -43,7 +43,7 @@ test("the chain runs in order: nodes, network, VIP, kubeadm, Calico, Rook; every
     expect(byName("home-kubernetes-home-server-2-packages").dependsOn).toEqual(["home-server-2-poweroff"]);
     const networks = ["home-server-1-internal-netplan", "home-server-2-internal-netplan", "home-server-3-internal-netplan"];
     expect(byName("home-kubernetes-init").dependsOn).toEqual(["home-kubernetes-home-server-1-packages", "home-vip-vip", ...networks]);
-    expect(byName("home-kubernetes-home-server-3-join").dependsOn).toEqual(["home-kubernetes-home-server-3-packages", "home-kubernetes-home-server-2-join", "home-vip-vip", ...networks]);
+    expect(byName("home-kubernetes-home-server-3-join").dependsOn).toEqual(["home-kubernetes-home-server-3-packages", "home-kubernetes-home-server-2-join", "home-kubernetes-home-server-3-admission", "home-vip-vip", ...networks]);
     const kubeadmDone = ["home-kubernetes-init", "home-kubernetes-home-server-2-join", "home-kubernetes-home-server-3-join", "home-kubernetes-join-secrets-cleanup", "home-kubernetes-kubeconfig",
         "home-kubernetes-home-server-1-graceful-shutdown", "home-kubernetes-home-server-2-graceful-shutdown", "home-kubernetes-home-server-3-graceful-shutdown",
         "home-kubernetes-home-server-1-certificates", "home-kubernetes-home-server-2-certificates", "home-kubernetes-home-server-3-certificates", "home-kubernetes-admin-kubeconfig"];

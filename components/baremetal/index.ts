@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { Follows } from "../order";
 import { deleteOnlyStep, remoteScript, SshTarget } from "../remote";
-import { HostEntry, renderHostsScript, renderPowerOffScript, renderPrepareScript } from "./render";
+import { HostEntry, renderHostsScript, renderMachineIdentityScript, renderPowerOffScript, renderPrepareScript } from "./render";
 
 export interface WakeOnLan {
     /** Broadcast address the magic packet goes to, e.g. 192.168.10.255. */
@@ -40,6 +40,12 @@ export class BareMetalNode extends pulumi.ComponentResource {
     readonly hostname: pulumi.Output<string>;
     readonly address: pulumi.Output<string>;
     readonly mac: pulumi.Output<string>;
+    /**
+     * Which machine answers at the address: the sha256 of its /etc/machine-id, or "unknown". A
+     * machine put in place of a dead one under the same hostname has another (see KubeadmCluster's
+     * admission of a node).
+     */
+    readonly machine: pulumi.Output<string>;
     /** Complete when the node is awake and prepared. */
     readonly ready: pulumi.Resource[];
     /**
@@ -99,18 +105,23 @@ export class BareMetalNode extends pulumi.ComponentResource {
             target: ssh,
             create: renderHostsScript(args.hosts),
         }, { parent: this, dependsOn: [prepare] });
+        const identity = remoteScript(`${name}-machine-identity`, {
+            target: ssh,
+            create: renderMachineIdentityScript(),
+        }, { parent: this, dependsOn: [power, wake] });
 
         // Created last so that it is deleted first: everything that needs the
         // node running is gone before it powers off, and `power` then waits for SSH to close.
         this.ready = [deleteOnlyStep(`${name}-poweroff`, {
             target: ssh,
             delete: renderPowerOffScript(args.hostname),
-        }, { parent: this, dependsOn: [hosts] })];
+        }, { parent: this, dependsOn: [hosts, identity] })];
         this.ssh = ssh;
 
         this.hostname = pulumi.output(args.hostname);
         this.address = pulumi.output(args.ssh.host);
         this.mac = pulumi.output(args.mac);
-        this.registerOutputs({ hostname: this.hostname, address: this.address, mac: this.mac });
+        this.machine = identity.stdout.apply((text) => text.trim());
+        this.registerOutputs({ hostname: this.hostname, address: this.address, mac: this.mac, machine: this.machine });
     }
 }

@@ -146,3 +146,15 @@ if ! systemd-run --quiet --no-block --on-active=2 --unit="homelab-poweroff-$(dat
 fi
 echo "${hostname} powers off in 2 s"`);
 }
+
+/**
+ * What tells one machine from another under the same hostname: the sha256 of its /etc/machine-id
+ * (systemd asks that the id itself not leave the machine), or "unknown" where it has none. The
+ * kubelet reports the same id in its Node's status.nodeInfo.machineID, so a step on a control plane
+ * can tell whether a Node was registered by the machine now at that node's address.
+ */
+export function renderMachineIdentityScript(machineIdFile = "/etc/machine-id"): string {
+    return script(`machine_id=$(tr -d '[:space:]' < ${machineIdFile} 2>/dev/null || true)
+if [ -z "$machine_id" ]; then echo unknown; exit 0; fi
+printf '%s' "$machine_id" | sha256sum | cut -d' ' -f1`);
+}

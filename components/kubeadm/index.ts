@@ -6,6 +6,7 @@ import { randomHex, randomLowerAlphanumeric } from "../secret";
 import { certificatesDue, earliestExpiry, renderCertificateRenewalScript } from "./certificates";
 import { caCertHashOf, clusterSpecProblems, ClusterSpec, controlPlanesOf, endpointOf, NodeRole } from "./config";
 import { describeArgProblems } from "../problems";
+import { renderAdmissionScript } from "./admission";
 import { renderDeparturesScript } from "./departures";
 import { PackageSource, renderPackagesScript } from "./packages";
 import { renderRestorePkiScript } from "./pki";
@@ -29,6 +30,12 @@ export interface KubeadmNode extends Follows {
     ssh: SshTarget;
     /** What the node's packages (and containerd's configuration) wait for, e.g. the node prepared; its join also waits for the component's `after`. */
     after?: pulumi.Resource[];
+    /**
+     * Which machine is at the node's address (BareMetalNode.machine), e.g. the sha256 of its
+     * /etc/machine-id; unset: "unknown". A new one under the same hostname (a replaced machine) has
+     * the old machine's Node and etcd member removed before it joins.
+     */
+    machine?: pulumi.Input<string>;
 }
 
 export interface KubeadmClusterArgs extends Omit<ClusterSpec, "nodes" | "imagesPreloaded">, Follows {
@@ -171,7 +178,10 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         if (joining.length > 0) {
             // a new joining node needs a live token and certificates uploaded less than 2 h ago
             const joiningNames = joining.map((node) => node.hostname);
-            const prejoinScript = renderPrejoinScript(spec, initNode);
+            const machineOf = (node: KubeadmNode) => pulumi.output(node.machine ?? "unknown");
+            // a machine put in place of another changes the script, which then runs again for its join
+            const prejoinScript = pulumi.all(joining.map(machineOf)).apply((machines) =>
+                renderPrejoinScript(spec, initNode, joining.map((node, index) => ({ hostname: node.hostname, machine: machines[index] }))));
             const prejoin = remoteScript(`${name}-prejoin`, {
                 target: initNode.ssh,
                 create: prejoinScript,
@@ -185,6 +195,15 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             let previous: pulumi.Resource = prejoin;
             for (const node of joining) {
                 const controlPlane = node.role === "control-plane";
+                const admission = remoteScript(`${name}-${node.hostname}-admission`, {
+                    target: initNode.ssh,
+                    create: machineOf(node).apply((machine) => renderAdmissionScript({ hostname: node.hostname, role: node.role, machine })),
+                }, {
+                    parent: this,
+                    // the old machine's Node and member are in the cluster init made; a control plane's
+                    // after the one before it joined, as etcd changes one member at a time
+                    dependsOn: controlPlane ? [init, previous] : [init],
+                });
                 const join = remoteScript(`${name}-${node.hostname}-join`, {
                     target: node.ssh,
                     create: caCertHash.apply((hash) => renderJoinScript(spec, node, hash)),
@@ -193,8 +212,9 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                 }, {
                     parent: this,
                     // kubeadm must be installed; control planes join one at a time (etcd adds members
-                    // serially) and workers join after the last of them
-                    dependsOn: [packagesOf(node), previous, ...(args.after ?? [])],
+                    // serially) and workers join after the last of them; what an old machine under
+                    // this name left is gone
+                    dependsOn: [packagesOf(node), previous, admission, ...(args.after ?? [])],
                 });
                 if (controlPlane) previous = join;
                 joins.push(join);
@@ -204,7 +224,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             // left: they are deleted, and the next join's pre-join step creates them again
             joins.push(remoteScript(`${name}-join-secrets-cleanup`, {
                 target: initNode.ssh,
-                create: renderJoinSecretsCleanupScript(prejoinScript),
+                create: prejoinScript.apply(renderJoinSecretsCleanupScript),
                 stdin: tokenOnly,
                 triggers: joiningNames,
             }, { parent: this, dependsOn: [...joins] }));

@@ -216,8 +216,9 @@ fi`;
 }
 
 /** Run on the init node before joins: a live bootstrap token and freshly uploaded control-plane certificates. */
-export function renderPrejoinScript(spec: ClusterSpec, node: ClusterNode): string {
+export function renderPrejoinScript(spec: ClusterSpec, node: ClusterNode, joining: { hostname: string; machine: string }[] = []): string {
     return script(
+        ...(joining.length > 0 ? [`# for the joins of ${joining.map((each) => `${each.hostname} (machine ${each.machine.slice(0, 12)})`).join(", ")}: a machine put in place of another runs this again`] : []),
         RETRY_FUNCTION,
         KUBECTL_FUNCTION,
         secretsSection(true),

@@ -3,12 +3,8 @@
 // can hold every replica.
 import { KUBECTL_FUNCTION } from "../kubectl";
 import { IS_ONE_OF_FUNCTION, script, shellQuote } from "../script";
-import { CEPH_FUNCTION, CLUSTER_NAME, HEALTH_TIMEOUT_MINUTES, NAMESPACE, osdNodes, RookSpec, WAIT_SECONDS } from "./render";
-
-/** The CRUSH root Rook puts every host under. */
-const CRUSH_ROOT = "default";
-/** How long a stopped OSD may take to be marked down before its purge is given up (Ceph marks it within seconds of the stop). */
-const OSD_DOWN_SECONDS = 300;
+import { cephAnswersSection, everyHostHasAnOsdUp, osdRemovalSections } from "./osd-removal";
+import { CEPH_FUNCTION, HEALTH_TIMEOUT_MINUTES, osdNodes, RookSpec } from "./render";
 
 /**
  * On the admin node, whenever the OSD hosts in the config change: every host in Ceph's CRUSH map
@@ -32,17 +28,7 @@ export function renderOsdDeparturesScript(spec: Pick<RookSpec, "nodes" | "poolSi
         `osd_hosts=(${hosts.map(shellQuote).join(" ")})
 pool_size=${spec.poolSize}
 ${IS_ONE_OF_FUNCTION}
-fsid=$(kc -n ${NAMESPACE} get cephcluster ${CLUSTER_NAME} -o jsonpath='{.status.ceph.fsid}' 2>/dev/null || true)
-if [ -z "$fsid" ]; then
-  echo "Ceph has not been up yet: no OSD host can have left it"
-  exit 0
-fi
-answered=no
-for _ in $(seq 30); do
-  if crush_hosts=$(ceph_ osd crush ls ${CRUSH_ROOT}); then answered=yes; break; fi
-  sleep ${WAIT_SECONDS}
-done
-[ "$answered" = yes ] || { echo "Ceph (fsid $fsid) does not answer ($((30 * ${WAIT_SECONDS})) s): cannot tell whether an OSD host left it; nothing was changed" >&2; exit 1; }
+${cephAnswersSection("no OSD host can have left it", "whether an OSD host left it")}
 departed=()
 for host in $crush_hosts; do
   is_one_of "$host" "\${osd_hosts[@]}" || departed+=("$host")
@@ -57,61 +43,13 @@ if [ \${#osd_hosts[@]} -lt "$pool_size" ]; then
   echo "refusing: without \${departed[*]} Ceph would have \${#osd_hosts[@]} OSD host(s) for storage.poolSize $pool_size (one replica per host); nothing was changed" >&2
   exit 1
 fi
-# one look at the OSD map per round, for every host
-up_osds_of() { local id; for id in $(ceph_ osd ls-tree "$1" 2>/dev/null); do grep -E "^osd\\.$id up " <<<"$dump" >/dev/null && echo "$id"; done; }
-started=$(date +%s)
-while true; do
-  missing=()
-  dump=$(ceph_ osd dump || true)
-  for host in "\${osd_hosts[@]}"; do [ -n "$(up_osds_of "$host")" ] || missing+=("$host"); done
-  [ \${#missing[@]} -eq 0 ] && break
-  if [ $(($(date +%s) - started)) -ge ${limit} ]; then
-    echo "no OSD is up on \${missing[*]} after ${limit} s; \${departed[*]} stay(s) in Ceph until every OSD host in the config can take its replicas. Nothing was changed." >&2
-    exit 1
-  fi
-  sleep ${WAIT_SECONDS}
-done`,
-        `# 2. out: Ceph moves their placement groups to the other hosts while these OSDs still serve them
+${everyHostHasAnOsdUp(limit, "\${departed[*]} stay(s) in Ceph")}`,
+        `# 2. their OSDs
 ids=()
 for host in "\${departed[@]}"; do
   for id in $(ceph_ osd ls-tree "$host"); do ids+=("$id"); done
-done
-for id in "\${ids[@]}"; do
-  ceph_ osd out "$id" >/dev/null
-  echo "osd.$id marked out"
-done
-osd_list=$(printf 'osd.%s, ' "\${ids[@]}")
-osd_list=\${osd_list%, }`,
-        `# 3. every placement group active+clean, and Ceph agrees these OSDs hold nothing it still needs (bounded)
-all_clean() {
-  local stat
-  stat=$(ceph_ pg stat) || return 1
-  # "97 pgs: 97 active+clean; ..." -> every pg counted as active+clean
-  [ "$(sed -n 's/^\\([0-9]*\\) pgs: \\([0-9]*\\) active+clean;.*/\\1 \\2/p' <<<"$stat" | awk '$1 == $2 { print "yes" }')" = yes ]
-}
-if [ \${#ids[@]} -gt 0 ]; then
-  started=$(date +%s)
-  until all_clean && ceph_ osd safe-to-destroy "\${ids[@]}" >/dev/null; do
-    if [ $(($(date +%s) - started)) -ge ${limit} ]; then
-      echo "after ${limit} s Ceph still needs $osd_list (placement groups: $(ceph_ pg stat || echo unknown)); they stay out and keep their data; the next up waits again" >&2
-      exit 1
-    fi
-    sleep ${WAIT_SECONDS}
-  done
-  echo "every placement group is active+clean without $osd_list"
-fi`,
-        `# 4. each OSD stopped, purged from Ceph's maps, its deployment gone
-for id in "\${ids[@]}"; do
-  kc -n ${NAMESPACE} scale deployment "rook-ceph-osd-$id" --replicas=0 >/dev/null 2>&1 || true
-  started=$(date +%s)
-  until ! ceph_ osd dump | grep -E "^osd\\.$id up " >/dev/null; do
-    if [ $(($(date +%s) - started)) -ge ${OSD_DOWN_SECONDS} ]; then echo "osd.$id is still up ${OSD_DOWN_SECONDS} s after its deployment was scaled to 0; not purged" >&2; exit 1; fi
-    sleep ${WAIT_SECONDS}
-  done
-  ceph_ osd purge "$id" --yes-i-really-mean-it >/dev/null
-  kc -n ${NAMESPACE} delete deployment "rook-ceph-osd-$id" --ignore-not-found >/dev/null
-  echo "osd.$id purged"
 done`,
+        ...osdRemovalSections(limit),
         `# 5. the hosts, empty now, out of the CRUSH map
 for host in "\${departed[@]}"; do
   ceph_ osd crush rm "$host" >/dev/null

@@ -13,6 +13,7 @@ import {
 import { renderCleanupArmScript, renderCleanupWaitScript, renderClaimsGuardScript, renderNodeWipeScript } from "./teardown";
 import { renderDeviceCheckScript, renderFsidRecordScript, renderFsidRetireScript } from "./disks";
 import { renderOsdDeparturesScript } from "./departures";
+import { renderReplacedOsdsScript } from "./replacements";
 import { renderCephImageCheckScript, renderRookUpgradeCheck } from "./upgrade";
 
 export { CephfsMounter } from "./render";
@@ -33,6 +34,8 @@ export interface RookNode extends Follows {
     ssh: SshTarget;
     /** What this node's own steps (image import, device check) wait for, e.g. KubeadmCluster.runtimeReadyOn[hostname]: containerd runs there. */
     after?: pulumi.Resource[];
+    /** Which machine is at the node's address (BareMetalNode.machine); a new one (a replaced machine) has the old one's OSDs purged. */
+    machine?: pulumi.Input<string>;
 }
 
 export interface RookCephArgs extends Omit<RookSpec, "csi" | "nodes" | "wipeDisksOnDestroy">, Follows, ClusterApi {
@@ -195,6 +198,13 @@ export class RookCeph extends pulumi.ComponentResource {
             target: args.adminNode,
             create: renderOsdDeparturesScript(spec),
         }, { parent: this, dependsOn: [cluster] });
+        // OSDs a dead machine left behind leave Ceph once the machine in its place has OSDs up:
+        // also before the wait, which they would keep from HEALTH_OK
+        const osdHostMachines = pulumi.all(nodes.filter((node) => node.osdDevices.length > 0).map((node) => pulumi.all([node.hostname, pulumi.output(node.machine ?? "unknown")])));
+        const replacements = remoteScript(`${name}-replaced-osds`, {
+            target: args.adminNode,
+            create: osdHostMachines.apply((pairs) => renderReplacedOsdsScript({ ...spec, machines: Object.fromEntries(pairs) })),
+        }, { parent: this, dependsOn: [cluster] });
 
         this.healthWaitScript = renderWaitScript(spec);
         this.healthGate = { what: "Ceph", script: renderHealthGateScript(spec.healthTimeoutMinutes) };
@@ -206,7 +216,7 @@ export class RookCeph extends pulumi.ComponentResource {
         }, {
             parent: this,
             // health covers the OSDs and the pools, so everything must have been asked for
-            dependsOn: [cluster, blockPool, filesystem, departures],
+            dependsOn: [cluster, blockPool, filesystem, departures, replacements],
         });
 
         // every node with OSD disks records the healthy cluster's fsid from their labels, which the

@@ -51,11 +51,13 @@ while true; do
   sleep 10
 done
 
-# 2. out: Ceph moves their placement groups to the other hosts while these OSDs still serve them
+# 2. their OSDs
 ids=()
 for host in "${departed[@]}"; do
   for id in $(ceph_ osd ls-tree "$host"); do ids+=("$id"); done
 done
+
+# out: Ceph moves their placement groups to the other OSDs
 for id in "${ids[@]}"; do
   ceph_ osd out "$id" >/dev/null
   echo "osd.$id marked out"
@@ -63,7 +65,7 @@ done
 osd_list=$(printf 'osd.%s, ' "${ids[@]}")
 osd_list=${osd_list%, }
 
-# 3. every placement group active+clean, and Ceph agrees these OSDs hold nothing it still needs (bounded)
+# every placement group active+clean, and Ceph agrees these OSDs hold nothing it still needs (bounded)
 all_clean() {
   local stat
   stat=$(ceph_ pg stat) || return 1
@@ -82,7 +84,7 @@ if [ ${#ids[@]} -gt 0 ]; then
   echo "every placement group is active+clean without $osd_list"
 fi
 
-# 4. each OSD stopped, purged from Ceph's maps, its deployment gone
+# each OSD stopped, purged from Ceph's maps, its deployment gone
 for id in "${ids[@]}"; do
   kc -n rook-ceph scale deployment "rook-ceph-osd-$id" --replicas=0 >/dev/null 2>&1 || true
   started=$(date +%s)
