@@ -2,6 +2,7 @@
 // forget-node: take out a node whose machine is gone for good (a dead board, a lost disk).
 //
 //   npm run forget-node -- <hostname> [--stack <name>] [--yes]
+//   npm run forget-node -- --replaced <hostname> [--stack <name>] [--yes]
 //
 // A node taken out of homelab:nodes leaves by `pulumi up`: the nodes that stay take it out of Ceph,
 // etcd and Kubernetes, then the node's own steps reset it, wipe its disks (when asked to) and power
@@ -13,6 +14,14 @@
 // Refused, with the reason: while the node is still in homelab:nodes, while anything answers SSH at
 // its address (a node that answers leaves by `pulumi up`, reset and powered off), while an update
 // is pending in the state, or when the state has no such node.
+//
+// --replaced: the node stays, on another machine (a dead board or disk replaced, the OS installed
+// anew, the same hostname and address). Its resources are dropped from the state, so that the next
+// up creates them all against the new machine: it wakes the MAC now in homelab:nodes, records the
+// host key the new machine shows, prepares it and joins it, after the nodes that stay have removed
+// what the old machine left (its Node, its etcd member, its OSDs). Refused unless the old machine
+// is provably gone: homelab:nodes names another MAC than the state and nothing answers at the
+// address, or what answers there shows another SSH host key than the one recorded.
 "use strict";
 const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
@@ -20,6 +29,7 @@ const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
 const readline = require("node:readline");
+const { scanHostKey } = require("../components/baremetal/power.js");
 
 const SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d";
 const NODE_TYPE = "homelab:index:BareMetalNode";
@@ -35,6 +45,57 @@ function reveal(value) {
 }
 
 const nameOf = (urn) => urn.slice(urn.lastIndexOf("::") + 2);
+
+/**
+ * The deployment without those resources; every reference to them from the rest (dependencies,
+ * property dependencies, deleted-with) dropped too, as the engine checks that each names a resource
+ * before it. What depended on them is not changed on any machine: the next up creates them anew.
+ */
+function withoutResources(deployment, urns) {
+    const gone = new Set(urns);
+    const kept = (list) => (list ?? []).filter((urn) => !gone.has(urn));
+    const resources = deployment.resources.filter((resource) => !gone.has(resource.urn)).map((resource) => {
+        const copy = { ...resource };
+        if (resource.dependencies) copy.dependencies = kept(resource.dependencies);
+        if (resource.propertyDependencies) {
+            copy.propertyDependencies = Object.fromEntries(Object.entries(resource.propertyDependencies).map(([key, list]) => [key, kept(list)]));
+        }
+        if (resource.deletedWith && gone.has(resource.deletedWith)) delete copy.deletedWith;
+        return copy;
+    });
+    return { ...deployment, resources };
+}
+
+/** The node's config entry from `pulumi config get homelab:nodes --json`, or undefined. */
+function configuredNode(configJson, hostname) {
+    const entry = JSON.parse(configJson);
+    const nodes = entry.objectValue ?? JSON.parse(entry.value);
+    return Array.isArray(nodes) ? nodes.find((node) => node?.hostname === hostname) : undefined;
+}
+
+/** The host key the state recorded for the node: its host-key step's output (none where the config pins one). */
+function recordedHostKey(deployment, hostname, urns) {
+    const step = deployment.resources.find((resource) => urns.includes(resource.urn) && nameOf(resource.urn) === `${hostname}-host-key`);
+    const key = reveal(step?.outputs?.stdout);
+    return typeof key === "string" && key.trim() ? key.trim() : undefined;
+}
+
+/**
+ * Whether the machine at the address is provably not the one the state knows: the reason, or a
+ * problem. `answering`: whether anything accepts a connection there; `shown`: the host key it shows
+ * (ssh-keyscan), when it does.
+ */
+function replacementEvidence({ hostname, address, port, stateMac, configMac, recordedKey, answering, shown }) {
+    const macChanged = typeof configMac === "string" && typeof stateMac === "string" && configMac.toLowerCase() !== stateMac.toLowerCase();
+    if (!answering) {
+        if (macChanged) return { reason: `nothing answers at ${address}:${port}, and homelab:nodes names a new MAC (${configMac}, was ${stateMac})` };
+        return { problem: `nothing answers at ${address}:${port} and homelab:nodes still names ${hostname}'s old MAC ${stateMac}: if the machine is only switched off, \`pulumi up\` wakes it; if it was replaced, put the new machine's MAC in homelab:nodes first. Nothing was changed` };
+    }
+    if (!recordedKey) return { problem: `something answers at ${address}:${port}, and the state records no host key of ${hostname} to tell the old machine from a new one (a key pinned in homelab:nodes[N].sshHostKey: pin the new machine's). Nothing was changed` };
+    if (!shown) return { problem: `something answers at ${address}:${port} but shows no SSH host key: cannot tell whether it is ${hostname}'s old machine. Nothing was changed` };
+    if (shown === recordedKey) return { problem: `the machine at ${address}:${port} shows the host key recorded for ${hostname}: it is the old machine, still running; a running node is not replaced. Nothing was changed` };
+    return { reason: `the machine at ${address}:${port} shows another host key than the one recorded for ${hostname}${macChanged ? `, and homelab:nodes names a new MAC (${configMac}, was ${stateMac})` : ""}` };
+}
 
 /**
  * The node's resources in a deployment exported with its secrets shown: its BareMetalNode and
@@ -94,16 +155,17 @@ function answers(host, port, seconds) {
 }
 
 function parseArgs(argv) {
-    const args = { hostname: undefined, stack: undefined, yes: false };
+    const args = { hostname: undefined, stack: undefined, yes: false, replaced: false };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         if (arg === "--yes" || arg === "-y") args.yes = true;
+        else if (arg === "--replaced") args.replaced = true;
         else if (arg === "--stack" || arg === "-s") args.stack = argv[++i];
         else if (arg.startsWith("--stack=")) args.stack = arg.slice("--stack=".length);
         else if (!arg.startsWith("-") && args.hostname === undefined) args.hostname = arg;
         else throw new Error(`unknown argument ${arg}`);
     }
-    if (!args.hostname) throw new Error("which node? usage: npm run forget-node -- <hostname> [--stack <name>] [--yes]");
+    if (!args.hostname) throw new Error("which node? usage: npm run forget-node -- [--replaced] <hostname> [--stack <name>] [--yes]");
     return args;
 }
 
@@ -120,17 +182,13 @@ async function main() {
     const stackArgs = args.stack ? ["--stack", args.stack] : [];
     const pulumi = (...command) => execFileSync("pulumi", [...command, ...stackArgs], { encoding: "utf8", maxBuffer: 1 << 30, stdio: ["ignore", "pipe", "inherit"] });
 
-    const configured = configuredHostnames(pulumi("config", "get", "homelab:nodes", "--json"));
+    const nodesJson = pulumi("config", "get", "homelab:nodes", "--json");
+    if (args.replaced) return replaced(args, pulumi, nodesJson);
+    const configured = configuredHostnames(nodesJson);
     if (configured.includes(args.hostname)) {
         throw new Error(`${args.hostname} is still in homelab:nodes: take it out of the config first; forget-node only lets the next up drop a node that is gone`);
     }
-    // Secrets shown only in memory, to read where each step connects; what is imported back is the
-    // export with its secrets still encrypted.
-    const shown = JSON.parse(pulumi("stack", "export", "--show-secrets")).deployment;
-    const exported = JSON.parse(pulumi("stack", "export"));
-    if ((exported.deployment.pending_operations ?? []).length > 0) {
-        throw new Error("the state has operations pending from an update that did not finish: run `pulumi refresh` (or `pulumi cancel`) first");
-    }
+    const { shown, exported } = exportState(pulumi);
     const found = nodeResources(shown, args.hostname);
     if (found.problem) throw new Error(found.problem);
     if (await answers(found.address, found.port, PROBE_SECONDS)) {
@@ -150,16 +208,63 @@ async function main() {
         process.exitCode = 1;
         return;
     }
+    importState(pulumi, exported, retainOnDelete(exported.deployment, found.urns));
+    console.log(`Done: run \`pulumi preview\`, then \`pulumi up\`.`);
+}
+
+/**
+ * Reads the state, exported twice: with secrets shown, in memory only, to read where each step
+ * connects; and as it is stored, which is what is imported back, its secrets still encrypted.
+ */
+function exportState(pulumi) {
+    const shown = JSON.parse(pulumi("stack", "export", "--show-secrets")).deployment;
+    const exported = JSON.parse(pulumi("stack", "export"));
+    if ((exported.deployment.pending_operations ?? []).length > 0) {
+        throw new Error("the state has operations pending from an update that did not finish: run `pulumi refresh` (or `pulumi cancel`) first");
+    }
+    return { shown, exported };
+}
+
+function importState(pulumi, exported, deployment) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "forget-node-"));
     try {
         const file = path.join(dir, "state.json");
-        fs.writeFileSync(file, JSON.stringify({ ...exported, deployment: retainOnDelete(exported.deployment, found.urns) }), { mode: 0o600 });
+        fs.writeFileSync(file, JSON.stringify({ ...exported, deployment }), { mode: 0o600 });
         pulumi("stack", "import", "--file", file);
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
-    console.log(`Done: run \`pulumi preview\`, then \`pulumi up\`.`);
 }
+
+async function replaced(args, pulumi, nodesJson) {
+    const configured = configuredNode(nodesJson, args.hostname);
+    if (!configured) throw new Error(`${args.hostname} is not in homelab:nodes: --replaced is for a node that stays on a new machine; for one taken out, run forget-node without it`);
+    const { shown, exported } = exportState(pulumi);
+    const found = nodeResources(shown, args.hostname);
+    if (found.problem) throw new Error(found.problem);
+    const node = shown.resources.find((resource) => resource.type === NODE_TYPE && resource.outputs?.hostname === args.hostname);
+    const answering = await answers(found.address, found.port, PROBE_SECONDS);
+    const shownKey = answering ? scanHostKey({ node: args.hostname, host: found.address, sshPort: found.port }) : undefined;
+    const evidence = replacementEvidence({
+        hostname: args.hostname, address: found.address, port: found.port, stateMac: node.outputs?.mac, configMac: configured.mac,
+        recordedKey: recordedHostKey(shown, args.hostname, found.urns), answering, shown: shownKey,
+    });
+    if (evidence.problem) throw new Error(evidence.problem);
+    console.log(`${args.hostname} is on another machine: ${evidence.reason}.`);
+    console.log(`The next \`pulumi up\` creates these ${found.urns.length} resources anew, against the new machine; they are dropped from the state now:`);
+    for (const urn of found.urns) console.log(`  ${nameOf(urn)}`);
+    console.log("Nothing of the old machine is reset, wiped or powered off: it is gone. Before the new machine joins, the nodes that stay");
+    console.log("remove the old one's Node and etcd member, and once its OSDs are up, Ceph's copies of the old machine's OSDs are purged.");
+    if (!args.yes && !(await confirm("Go on? [y/N] "))) {
+        console.log("Nothing was changed.");
+        process.exitCode = 1;
+        return;
+    }
+    importState(pulumi, exported, withoutResources(exported.deployment, found.urns));
+    console.log(`Done: run \`pulumi preview\` (it plans to create ${args.hostname}'s steps), then \`pulumi up\`.`);
+}
+
+module.exports = { nodeResources, retainOnDelete, withoutResources, replacementEvidence, configuredNode };
 
 if (require.main === module) {
     main().catch((error) => {

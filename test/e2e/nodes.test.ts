@@ -6,6 +6,9 @@
 // while a probe asks the API through the VIP every second and the data is read back throughout.
 // Then lab-4 comes back, and dies: taken out of the config, the up fails on its own steps (they
 // connect to it); after scripts/forget-node.js the next up finishes, with nothing of lab-4 left.
+// Last, lab-3 (a control plane with an OSD) dies for good and a new machine takes its place under
+// its name (a new MAC, blank disks): after forget-node --replaced, one up joins it while the API
+// answers through the VIP; the old etcd member, Node and OSD are gone, HEALTH_OK.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -15,7 +18,8 @@ import { EngineEvent, UpResult } from "@pulumi/pulumi/automation";
 import { editStackConfig, ROOT, scratchProject, ScratchProject } from "../integration/project";
 import { apiProbe, cephClient, sampler, changes, kubectlClient, offlineKubectl, rbdImage, startClaimsAndUser, timedUp } from "./cluster";
 import { formatSpans, StepClock } from "./figures";
-import { isOn, lab, NODES, VIP } from "./lab";
+import { IN_ETCD } from "../../components/etcd";
+import { inside, isOn, lab, NODES, VIP } from "./lab";
 
 jest.setTimeout(120 * 60 * 1000);
 
@@ -178,6 +182,71 @@ describe("nodes that come and go, on the simulated lab", () => {
         expect(tryKubectl("get", "node", "lab-4", "-o", "name")).toBeUndefined();
         const left = ((await project.stack.exportStack()).deployment.resources as { urn: string }[]).map((resource) => resource.urn).filter((urn) => /lab-4/.test(urn));
         expect(left).toEqual([]);
+        expect(readBack()).toBe(written);
+        expect(changes((await up()).summary.resourceChanges)).toEqual({});
+    });
+
+    test("7. lab-3 dies for good and a new machine takes its place (a new MAC, blank disks): forget-node --replaced, one up; three healthy etcd members and no stale one, the old OSD purged, HEALTH_OK, the API answering through the VIP", async () => {
+        const etcd = (command: string) => inside("lab-1", `${IN_ETCD}\netcdctl_ ${command}`);
+        const memberNames = () => etcd("member list -w json").match(/"name":"[^"]*"/g)?.map((field) => field.slice(8, -1)).sort();
+        const oldOsds = cephJson("osd", "ls-tree", "lab-3") as number[];
+        const machineOf = () => kubectl("get", "node", "lab-3", "-o", "jsonpath={.status.nodeInfo.machineID}").trim();
+        const oldMachine = machineOf();
+        log(`lab-3 holds osd ${oldOsds.join(",")}; etcd members ${memberNames()?.join(",")}`);
+
+        lab("power-off", "lab-3", "--hard");
+        const ready = () => kubectl("get", "node", "lab-3", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}").trim();
+        const pulled = Date.now();
+        while (ready() === "True" && Date.now() - pulled < 5 * 60 * 1000) await new Promise((resolve) => setTimeout(resolve, 5000));
+        log(`lab-3's Node ${ready()} ${((Date.now() - pulled) / 1000).toFixed(0)} s after the plug was pulled`);
+
+        // the new machine: another MAC in the lab's machine list and in the stack, a fresh install on blank disks
+        const NEW_MAC = "52:54:00:77:02:13";
+        const replacedThird = { ...THREE[2], mac: NEW_MAC };
+        labStack.config["homelab:nodes"] = [THREE[0], THREE[1], replacedThird, FOURTH];
+        fs.writeFileSync(LAB_MACHINES_FILE, YAML.stringify(labStack));
+        lab("replace", "lab-3");
+        editStackConfig(project, "homelab:nodes", () => [THREE[0], THREE[1], replacedThird]);
+
+        const forget = spawnSync("node", [path.join(ROOT, "scripts", "forget-node.js"), "--replaced", "lab-3", "--stack", "lab", "--yes"], { cwd: project.dir, env: { ...process.env, ...project.env }, encoding: "utf8" });
+        log(`forget-node --replaced: ${forget.stdout.trim().split("\n")[0]}`);
+        expect(forget.stderr).toBe("");
+        expect(forget.status).toBe(0);
+
+        const probe = apiProbe(VIP);
+        const reads = sampler(() => readBack() === written, 10000);
+        const clock = new StepClock();
+        const started = Date.now();
+        let result: UpResult;
+        let api: Awaited<ReturnType<ReturnType<typeof apiProbe>["stop"]>>;
+        try {
+            result = await up(clock.onEvent);
+        } finally {
+            api = await probe.stop();
+            const readFailures = await reads.stop();
+            log(`figures: replacement up ${((Date.now() - started) / 1000).toFixed(1)} s; API through the VIP: longest gap ${api.longestGapSeconds.toFixed(1)} s (${api.missed} of ${api.asked} unanswered); data read ${readFailures.samples} times, ${readFailures.failed} failed`);
+            log(`figures: longest steps ${formatSpans(clock.resourceSpans().slice(0, 8))}`);
+        }
+        expect(result.summary.result).toBe("succeeded");
+        // a VIP failover at most (the VIP may have been on lab-3), never the API gone
+        expect(api.longestGapSeconds).toBeLessThan(60);
+
+        expect(memberNames()).toEqual(["lab-1", "lab-2", "lab-3"]);
+        expect(() => etcd("endpoint health --cluster")).not.toThrow();
+        expect(ready()).toBe("True");
+        expect(machineOf()).not.toBe(oldMachine);
+        const back = Date.now();
+        let healthy = health() === "HEALTH_OK";
+        while (!healthy && Date.now() - back < 30 * 60 * 1000) {
+            await new Promise((resolve) => setTimeout(resolve, 10000));
+            healthy = health() === "HEALTH_OK";
+        }
+        log(`HEALTH_OK ${((Date.now() - back) / 1000).toFixed(0)} s after the up`);
+        expect(healthy).toBe(true);
+        expect(cephJson("osd", "stat")).toMatchObject({ num_osds: 3, num_up_osds: 3, num_in_osds: 3 });
+        expect(osdHosts()).toEqual(["lab-1", "lab-2", "lab-3"]);
+        const allOsds = cephJson("osd", "ls") as number[];
+        for (const id of oldOsds) expect(allOsds).not.toContain(id);
         expect(readBack()).toBe(written);
         expect(changes((await up()).summary.resourceChanges)).toEqual({});
     });

@@ -2,7 +2,8 @@
 // fails every up on its own delete steps (they connect over SSH); once forgotten, one up drops its
 // resources from the state without connecting, and leaves every other resource as it was. The
 // program is a small one of the same shape as ours: a BareMetalNode per node with a delete-only SSH
-// step under it, and a step of another component that connects to the node.
+// step under it, and a step of another component that connects to the node. With --replaced, a node
+// that stays on a new machine has its resources dropped, and the next up creates them again.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
@@ -23,18 +24,19 @@ class BareMetalNode extends pulumi.ComponentResource {
     constructor(name, args, opts) {
         super("homelab:index:BareMetalNode", name, {}, opts);
         new command.remote.Command(name + "-poweroff", { connection: args.connection, delete: "echo powering off" }, { parent: this });
-        this.registerOutputs({ hostname: name, address: args.connection.host });
+        this.registerOutputs({ hostname: name, address: args.connection.host, mac: args.mac });
     }
 }
 class Cluster extends pulumi.ComponentResource {
     constructor(name, opts) {
         super("homelab:index:KubeadmCluster", name, {}, opts);
+        const resets = [];
         for (const node of nodes) {
             const connection = { host: "127.0.0.1", port: node.port, user: "nobody", privateKey, dialErrorLimit: 1, perDialTimeout: 2 };
-            new BareMetalNode(node.hostname, { connection });
-            new command.remote.Command(name + "-" + node.hostname + "-reset", { connection, delete: "kubeadm reset -f" }, { parent: this });
+            new BareMetalNode(node.hostname, { connection, mac: node.mac });
+            resets.push(new command.remote.Command(name + "-" + node.hostname + "-reset", { connection, delete: "kubeadm reset -f" }, { parent: this }));
         }
-        new command.local.Command(name + "-departures", { create: "echo " + nodes.map((node) => node.hostname).join(",") }, { parent: this });
+        new command.local.Command(name + "-departures", { create: "echo " + nodes.map((node) => node.hostname).join(",") }, { parent: this, dependsOn: resets });
         this.registerOutputs({});
     }
 }
@@ -56,7 +58,8 @@ let env: NodeJS.ProcessEnv;
 let ports: { a: number; b: number };
 /** A line of the private key: it must never reach the state in plaintext. */
 let keyLine: string;
-const nodesConfig = (...names: ("a" | "b")[]) => JSON.stringify(names.map((name) => ({ hostname: `node-${name}`, port: ports[name] })));
+const MACS = { a: "52:54:00:00:00:0a", b: "52:54:00:00:00:0b" };
+const nodesConfig = (...names: ("a" | "b")[]) => JSON.stringify(names.map((name) => ({ hostname: `node-${name}`, port: ports[name], mac: MACS[name] })));
 const forget = (...args: string[]) => spawnSync("node", [TOOL, ...args, "--stack", "test"], { cwd: dir, env, encoding: "utf8" });
 const urns = async () => ((await stack.exportStack()).deployment.resources as { urn: string }[]).map((resource) => resource.urn.slice(resource.urn.lastIndexOf("::") + 2));
 
@@ -135,6 +138,47 @@ describe("forget-node, with the real engine", () => {
         expect(left.filter((name) => name.includes("node-b"))).toEqual([]);
         expect(left).toEqual(expect.arrayContaining(["node-a", "node-a-poweroff", "lab-kubernetes-node-a-reset", "lab-kubernetes-departures"]));
         for (const file of listFiles(path.join(dir, ".state"))) expect(fs.readFileSync(file, "utf8")).not.toContain(keyLine);
+    });
+});
+
+describe("forget-node --replaced, with the real engine", () => {
+    test("refused, nothing changed: a node not in the config, the old MAC still configured, something answering without a recorded host key", async () => {
+        const before = JSON.stringify(await stack.exportStack());
+        const gone = forget("--replaced", "node-b", "--yes");
+        expect(gone.status).toBe(1);
+        expect(gone.stderr).toContain("node-b is not in homelab:nodes: --replaced is for a node that stays on a new machine");
+        const sameMac = forget("--replaced", "node-a", "--yes");
+        expect(sameMac.status).toBe(1);
+        expect(sameMac.stderr).toContain(`nothing answers at 127.0.0.1:${ports.a} and homelab:nodes still names node-a's old MAC ${MACS.a}`);
+        MACS.a = "52:54:00:00:01:0a";
+        await stack.setConfig("homelab:nodes", { value: nodesConfig("a") });
+        const server = net.createServer((socket) => socket.end());
+        await new Promise<void>((resolve) => server.listen(ports.a, "127.0.0.1", resolve));
+        try {
+            const answering = forget("--replaced", "node-a", "--yes");
+            expect(answering.status).toBe(1);
+            expect(answering.stderr).toContain(`something answers at 127.0.0.1:${ports.a}, and the state records no host key of node-a`);
+        } finally {
+            await new Promise((resolve) => server.close(resolve));
+        }
+        expect(JSON.stringify(await stack.exportStack())).toBe(before);
+    });
+
+    test("a new MAC and nothing answering: its resources leave the state, what depended on them stays, and the next up creates them again", async () => {
+        const run = forget("--replaced", "node-a", "--yes");
+        expect(run.stderr).toBe("");
+        expect(run.status).toBe(0);
+        expect(run.stdout).toContain(`nothing answers at 127.0.0.1:${ports.a}, and homelab:nodes names a new MAC (${MACS.a}, was 52:54:00:00:00:0a)`);
+        const left = await urns();
+        expect(left.filter((name) => name.includes("node-a"))).toEqual([]);
+        expect(left).toContain("lab-kubernetes-departures");
+
+        const planned: string[] = [];
+        await stack.preview({ color: "never", onEvent: (event) => { const step = event.resourcePreEvent?.metadata; if (step && step.op !== "same") planned.push(`${step.op} ${step.urn.slice(step.urn.lastIndexOf("::") + 2)}`); } });
+        expect(planned.sort()).toEqual(["create lab-kubernetes-node-a-reset", "create node-a", "create node-a-poweroff"]);
+        const result = await stack.up({ color: "never" });
+        expect(result.summary.resourceChanges).toMatchObject({ create: 3 });
+        expect((await urns()).filter((name) => name.includes("node-a")).sort()).toEqual(["lab-kubernetes-node-a-reset", "node-a", "node-a-poweroff"]);
     });
 });
 
