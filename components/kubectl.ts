@@ -38,6 +38,10 @@ export const DRAIN_POLL_SECONDS = 3;
 /** How many times a drain that failed on a lost API asks whether its node is still Ready (about 90 s): the node controller's grace period is 40-50 s. */
 export const DRAIN_LOST_CHECKS = 30;
 
+/** `node_ready NAME`, after KUBECTL_FUNCTION: the Node's Ready condition. */
+export const NODE_READY_FUNCTION = `# node_ready NAME: its Ready condition (True, False, Unknown), or nothing when the API does not answer
+node_ready() { kc get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true; }`;
+
 /**
  * `drain_node NAME SECONDS [uncordon]`, after KUBECTL_FUNCTION: cordons the node and evicts its pods
  * (not the DaemonSets'; emptyDir data goes with its pod), bounded. When the time is up it says which
@@ -48,8 +52,7 @@ export const DRAIN_LOST_CHECKS = 30;
  * condition False or Unknown twice in a row) ends it at once, said by name: its pods can never stop,
  * and kubectl would wait out the whole bound for them. Defines `node_ready NAME` too.
  */
-export const DRAIN_FUNCTION = `# node_ready NAME: its Ready condition (True, False, Unknown), or nothing when the API does not answer
-node_ready() { kc get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true; }
+export const DRAIN_FUNCTION = `${NODE_READY_FUNCTION}
 drain_node() {
   local node=$1 seconds=$2 after_failure=\${3:-cordoned} output drain lost="" misses=0 ready
   kc cordon "$node" >/dev/null

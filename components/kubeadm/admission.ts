@@ -1,7 +1,7 @@
 // Pure renderer of KubeadmCluster's step before a node joins: a machine put in place of a dead one
 // under the same hostname finds the dead one's Node and etcd member in its way.
 import { IN_ETCD } from "../etcd";
-import { DRAIN_FUNCTION, KUBECTL_FUNCTION } from "../kubectl";
+import { KUBECTL_FUNCTION, NODE_READY_FUNCTION } from "../kubectl";
 import { script, shellQuote } from "../script";
 import { NodeRole } from "./config";
 
@@ -30,7 +30,7 @@ export function renderAdmissionScript(spec: AdmissionSpec): string {
     const controlPlane = spec.role === "control-plane";
     return script(
         KUBECTL_FUNCTION,
-        DRAIN_FUNCTION,
+        NODE_READY_FUNCTION,
         ...(controlPlane ? [IN_ETCD] : []),
         `host=${shellQuote(spec.hostname)}
 machine=${shellQuote(spec.machine)}

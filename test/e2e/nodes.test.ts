@@ -46,6 +46,28 @@ const { kubectl, kubectlRead, tryKubectl } = client;
 const { cephJson, health } = cephClient(kubectlRead);
 const block = rbdImage(client, "nodes-e2e");
 const readBack = () => `${kubectlRead("-n", NAMESPACE, "exec", "user", "--", "cat", "/shared/note")} ${block.readBack()}`;
+const readyOf = (host: string) => kubectl("get", "node", host, "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}").trim();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Pulls the machine's plug and waits until its Node is no longer Ready, as a user finds a dead machine. */
+async function pullThePlug(host: string): Promise<void> {
+    lab("power-off", host, "--hard");
+    const pulled = Date.now();
+    while (readyOf(host) === "True" && Date.now() - pulled < 5 * 60 * 1000) await sleep(5000);
+    log(`${host}'s Node ${readyOf(host)} ${((Date.now() - pulled) / 1000).toFixed(0)} s after the plug was pulled`);
+}
+
+/** Waits (30 minutes at most) for HEALTH_OK after an up: Rook moves or restarts a mon some minutes after its machine is gone. */
+async function healthOkAfterUp(): Promise<boolean> {
+    const back = Date.now();
+    let healthy = health() === "HEALTH_OK";
+    while (!healthy && Date.now() - back < 30 * 60 * 1000) {
+        await sleep(10000);
+        healthy = health() === "HEALTH_OK";
+    }
+    log(`HEALTH_OK ${healthy ? "" : "not reached "}${((Date.now() - back) / 1000).toFixed(0)} s after the up`);
+    return healthy;
+}
 const osdHosts = () => (cephJson("osd", "tree").nodes as any[]).filter((node) => node.type === "host").map((node) => node.name).sort();
 
 beforeAll(async () => {
@@ -122,15 +144,7 @@ describe("nodes that come and go, on the simulated lab", () => {
             log(`figures: longest steps ${formatSpans(clock.resourceSpans().slice(0, 8))}`);
         }
         expect(result.summary.result).toBe("succeeded");
-        const back = Date.now();
-        let healthy = health() === "HEALTH_OK";
-        // a mon that ran on lab-4 is replaced by Rook some minutes after the machine is gone
-        while (!healthy && Date.now() - back < 30 * 60 * 1000) {
-            await new Promise((resolve) => setTimeout(resolve, 10000));
-            healthy = health() === "HEALTH_OK";
-        }
-        log(`HEALTH_OK ${((Date.now() - back) / 1000).toFixed(0)} s after the up`);
-        expect(healthy).toBe(true);
+        expect(await healthOkAfterUp()).toBe(true);
         expect(cephJson("osd", "stat")).toMatchObject({ num_osds: 3, num_up_osds: 3, num_in_osds: 3 });
         expect(osdHosts()).toEqual(["lab-1", "lab-2", "lab-3"]);
         expect(tryKubectl("get", "node", "lab-4", "-o", "name")).toBeUndefined();
@@ -152,13 +166,9 @@ describe("nodes that come and go, on the simulated lab", () => {
     });
 
     test("6. lab-4 dies (the plug pulled): taken out of the config, the up fails on its own steps; forget-node; the next up leaves HEALTH_OK with three OSDs, no Node, nothing of lab-4 in the state", async () => {
-        lab("power-off", "lab-4", "--hard");
         // as a user finds a dead machine: its Node no longer Ready (a Node still Ready would be drained, and a
         // drain of a machine that is gone waits out its timeout)
-        const ready = () => kubectl("get", "node", "lab-4", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}").trim();
-        const pulled = Date.now();
-        while (ready() === "True" && Date.now() - pulled < 5 * 60 * 1000) await new Promise((resolve) => setTimeout(resolve, 5000));
-        log(`lab-4's Node ${ready()} ${((Date.now() - pulled) / 1000).toFixed(0)} s after the plug was pulled`);
+        await pullThePlug("lab-4");
         editStackConfig(project, "homelab:nodes", () => THREE);
         const clock = new StepClock();
         const started = Date.now();
@@ -198,11 +208,7 @@ describe("nodes that come and go, on the simulated lab", () => {
         const probe = apiProbe(VIP);
         const vipHolder = lab("status").split("\n").find((line) => line.includes("10.77.0.100"))?.split(/\s+/)[0];
         log(`the VIP is on ${vipHolder ?? "?"}`);
-        lab("power-off", "lab-3", "--hard");
-        const ready = () => kubectl("get", "node", "lab-3", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}").trim();
-        const pulled = Date.now();
-        while (ready() === "True" && Date.now() - pulled < 5 * 60 * 1000) await new Promise((resolve) => setTimeout(resolve, 5000));
-        log(`lab-3's Node ${ready()} ${((Date.now() - pulled) / 1000).toFixed(0)} s after the plug was pulled`);
+        await pullThePlug("lab-3");
 
         // the new machine: another MAC in the lab's machine list and in the stack, a fresh install on blank disks
         const NEW_MAC = "52:54:00:77:02:13";
@@ -236,16 +242,9 @@ describe("nodes that come and go, on the simulated lab", () => {
 
         expect(memberNames()).toEqual(["lab-1", "lab-2", "lab-3"]);
         expect(() => etcd("endpoint health --cluster")).not.toThrow();
-        expect(ready()).toBe("True");
+        expect(readyOf("lab-3")).toBe("True");
         expect(machineOf()).not.toBe(oldMachine);
-        const back = Date.now();
-        let healthy = health() === "HEALTH_OK";
-        while (!healthy && Date.now() - back < 30 * 60 * 1000) {
-            await new Promise((resolve) => setTimeout(resolve, 10000));
-            healthy = health() === "HEALTH_OK";
-        }
-        log(`HEALTH_OK ${((Date.now() - back) / 1000).toFixed(0)} s after the up`);
-        expect(healthy).toBe(true);
+        expect(await healthOkAfterUp()).toBe(true);
         expect(cephJson("osd", "stat")).toMatchObject({ num_osds: 3, num_up_osds: 3, num_in_osds: 3 });
         expect(osdHosts()).toEqual(["lab-1", "lab-2", "lab-3"]);
         const allOsds = cephJson("osd", "ls") as number[];

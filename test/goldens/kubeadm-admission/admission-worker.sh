@@ -7,58 +7,6 @@ kc() { kubectl --kubeconfig /etc/kubernetes/admin.conf "$@"; }
 
 # node_ready NAME: its Ready condition (True, False, Unknown), or nothing when the API does not answer
 node_ready() { kc get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true; }
-drain_node() {
-  local node=$1 seconds=$2 after_failure=${3:-cordoned} output drain lost="" misses=0 ready
-  kc cordon "$node" >/dev/null
-  output=$(mktemp)
-  # kubectl itself in the background (not kc, a function: its subshell would outlive a kill)
-  kubectl --kubeconfig /etc/kubernetes/admin.conf drain "$node" --ignore-daemonsets --delete-emptydir-data --timeout="${seconds}s" >"$output" 2>&1 &
-  drain=$!
-  while kill -0 "$drain" 2>/dev/null; do
-    ready=$(node_ready "$node")
-    case "$ready" in
-      False|Unknown) misses=$((misses + 1)) ;;
-      *) misses=0 ;;
-    esac
-    if [ "$misses" -ge 2 ]; then
-      lost=$ready
-      kill "$drain" 2>/dev/null || true
-      break
-    fi
-    sleep 3
-  done
-  if wait "$drain" && [ -z "$lost" ]; then
-    rm -f "$output"
-    echo "$node drained"
-    return 0
-  fi
-  # the API gone in the middle (the lost node held the VIP): the node is seen NotReady only once the
-  # API is back and its grace period is over, so its Ready condition is asked again for a while
-  if [ -z "$lost" ] && grep -Eiq 'connection refused|unable to connect|i/o timeout|EOF|currently unable to handle' "$output"; then
-    for _ in $(seq 30); do
-      ready=$(node_ready "$node")
-      case "$ready" in False|Unknown) lost=$ready; break ;; esac
-      sleep 3
-    done
-  fi
-  if [ "$after_failure" = uncordon ]; then
-    kc uncordon "$node" >/dev/null || true
-  fi
-  if [ -n "$lost" ]; then
-    echo "$node stopped answering during its drain (Ready: $lost): its pods cannot stop while it is off; power it on, or take it out of the config, and run pulumi up again" >&2
-  elif [ "$after_failure" = uncordon ]; then
-    echo "draining $node did not finish within $seconds s; it is schedulable again" >&2
-  else
-    echo "draining $node did not finish within $seconds s; it stays cordoned" >&2
-  fi
-  grep -E 'disruption budget|error when evicting|cannot delete' "$output" | sort -u | tail -n 5 >&2 || true
-  rm -f "$output"
-  echo "pods still on $node (DaemonSets' aside): $(kc get pods -A --field-selector "spec.nodeName=$node" --no-headers \
-    -o custom-columns=NAMESPACE:.metadata.namespace,NAME:.metadata.name,OWNER:.metadata.ownerReferences[0].kind 2>/dev/null |
-    awk '$3 != "DaemonSet" { printf "%s/%s ", $1, $2 }')" >&2
-  echo "PodDisruptionBudgets that allow no eviction now: $(kc get pdb -A -o jsonpath='{range .items[?(@.status.disruptionsAllowed==0)]}{.metadata.namespace}/{.metadata.name} {end}' 2>/dev/null)" >&2
-  return 1
-}
 
 host=lab-4
 machine=ff25d2389ab7917a77cc0c3546331401054d53cb7b2edeedb7b4e7742bb5286d
