@@ -18,7 +18,7 @@ case $suite in
   storage) about="Rook Ceph used for real, a machine's power loss, destroy (30+ minutes)" ;;
   safety) about="what could lose data or leak a secret (about an hour)" ;;
   power) about="power as a routine: off, on, a power cut, a refused shutdown (about an hour and a half)" ;;
-  nodes) about="four machines: a node with an OSD taken out of the config, removals refused (about an hour and a half)" ;;
+  nodes) about="four machines: a node with an OSD taken out of the config, removals refused, a dead node forgotten, a dead control plane replaced (about two hours)" ;;
   upgrade) about="Kubernetes upgraded one node at a time from the older offline release, refusals (about an hour)" ;;
   *) echo "test-e2e-storage.sh: unknown suite $suite (expected storage, safety, power, nodes or upgrade)" >&2; exit 2 ;;
 esac
