@@ -76,15 +76,15 @@ describe("pulumi preview --stack home (real engine, offline)", () => {
             // per node: wake and wait, the wake after a power cut, the host key recorded at first contact (9);
             // the power routine (1); the etcd snapshot (1)
             "command:local:Command": 11,
-            // per node: prepare, hosts, poweroff, netplan (12); VIP: 3 package installs, 3 members and the
-            // cluster (7); kubeadm: 3 package installs, init, pre-join, 2 joins, the join secrets' cleanup,
-            // kubeconfig, 3 graceful-shutdown settings, 3 certificate renewal checks, the admin kubeconfig
-            // re-read after a renewal, the departures of nodes taken out (17), per node the rolling
-            // upgrade's drain, upgrade and release (9);
+            // per node: prepare, hosts, poweroff, netplan, which machine answers (15); VIP: 3 package
+            // installs, 3 members and the cluster (7); kubeadm: 3 package installs, init, pre-join, 2
+            // admissions and 2 joins, the join secrets' cleanup, kubeconfig, 3 graceful-shutdown settings,
+            // 3 certificate renewal checks, the admin kubeconfig re-read after a renewal, the departures of
+            // nodes taken out (19), per node the rolling upgrade's drain, upgrade and release (9);
             // Calico: operator and wait (2); Rook: per node the device check, the fsid record and the
-            // wipe on destroy (9), operator, the Ceph image check, the OSD hosts' departures, wait, the
-            // claims guard, the cleanup wait and its arming (7)
-            "command:remote:Command": 63,
+            // wipe on destroy (9), operator, the Ceph image check, the OSD hosts' departures, the OSDs a
+            // replaced machine left, wait, the claims guard, the cleanup wait and its arming (8)
+            "command:remote:Command": 69,
             // corosync authkey, kubeadm certificate key, the bootstrap token's two halves: RandomPasswords,
             // whose value the official provider keeps out of the plaintext ID
             "random:index/randomPassword:RandomPassword": 4,
