@@ -35,6 +35,7 @@ case "$*" in
   *"get cephcluster rook-ceph -o jsonpath={.status.ceph.fsid}") cat "$STANDINS/fsid" ;;
   *"scale deployment rook-ceph-osd-"*) all="$*"; id=\${all##*rook-ceph-osd-}; touch "$STANDINS/down-\${id%% *}" ;;
   *"delete deployment rook-ceph-osd-"*) true ;;
+  *"delete pod -l app=rook-ceph-operator --wait=false") for f in "$STANDINS"/back-*; do [ -e "$f" ] && rm -f "$STANDINS/down-\${f##*back-}"; done; true ;;
   *"get node "*" --ignore-not-found -o jsonpath={.metadata.creationTimestamp}") all="$*"; host=\${all##*get node }; cat "$STANDINS/node-\${host%% *}" 2>/dev/null || true ;;
   *"get deployment rook-ceph-osd-"*" --ignore-not-found -o jsonpath={.metadata.creationTimestamp}") all="$*"; id=\${all##*rook-ceph-osd-}; cat "$STANDINS/made-\${id%% *}" 2>/dev/null || true ;;
   *) echo "unexpected: kubectl $*" >&2; exit 2 ;;
@@ -45,12 +46,13 @@ afterAll(() => ceph.cleanup());
 const node = (hostname: string) => ({ hostname, osdDevices: ["/dev/sdb"] });
 const threeHosts = { nodes: ["lab-1", "lab-2", "lab-3"].map(node), poolSize: 3, healthTimeoutMinutes: 5 };
 
-interface CephState { fsid?: string; hosts: string[]; trees: Record<string, number[]>; clean?: boolean; safe?: boolean; down?: number[]; nodesRegistered?: Record<string, string>; osdsMade?: Record<number, string> }
+interface CephState { fsid?: string; hosts: string[]; trees: Record<string, number[]>; clean?: boolean; safe?: boolean; down?: number[]; nodesRegistered?: Record<string, string>; osdsMade?: Record<number, string>; upOnOperatorStart?: number[] }
 
 function run(spec: Parameters<typeof renderOsdDeparturesScript>[0], ceph_: CephState, render: (spec: any) => string = renderOsdDeparturesScript) {
     for (const file of fs.readdirSync(ceph.dir)) {
-        if (/^(calls|clock|fsid|hosts|tree-|down-|pgs|safe|node-|made-)/.test(file)) fs.rmSync(path.join(ceph.dir, file));
+        if (/^(calls|clock|fsid|hosts|tree-|down-|pgs|safe|node-|made-|back-)/.test(file)) fs.rmSync(path.join(ceph.dir, file));
     }
+    for (const id of ceph_.upOnOperatorStart ?? []) fs.writeFileSync(path.join(ceph.dir, `back-${id}`), "");
     for (const id of ceph_.down ?? []) fs.writeFileSync(path.join(ceph.dir, `down-${id}`), "");
     for (const [host, time] of Object.entries(ceph_.nodesRegistered ?? {})) fs.writeFileSync(path.join(ceph.dir, `node-${host}`), time);
     for (const [id, time] of Object.entries(ceph_.osdsMade ?? {})) fs.writeFileSync(path.join(ceph.dir, `made-${id}`), time);
@@ -136,6 +138,8 @@ describe("OSDs a replaced machine left behind", () => {
         expect({ status, output }).toMatchObject({ status: 0 });
         expect(output).toContain("osd.2 on lab-3 is down, made 2026-12-01T09:20:00Z, before lab-3's Node (2026-12-07T12:00:00Z): the old machine's");
         expect(changes(calls).map((call) => call.replace(/^kubectl --kubeconfig \S+ /, ""))).toEqual([
+            // Rook prepares the new machine's disks when its operator starts
+            "-n rook-ceph delete pod -l app=rook-ceph-operator --wait=false",
             "ceph osd out 2",
             "-n rook-ceph scale deployment rook-ceph-osd-2 --replicas=0",
             "ceph osd purge 2 --yes-i-really-mean-it",
@@ -157,14 +161,22 @@ describe("OSDs a replaced machine left behind", () => {
         expect(changes(never.calls)).toEqual([]);
     });
 
+    test("an old OSD up again once the operator prepared the new machine's disks (its disk moved into it): kept", () => {
+        // osd.2 is down until the operator starts again and finds its disk in the new machine
+        const { status, output, calls } = run(threeHosts, { ...replaced, upOnOperatorStart: [2] }, replacements);
+        expect({ status, output }).toMatchObject({ status: 0 });
+        expect(output).toContain("osd.2 is up again: kept");
+        expect(changes(calls).map((call) => call.replace(/^kubectl --kubeconfig \S+ /, ""))).toEqual(["-n rook-ceph delete pod -l app=rook-ceph-operator --wait=false"]);
+    });
+
     test("the new machine has no OSD up yet, or the placement groups never get clean: the old OSD keeps its data, the up fails saying so", () => {
         const noNewOsd = run(threeHosts, { ...replaced, trees: { ...replaced.trees, "lab-3": [2] } }, replacements);
         expect(noNewOsd.status).toBe(1);
         expect(noNewOsd.output).toContain("no OSD is up on lab-3 after 300 s; the old machines' OSDs stay in Ceph (down)");
-        expect(changes(noNewOsd.calls)).toEqual([]);
+        expect(changes(noNewOsd.calls).filter((call) => !call.includes("rook-ceph-operator"))).toEqual([]);
         const unclean = run(threeHosts, { ...replaced, clean: false, safe: false }, replacements);
         expect(unclean.status).toBe(1);
         expect(unclean.output).toContain("after 300 s Ceph still needs osd.2");
-        expect(changes(unclean.calls)).toEqual(["ceph osd out 2"]);
+        expect(changes(unclean.calls).filter((call) => !call.includes("rook-ceph-operator"))).toEqual(["ceph osd out 2"]);
     });
 });

@@ -15,10 +15,14 @@ export interface ReplacementsSpec extends Pick<RookSpec, "nodes" | "healthTimeou
  * On the admin node, whenever a machine at an OSD host's address changes. An OSD is the dead
  * machine's when it is down and Rook made its deployment before the host's Node was registered: the
  * old machine's Node was deleted when the new one joined (KubeadmCluster's admission), and the new
- * Node is younger than anything the old machine ran. Such OSDs, in this order, each part idempotent:
- * 1. wait, bounded, until every OSD host has an OSD up (the new machine's carry the replicas);
- * 2. marked out, a bounded wait until every placement group is active+clean without them, each
- *    purged and its deployment deleted (./osd-removal).
+ * Node is younger than anything the old machine ran. Then, in this order, each part idempotent:
+ * 1. Rook's operator restarted: it looks at each node for disks once, and a new Node under a name
+ *    it has seen is not looked at again (seen on the lab: no OSD prepared on the new machine until
+ *    the operator started again);
+ * 2. wait, bounded, until every OSD host has an OSD up (the new machine's carry the replicas); an
+ *    old OSD up again by then (its disk moved into the new machine) is no longer the dead one's;
+ * 3. the others marked out, a bounded wait until every placement group is active+clean without
+ *    them, each purged and its deployment deleted (./osd-removal).
  * An OSD that is up, or younger than its host's Node (down for any other reason: a disk that is
  * failing, a node switched off), is never touched.
  */
@@ -52,8 +56,17 @@ if [ \${#ids[@]} -eq 0 ]; then
   echo "no OSD left behind by a replaced machine"
   exit 0
 fi`,
-        `# 1. the new machines' OSDs are up to take the replicas
-${everyHostHasAnOsdUp(limit, "the old machines' OSDs stay in Ceph (down)")}`,
+        `# 1. the operator looks at the new machines' disks when it starts
+kc -n ${NAMESPACE} delete pod -l app=rook-ceph-operator --wait=false >/dev/null
+echo "Rook's operator restarted, to prepare OSDs on the new machines' disks"`,
+        `# 2. the new machines' OSDs are up to take the replicas
+${everyHostHasAnOsdUp(limit, "the old machines' OSDs stay in Ceph (down)")}
+# an old OSD up again (its disk moved into the new machine) stays
+down_ids=()
+for id in "\${ids[@]}"; do
+  if grep -E "^osd\\.$id up " <<<"$dump" >/dev/null; then echo "osd.$id is up again: kept"; else down_ids+=("$id"); fi
+done
+ids=("\${down_ids[@]}")`,
         ...osdRemovalSections(limit),
     );
 }

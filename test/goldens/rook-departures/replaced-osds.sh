@@ -42,7 +42,11 @@ if [ ${#ids[@]} -eq 0 ]; then
   exit 0
 fi
 
-# 1. the new machines' OSDs are up to take the replicas
+# 1. the operator looks at the new machines' disks when it starts
+kc -n rook-ceph delete pod -l app=rook-ceph-operator --wait=false >/dev/null
+echo "Rook's operator restarted, to prepare OSDs on the new machines' disks"
+
+# 2. the new machines' OSDs are up to take the replicas
 # one look at the OSD map per round, for every host
 up_osds_of() { local id; for id in $(ceph_ osd ls-tree "$1" 2>/dev/null); do grep -E "^osd\.$id up " <<<"$dump" >/dev/null && echo "$id"; done; }
 started=$(date +%s)
@@ -57,6 +61,12 @@ while true; do
   fi
   sleep 10
 done
+# an old OSD up again (its disk moved into the new machine) stays
+down_ids=()
+for id in "${ids[@]}"; do
+  if grep -E "^osd\.$id up " <<<"$dump" >/dev/null; then echo "osd.$id is up again: kept"; else down_ids+=("$id"); fi
+done
+ids=("${down_ids[@]}")
 
 # out: Ceph moves their placement groups to the other OSDs
 for id in "${ids[@]}"; do
