@@ -169,6 +169,14 @@ function parseArgs(argv) {
     return args;
 }
 
+/** Whether to go on: --yes, or yes at the prompt; otherwise it says that nothing was changed. */
+async function goOn(args) {
+    if (args.yes || (await confirm("Go on? [y/N] "))) return true;
+    console.log("Nothing was changed.");
+    process.exitCode = 1;
+    return false;
+}
+
 async function confirm(question) {
     if (!process.stdin.isTTY) return false;
     const prompt = readline.createInterface({ input: process.stdin, output: process.stdout });
@@ -203,11 +211,7 @@ async function main() {
     for (const urn of found.urns) console.log(`  ${nameOf(urn)}`);
     console.log("Its own steps do not run: kubeadm is not reset there, its disks are not wiped, it is not powered off.");
     console.log("The nodes that stay still take it out of Ceph, etcd and Kubernetes. Should the machine ever start again, wipe it before it joins anything.");
-    if (!args.yes && !(await confirm("Go on? [y/N] "))) {
-        console.log("Nothing was changed.");
-        process.exitCode = 1;
-        return;
-    }
+    if (!(await goOn(args))) return;
     importState(pulumi, exported, retainOnDelete(exported.deployment, found.urns));
     console.log(`Done: run \`pulumi preview\`, then \`pulumi up\`.`);
 }
@@ -254,12 +258,8 @@ async function replaced(args, pulumi, nodesJson) {
     console.log(`The next \`pulumi up\` creates these ${found.urns.length} resources anew, against the new machine; they are dropped from the state now:`);
     for (const urn of found.urns) console.log(`  ${nameOf(urn)}`);
     console.log("Nothing of the old machine is reset, wiped or powered off: it is gone. Before the new machine joins, the nodes that stay");
-    console.log("remove the old one's Node and etcd member, and once its OSDs are up, Ceph's copies of the old machine's OSDs are purged.");
-    if (!args.yes && !(await confirm("Go on? [y/N] "))) {
-        console.log("Nothing was changed.");
-        process.exitCode = 1;
-        return;
-    }
+    console.log("remove the old one's Node and etcd member; once the new machine's OSDs are up, the old machine's OSDs are purged from Ceph.");
+    if (!(await goOn(args))) return;
     importState(pulumi, exported, withoutResources(exported.deployment, found.urns));
     console.log(`Done: run \`pulumi preview\` (it plans to create ${args.hostname}'s steps), then \`pulumi up\`.`);
 }
