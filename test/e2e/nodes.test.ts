@@ -206,6 +206,7 @@ describe("nodes that come and go, on the simulated lab", () => {
 
         // from before the plug is pulled: lab-3 may hold the VIP, which then fails over
         const probe = apiProbe(VIP);
+        const degraded = sampler(() => health() === "HEALTH_OK", 5000);
         const vipHolder = lab("status").split("\n").find((line) => line.includes("10.77.0.100"))?.split(/\s+/)[0];
         log(`the VIP is on ${vipHolder ?? "?"}`);
         await pullThePlug("lab-3");
@@ -234,7 +235,8 @@ describe("nodes that come and go, on the simulated lab", () => {
         } finally {
             api = await probe.stop();
             const readFailures = await reads.stop();
-            log(`figures: replacement up ${((Date.now() - started) / 1000).toFixed(1)} s; API through the VIP from the plug pulled to the end of the up: longest gap ${api.longestGapSeconds.toFixed(1)} s (${api.missed} of ${api.asked} unanswered); data read ${readFailures.samples} times, ${readFailures.failed} failed`);
+            const notOk = await degraded.stop();
+            log(`figures: replacement up ${((Date.now() - started) / 1000).toFixed(1)} s; API through the VIP from the plug pulled to the end of the up: longest gap ${api.longestGapSeconds.toFixed(1)} s (${api.missed} of ${api.asked} unanswered); data read ${readFailures.samples} times, ${readFailures.failed} failed; Ceph not HEALTH_OK for ${notOk.failedSeconds.toFixed(0)} s from the plug pulled to the end of the up`);
             log(`figures: longest steps ${formatSpans(clock.resourceSpans().slice(0, 8))}`);
         }
         expect(result.summary.result).toBe("succeeded");
