@@ -138,7 +138,8 @@ describe("OSDs a replaced machine left behind", () => {
         expect({ status, output }).toMatchObject({ status: 0 });
         expect(output).toContain("osd.2 on lab-3 is down, made 2026-12-01T09:20:00Z, before lab-3's Node (2026-12-07T12:00:00Z): the old machine's");
         expect(changes(calls).map((call) => call.replace(/^kubectl --kubeconfig \S+ /, ""))).toEqual([
-            // Rook prepares the new machine's disks when its operator starts
+            // the dead OSD's deployment goes, and Rook prepares the new machine's disks when its operator starts
+            "-n rook-ceph delete deployment rook-ceph-osd-2 --ignore-not-found",
             "-n rook-ceph delete pod -l app=rook-ceph-operator --wait=false",
             "ceph osd out 2",
             "-n rook-ceph scale deployment rook-ceph-osd-2 --replicas=0",
@@ -166,17 +167,18 @@ describe("OSDs a replaced machine left behind", () => {
         const { status, output, calls } = run(threeHosts, { ...replaced, upOnOperatorStart: [2] }, replacements);
         expect({ status, output }).toMatchObject({ status: 0 });
         expect(output).toContain("osd.2 is up again: kept");
-        expect(changes(calls).map((call) => call.replace(/^kubectl --kubeconfig \S+ /, ""))).toEqual(["-n rook-ceph delete pod -l app=rook-ceph-operator --wait=false"]);
+        expect(changes(calls).map((call) => call.replace(/^kubectl --kubeconfig \S+ /, ""))).toEqual(["-n rook-ceph delete deployment rook-ceph-osd-2 --ignore-not-found", "-n rook-ceph delete pod -l app=rook-ceph-operator --wait=false"]);
     });
 
     test("the new machine has no OSD up yet, or the placement groups never get clean: the old OSD keeps its data, the up fails saying so", () => {
         const noNewOsd = run(threeHosts, { ...replaced, trees: { ...replaced.trees, "lab-3": [2] } }, replacements);
         expect(noNewOsd.status).toBe(1);
         expect(noNewOsd.output).toContain("no OSD is up on lab-3 after 300 s; the old machines' OSDs stay in Ceph (down)");
-        expect(changes(noNewOsd.calls).filter((call) => !call.includes("rook-ceph-operator"))).toEqual([]);
+        // nothing of Ceph's changes: the dead OSD keeps its place in the map (its deployment, gone, is the operator's to remake)
+        expect(noNewOsd.calls.filter((call) => /^ceph osd (out|purge)/.test(call))).toEqual([]);
         const unclean = run(threeHosts, { ...replaced, clean: false, safe: false }, replacements);
         expect(unclean.status).toBe(1);
         expect(unclean.output).toContain("after 300 s Ceph still needs osd.2");
-        expect(changes(unclean.calls).filter((call) => !call.includes("rook-ceph-operator"))).toEqual(["ceph osd out 2"]);
+        expect(unclean.calls.filter((call) => /^ceph osd (out|purge)/.test(call))).toEqual(["ceph osd out 2"]);
     });
 });

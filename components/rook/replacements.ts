@@ -16,9 +16,10 @@ export interface ReplacementsSpec extends Pick<RookSpec, "nodes" | "healthTimeou
  * machine's when it is down and Rook made its deployment before the host's Node was registered: the
  * old machine's Node was deleted when the new one joined (KubeadmCluster's admission), and the new
  * Node is younger than anything the old machine ran. Then, in this order, each part idempotent:
- * 1. Rook's operator restarted: it looks at each node for disks once, and a new Node under a name
- *    it has seen is not looked at again (seen on the lab: no OSD prepared on the new machine until
- *    the operator started again);
+ * 1. their deployments deleted (the operator waited out their rollout, 10 minutes on the lab,
+ *    before it made new OSDs) and Rook's operator restarted: it looks at each node for disks once,
+ *    and a new Node under a name it has seen is not looked at again (seen on the lab: no OSD
+ *    prepared on the new machine until the operator started again);
  * 2. wait, bounded, until every OSD host has an OSD up (the new machine's carry the replicas); an
  *    old OSD up again by then (its disk moved into the new machine) is no longer the dead one's;
  * 3. the others marked out, a bounded wait until every placement group is active+clean without
@@ -56,7 +57,12 @@ if [ \${#ids[@]} -eq 0 ]; then
   echo "no OSD left behind by a replaced machine"
   exit 0
 fi`,
-        `# 1. the operator looks at the new machines' disks when it starts
+        `# 1. the operator looks at the new machines' disks when it starts; the dead OSDs' deployments go first,
+# as the operator would wait out their rollout (10 minutes on the lab) before it made the new OSDs; an OSD
+# whose disk is found in the new machine gets its deployment back from the operator
+for id in "\${ids[@]}"; do
+  kc -n ${NAMESPACE} delete deployment "rook-ceph-osd-$id" --ignore-not-found >/dev/null
+done
 kc -n ${NAMESPACE} delete pod -l app=rook-ceph-operator --wait=false >/dev/null
 echo "Rook's operator restarted, to prepare OSDs on the new machines' disks"`,
         `# 2. the new machines' OSDs are up to take the replicas

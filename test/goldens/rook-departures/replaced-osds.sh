@@ -42,7 +42,12 @@ if [ ${#ids[@]} -eq 0 ]; then
   exit 0
 fi
 
-# 1. the operator looks at the new machines' disks when it starts
+# 1. the operator looks at the new machines' disks when it starts; the dead OSDs' deployments go first,
+# as the operator would wait out their rollout (10 minutes on the lab) before it made the new OSDs; an OSD
+# whose disk is found in the new machine gets its deployment back from the operator
+for id in "${ids[@]}"; do
+  kc -n rook-ceph delete deployment "rook-ceph-osd-$id" --ignore-not-found >/dev/null
+done
 kc -n rook-ceph delete pod -l app=rook-ceph-operator --wait=false >/dev/null
 echo "Rook's operator restarted, to prepare OSDs on the new machines' disks"
 
