@@ -66,11 +66,16 @@ function withoutResources(deployment, urns) {
     return { ...deployment, resources };
 }
 
-/** The node's config entry from `pulumi config get homelab:nodes --json`, or undefined. */
-function configuredNode(configJson, hostname) {
+/** The entries of homelab:nodes, from `pulumi config get homelab:nodes --json`. */
+function configuredNodes(configJson) {
     const entry = JSON.parse(configJson);
     const nodes = entry.objectValue ?? JSON.parse(entry.value);
-    return Array.isArray(nodes) ? nodes.find((node) => node?.hostname === hostname) : undefined;
+    return Array.isArray(nodes) ? nodes.filter((node) => typeof node?.hostname === "string" && node.hostname) : [];
+}
+
+/** The node's config entry from `pulumi config get homelab:nodes --json`, or undefined. */
+function configuredNode(configJson, hostname) {
+    return configuredNodes(configJson).find((node) => node.hostname === hostname);
 }
 
 /** The host key the state recorded for the node: its host-key step's output (none where the config pins one). */
@@ -136,13 +141,6 @@ function retainOnDelete(deployment, urns) {
     return { ...deployment, resources: deployment.resources.map((resource) => (wanted.has(resource.urn) ? { ...resource, retainOnDelete: true } : resource)) };
 }
 
-/** The hostnames in homelab:nodes, from `pulumi config get homelab:nodes --json`. */
-function configuredHostnames(configJson) {
-    const entry = JSON.parse(configJson);
-    const nodes = entry.objectValue ?? JSON.parse(entry.value);
-    return Array.isArray(nodes) ? nodes.map((node) => node?.hostname).filter(Boolean) : [];
-}
-
 /** Whether anything accepts a TCP connection at the address within the time. */
 function answers(host, port, seconds) {
     return new Promise((resolve) => {
@@ -192,8 +190,7 @@ async function main() {
 
     const nodesJson = pulumi("config", "get", "homelab:nodes", "--json");
     if (args.replaced) return replaced(args, pulumi, nodesJson);
-    const configured = configuredHostnames(nodesJson);
-    if (configured.includes(args.hostname)) {
+    if (configuredNode(nodesJson, args.hostname)) {
         throw new Error(`${args.hostname} is still in homelab:nodes: take it out of the config first; forget-node only lets the next up drop a node that is gone`);
     }
     const { shown, exported } = exportState(pulumi);
