@@ -3,7 +3,7 @@
 // can hold every replica.
 import { KUBECTL_FUNCTION } from "../kubectl";
 import { IS_ONE_OF_FUNCTION, script, shellQuote } from "../script";
-import { cephAnswersSection, everyHostHasAnOsdUp, osdRemovalSections } from "./osd-removal";
+import { cephAnswersSection, everyHostHasAnOsdUp, OSD_UP_FUNCTION, osdRemovalSections } from "./osd-removal";
 import { CEPH_FUNCTION, HEALTH_TIMEOUT_MINUTES, osdNodes, RookSpec } from "./render";
 
 /**
@@ -28,6 +28,7 @@ export function renderOsdDeparturesScript(spec: Pick<RookSpec, "nodes" | "poolSi
         `osd_hosts=(${hosts.map(shellQuote).join(" ")})
 pool_size=${spec.poolSize}
 ${IS_ONE_OF_FUNCTION}
+${OSD_UP_FUNCTION}
 ${cephAnswersSection("no OSD host can have left it", "whether an OSD host left it")}
 departed=()
 for host in $crush_hosts; do

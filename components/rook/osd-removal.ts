@@ -4,7 +4,10 @@
 import { CLUSTER_NAME, NAMESPACE, WAIT_SECONDS } from "./render";
 
 /** The CRUSH root Rook puts every host under. */
-export const CRUSH_ROOT = "default";
+const CRUSH_ROOT = "default";
+
+/** `osd_up ID`: whether that OSD is up in the OSD map read into `$dump` (ceph osd dump). */
+export const OSD_UP_FUNCTION = `osd_up() { grep -E "^osd\\.$1 up " <<<"$dump" >/dev/null; }`;
 /** How long a stopped OSD may take to be marked down before its purge is given up (Ceph marks it within seconds of the stop). */
 const OSD_DOWN_SECONDS = 300;
 
@@ -30,11 +33,11 @@ done
 /**
  * Waits, bounded, until every host in \`osd_hosts\` has an OSD up, so that the hosts that stay can
  * take every replica; on timeout it fails, saying that `what` (e.g. "the departed hosts stay in
- * Ceph") and that nothing was changed. Defines `up_osds_of HOST` over the map in `$dump`.
+ * Ceph") and that nothing was changed. Defines `up_osds_of HOST` over the map in `$dump`; needs OSD_UP_FUNCTION.
  */
 export function everyHostHasAnOsdUp(limitSeconds: number, what: string): string {
     return `# one look at the OSD map per round, for every host
-up_osds_of() { local id; for id in $(ceph_ osd ls-tree "$1" 2>/dev/null); do grep -E "^osd\\.$id up " <<<"$dump" >/dev/null && echo "$id"; done; }
+up_osds_of() { local id; for id in $(ceph_ osd ls-tree "$1" 2>/dev/null); do osd_up "$id" && echo "$id"; done; }
 started=$(date +%s)
 while true; do
   missing=()
@@ -53,7 +56,8 @@ done`;
  * The OSDs in \`ids\` leave Ceph, each part idempotent: marked out (Ceph copies their placement
  * groups elsewhere, from them while they still serve), a bounded wait until every placement group
  * is active+clean and Ceph says they are safe to destroy (on timeout nothing is lost: they stay
- * out, and the next up waits again), then each stopped, purged from Ceph's maps, its deployment deleted.
+ * out, and the next up waits again), then each stopped, purged from Ceph's maps, its deployment
+ * deleted. Needs OSD_UP_FUNCTION.
  */
 export function osdRemovalSections(limitSeconds: number): string[] {
     return [
@@ -86,7 +90,7 @@ fi`,
 for id in "\${ids[@]}"; do
   kc -n ${NAMESPACE} scale deployment "rook-ceph-osd-$id" --replicas=0 >/dev/null 2>&1 || true
   started=$(date +%s)
-  until ! ceph_ osd dump | grep -E "^osd\\.$id up " >/dev/null; do
+  until dump=$(ceph_ osd dump) && ! osd_up "$id"; do
     if [ $(($(date +%s) - started)) -ge ${OSD_DOWN_SECONDS} ]; then echo "osd.$id is still up ${OSD_DOWN_SECONDS} s after its deployment was scaled to 0; not purged" >&2; exit 1; fi
     sleep ${WAIT_SECONDS}
   done

@@ -3,7 +3,7 @@
 // for good, leave Ceph once their data has other homes.
 import { KUBECTL_FUNCTION } from "../kubectl";
 import { IS_ONE_OF_FUNCTION, script, shellQuote } from "../script";
-import { cephAnswersSection, everyHostHasAnOsdUp, osdRemovalSections } from "./osd-removal";
+import { cephAnswersSection, everyHostHasAnOsdUp, OSD_UP_FUNCTION, osdRemovalSections } from "./osd-removal";
 import { CEPH_FUNCTION, HEALTH_TIMEOUT_MINUTES, NAMESPACE, osdNodes, RookSpec } from "./render";
 
 export interface ReplacementsSpec extends Pick<RookSpec, "nodes" | "healthTimeoutMinutes"> {
@@ -36,6 +36,7 @@ export function renderReplacedOsdsScript(spec: ReplacementsSpec): string {
         `# machines at the OSD hosts' addresses: ${hosts.map((host) => `${host} ${(spec.machines[host] ?? "unknown").slice(0, 12)}`).join(", ")}
 osd_hosts=(${hosts.map(shellQuote).join(" ")})
 ${IS_ONE_OF_FUNCTION}
+${OSD_UP_FUNCTION}
 ${cephAnswersSection("no machine can have left OSDs behind", "whether a replaced machine left OSDs behind")}
 dump=$(ceph_ osd dump) || { echo "Ceph's OSD map cannot be read; nothing was changed" >&2; exit 1; }
 ids=()
@@ -44,7 +45,7 @@ for host in $crush_hosts; do
   registered=$(kc get node "$host" --ignore-not-found -o jsonpath='{.metadata.creationTimestamp}') || { echo "the Kubernetes API does not answer; nothing was changed" >&2; exit 1; }
   [ -n "$registered" ] || continue
   for id in $(ceph_ osd ls-tree "$host" 2>/dev/null); do
-    grep -E "^osd\\.$id up " <<<"$dump" >/dev/null && continue
+    osd_up "$id" && continue
     made=$(kc -n ${NAMESPACE} get deployment "rook-ceph-osd-$id" --ignore-not-found -o jsonpath='{.metadata.creationTimestamp}')
     # RFC 3339 times in UTC compare as text
     if [ -n "$made" ] && [[ "$made" < "$registered" ]]; then
@@ -70,7 +71,7 @@ ${everyHostHasAnOsdUp(limit, "the old machines' OSDs stay in Ceph (down)")}
 # an old OSD up again (its disk moved into the new machine) stays
 down_ids=()
 for id in "\${ids[@]}"; do
-  if grep -E "^osd\\.$id up " <<<"$dump" >/dev/null; then echo "osd.$id is up again: kept"; else down_ids+=("$id"); fi
+  if osd_up "$id"; then echo "osd.$id is up again: kept"; else down_ids+=("$id"); fi
 done
 ids=("\${down_ids[@]}")`,
         ...osdRemovalSections(limit),

@@ -10,6 +10,7 @@ ceph_() { kc -n rook-ceph exec deploy/rook-ceph-operator -- ceph --conf=/var/lib
 osd_hosts=(lab-1 lab-2 lab-3)
 pool_size=3
 is_one_of() { local item=$1; shift; local other; for other in "$@"; do [ "$other" = "$item" ] && return 0; done; return 1; }
+osd_up() { grep -E "^osd\.$1 up " <<<"$dump" >/dev/null; }
 fsid=$(kc -n rook-ceph get cephcluster rook-ceph -o jsonpath='{.status.ceph.fsid}' 2>/dev/null || true)
 if [ -z "$fsid" ]; then
   echo "Ceph has not been up yet: no OSD host can have left it"
@@ -37,7 +38,7 @@ if [ ${#osd_hosts[@]} -lt "$pool_size" ]; then
   exit 1
 fi
 # one look at the OSD map per round, for every host
-up_osds_of() { local id; for id in $(ceph_ osd ls-tree "$1" 2>/dev/null); do grep -E "^osd\.$id up " <<<"$dump" >/dev/null && echo "$id"; done; }
+up_osds_of() { local id; for id in $(ceph_ osd ls-tree "$1" 2>/dev/null); do osd_up "$id" && echo "$id"; done; }
 started=$(date +%s)
 while true; do
   missing=()
@@ -88,7 +89,7 @@ fi
 for id in "${ids[@]}"; do
   kc -n rook-ceph scale deployment "rook-ceph-osd-$id" --replicas=0 >/dev/null 2>&1 || true
   started=$(date +%s)
-  until ! ceph_ osd dump | grep -E "^osd\.$id up " >/dev/null; do
+  until dump=$(ceph_ osd dump) && ! osd_up "$id"; do
     if [ $(($(date +%s) - started)) -ge 300 ]; then echo "osd.$id is still up 300 s after its deployment was scaled to 0; not purged" >&2; exit 1; fi
     sleep 10
   done

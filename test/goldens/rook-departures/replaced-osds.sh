@@ -10,6 +10,7 @@ ceph_() { kc -n rook-ceph exec deploy/rook-ceph-operator -- ceph --conf=/var/lib
 # machines at the OSD hosts' addresses: lab-1 1a1a1a1a1a1a, lab-2 2b2b2b2b2b2b, lab-3 3c3c3c3c3c3c
 osd_hosts=(lab-1 lab-2 lab-3)
 is_one_of() { local item=$1; shift; local other; for other in "$@"; do [ "$other" = "$item" ] && return 0; done; return 1; }
+osd_up() { grep -E "^osd\.$1 up " <<<"$dump" >/dev/null; }
 fsid=$(kc -n rook-ceph get cephcluster rook-ceph -o jsonpath='{.status.ceph.fsid}' 2>/dev/null || true)
 if [ -z "$fsid" ]; then
   echo "Ceph has not been up yet: no machine can have left OSDs behind"
@@ -28,7 +29,7 @@ for host in $crush_hosts; do
   registered=$(kc get node "$host" --ignore-not-found -o jsonpath='{.metadata.creationTimestamp}') || { echo "the Kubernetes API does not answer; nothing was changed" >&2; exit 1; }
   [ -n "$registered" ] || continue
   for id in $(ceph_ osd ls-tree "$host" 2>/dev/null); do
-    grep -E "^osd\.$id up " <<<"$dump" >/dev/null && continue
+    osd_up "$id" && continue
     made=$(kc -n rook-ceph get deployment "rook-ceph-osd-$id" --ignore-not-found -o jsonpath='{.metadata.creationTimestamp}')
     # RFC 3339 times in UTC compare as text
     if [ -n "$made" ] && [[ "$made" < "$registered" ]]; then
@@ -53,7 +54,7 @@ echo "Rook's operator restarted, to prepare OSDs on the new machines' disks"
 
 # 2. the new machines' OSDs are up to take the replicas
 # one look at the OSD map per round, for every host
-up_osds_of() { local id; for id in $(ceph_ osd ls-tree "$1" 2>/dev/null); do grep -E "^osd\.$id up " <<<"$dump" >/dev/null && echo "$id"; done; }
+up_osds_of() { local id; for id in $(ceph_ osd ls-tree "$1" 2>/dev/null); do osd_up "$id" && echo "$id"; done; }
 started=$(date +%s)
 while true; do
   missing=()
@@ -69,7 +70,7 @@ done
 # an old OSD up again (its disk moved into the new machine) stays
 down_ids=()
 for id in "${ids[@]}"; do
-  if grep -E "^osd\.$id up " <<<"$dump" >/dev/null; then echo "osd.$id is up again: kept"; else down_ids+=("$id"); fi
+  if osd_up "$id"; then echo "osd.$id is up again: kept"; else down_ids+=("$id"); fi
 done
 ids=("${down_ids[@]}")
 
@@ -104,7 +105,7 @@ fi
 for id in "${ids[@]}"; do
   kc -n rook-ceph scale deployment "rook-ceph-osd-$id" --replicas=0 >/dev/null 2>&1 || true
   started=$(date +%s)
-  until ! ceph_ osd dump | grep -E "^osd\.$id up " >/dev/null; do
+  until dump=$(ceph_ osd dump) && ! osd_up "$id"; do
     if [ $(($(date +%s) - started)) -ge 300 ]; then echo "osd.$id is still up 300 s after its deployment was scaled to 0; not purged" >&2; exit 1; fi
     sleep 10
   done
