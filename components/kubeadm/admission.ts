@@ -1,6 +1,6 @@
 // Pure renderer of KubeadmCluster's step before a node joins: a machine put in place of a dead one
 // under the same hostname finds the dead one's Node and etcd member in its way.
-import { IN_ETCD } from "../etcd";
+import { IN_ETCD, READ_ETCD_MEMBERS_FUNCTION } from "../etcd";
 import { KUBECTL_FUNCTION, NODE_READY_FUNCTION } from "../kubectl";
 import { script, shellQuote } from "../script";
 import { NodeRole } from "./config";
@@ -31,7 +31,7 @@ export function renderAdmissionScript(spec: AdmissionSpec): string {
     return script(
         KUBECTL_FUNCTION,
         NODE_READY_FUNCTION,
-        ...(controlPlane ? [IN_ETCD] : []),
+        ...(controlPlane ? [IN_ETCD, READ_ETCD_MEMBERS_FUNCTION] : []),
         `host=${shellQuote(spec.hostname)}
 machine=${shellQuote(spec.machine)}
 if [ "$machine" = unknown ]; then
@@ -64,13 +64,11 @@ if [ "$ready" = True ]; then
   exit 1
 fi`,
         ...(controlPlane ? [`# 2. the old etcd member, from a quorum that stays whole
-# "8e9e05c52164694d, started, home-server-1, https://10.0.0.101:2380, https://10.0.0.101:2379, false"
-members=$(etcdctl_ member list) || { echo "etcd on $(hostname) does not answer; $host's old member cannot be removed" >&2; exit 1; }
+read_etcd_members || { echo "etcd on $(hostname) does not answer; $host's old member cannot be removed" >&2; exit 1; }
 stale_id="" stale_url="" others=()
-while IFS=', ' read -r id _ name _ client_url _; do
-  [ -n "$id" ] || continue
-  if [ "$name" = "$host" ]; then stale_id=$id; stale_url=$client_url; else others+=("$client_url"); fi
-done <<<"$members"
+for i in "\${!member_ids[@]}"; do
+  if [ "\${member_names[i]}" = "$host" ]; then stale_id=\${member_ids[i]}; stale_url=\${member_client_urls[i]}; else others+=("\${member_client_urls[i]}"); fi
+done
 if [ -z "$stale_id" ]; then
   echo "etcd has no member $host"
 else

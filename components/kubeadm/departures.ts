@@ -1,6 +1,6 @@
 // Pure renderer of KubeadmCluster's step for nodes that left the stack config: drained, their etcd
 // members removed, their Node objects deleted, all from a control plane that stays.
-import { IN_ETCD } from "../etcd";
+import { IN_ETCD, READ_ETCD_MEMBERS_FUNCTION } from "../etcd";
 import { DRAIN_FUNCTION, KUBECTL_FUNCTION } from "../kubectl";
 import { IS_ONE_OF_FUNCTION, script, shellQuote } from "../script";
 import { NodeRole } from "./config";
@@ -34,6 +34,7 @@ export function renderDeparturesScript(spec: DeparturesSpec): string {
         KUBECTL_FUNCTION,
         DRAIN_FUNCTION,
         IN_ETCD,
+        READ_ETCD_MEMBERS_FUNCTION,
         `nodes=(${names.map(shellQuote).join(" ")})
 control_planes=(${controlPlanes.map(shellQuote).join(" ")})
 ${IS_ONE_OF_FUNCTION}
@@ -41,14 +42,12 @@ departed=()
 while read -r name; do
   if [ -n "$name" ] && ! is_one_of "$name" "\${nodes[@]}"; then departed+=("$name"); fi
 done < <(kc get nodes -o jsonpath='{range .items[*]}{.metadata.name}{"\\n"}{end}')
-# "8e9e05c52164694d, started, home-server-1, https://10.0.0.101:2380, https://10.0.0.101:2379, false"
-members=$(etcdctl_ member list) || { echo "etcd on $(hostname) does not answer; cannot tell which members stay" >&2; exit 1; }
+read_etcd_members || { echo "etcd on $(hostname) does not answer; cannot tell which members stay" >&2; exit 1; }
 stale=()
 staying_urls=()
-while IFS=', ' read -r id _ name _ client_url _; do
-  [ -n "$id" ] || continue
-  if is_one_of "$name" "\${control_planes[@]}"; then staying_urls+=("$client_url"); else stale+=("$id:$name"); fi
-done <<<"$members"
+for i in "\${!member_ids[@]}"; do
+  if is_one_of "\${member_names[i]}" "\${control_planes[@]}"; then staying_urls+=("\${member_client_urls[i]}"); else stale+=("\${member_ids[i]}:\${member_names[i]}"); fi
+done
 if [ \${#departed[@]} -eq 0 ] && [ \${#stale[@]} -eq 0 ]; then
   echo "every Node and etcd member is in the config"
   exit 0

@@ -14,6 +14,17 @@ etcdctl_() {
     --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key "$@"
 }
 
+read_etcd_members() {
+  local list id name client_url
+  list=$(etcdctl_ member list) || return 1
+  member_ids=() member_names=() member_client_urls=()
+  # "8e9e05c52164694d, started, home-server-1, https://10.0.0.101:2380, https://10.0.0.101:2379, false"
+  while IFS=', ' read -r id _ name _ client_url _; do
+    [ -n "$id" ] || continue
+    member_ids+=("$id") member_names+=("$name") member_client_urls+=("$client_url")
+  done <<<"$list"
+}
+
 host=lab-3
 machine=ff25d2389ab7917a77cc0c3546331401054d53cb7b2edeedb7b4e7742bb5286d
 if [ "$machine" = unknown ]; then
@@ -48,13 +59,11 @@ if [ "$ready" = True ]; then
 fi
 
 # 2. the old etcd member, from a quorum that stays whole
-# "8e9e05c52164694d, started, home-server-1, https://10.0.0.101:2380, https://10.0.0.101:2379, false"
-members=$(etcdctl_ member list) || { echo "etcd on $(hostname) does not answer; $host's old member cannot be removed" >&2; exit 1; }
+read_etcd_members || { echo "etcd on $(hostname) does not answer; $host's old member cannot be removed" >&2; exit 1; }
 stale_id="" stale_url="" others=()
-while IFS=', ' read -r id _ name _ client_url _; do
-  [ -n "$id" ] || continue
-  if [ "$name" = "$host" ]; then stale_id=$id; stale_url=$client_url; else others+=("$client_url"); fi
-done <<<"$members"
+for i in "${!member_ids[@]}"; do
+  if [ "${member_names[i]}" = "$host" ]; then stale_id=${member_ids[i]}; stale_url=${member_client_urls[i]}; else others+=("${member_client_urls[i]}"); fi
+done
 if [ -z "$stale_id" ]; then
   echo "etcd has no member $host"
 else

@@ -66,6 +66,17 @@ etcdctl_() {
     --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key "$@"
 }
 
+read_etcd_members() {
+  local list id name client_url
+  list=$(etcdctl_ member list) || return 1
+  member_ids=() member_names=() member_client_urls=()
+  # "8e9e05c52164694d, started, home-server-1, https://10.0.0.101:2380, https://10.0.0.101:2379, false"
+  while IFS=', ' read -r id _ name _ client_url _; do
+    [ -n "$id" ] || continue
+    member_ids+=("$id") member_names+=("$name") member_client_urls+=("$client_url")
+  done <<<"$list"
+}
+
 nodes=(lab-1 lab-2 lab-3 lab-4)
 control_planes=(lab-1 lab-2 lab-3)
 is_one_of() { local item=$1; shift; local other; for other in "$@"; do [ "$other" = "$item" ] && return 0; done; return 1; }
@@ -73,14 +84,12 @@ departed=()
 while read -r name; do
   if [ -n "$name" ] && ! is_one_of "$name" "${nodes[@]}"; then departed+=("$name"); fi
 done < <(kc get nodes -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}')
-# "8e9e05c52164694d, started, home-server-1, https://10.0.0.101:2380, https://10.0.0.101:2379, false"
-members=$(etcdctl_ member list) || { echo "etcd on $(hostname) does not answer; cannot tell which members stay" >&2; exit 1; }
+read_etcd_members || { echo "etcd on $(hostname) does not answer; cannot tell which members stay" >&2; exit 1; }
 stale=()
 staying_urls=()
-while IFS=', ' read -r id _ name _ client_url _; do
-  [ -n "$id" ] || continue
-  if is_one_of "$name" "${control_planes[@]}"; then staying_urls+=("$client_url"); else stale+=("$id:$name"); fi
-done <<<"$members"
+for i in "${!member_ids[@]}"; do
+  if is_one_of "${member_names[i]}" "${control_planes[@]}"; then staying_urls+=("${member_client_urls[i]}"); else stale+=("${member_ids[i]}:${member_names[i]}"); fi
+done
 if [ ${#departed[@]} -eq 0 ] && [ ${#stale[@]} -eq 0 ]; then
   echo "every Node and etcd member is in the config"
   exit 0
