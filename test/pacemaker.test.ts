@@ -16,6 +16,13 @@ describe("PacemakerVip", () => {
     test("corosync.conf", () => {
         expectGolden("corosync.conf", renderCorosyncConf(VIP_SETTINGS));
     });
+    test("corosync.conf lists the members by node id, whatever their order in the config (another control plane listed first changes nothing on the members)", () => {
+        const reordered = renderCorosyncConf({ ...VIP_SETTINGS, members: [SEED_HOSTS[1], SEED_HOSTS[2], SEED_HOSTS[0]] });
+        expect(reordered).toBe(renderCorosyncConf(VIP_SETTINGS));
+        expect([...reordered.matchAll(/nodeid: (\d+)/g)].map((match) => match[1])).toEqual(["101", "102", "103"]);
+        const reorderedSettings = { ...VIP_SETTINGS, members: [SEED_HOSTS[1], SEED_HOSTS[2], SEED_HOSTS[0]] };
+        for (const host of SEED_HOSTS) expect(renderMemberScript(reorderedSettings, host.hostname)).toBe(renderMemberScript(VIP_SETTINGS, host.hostname));
+    });
     test("two members get two_node quorum", () => {
         expect(renderCorosyncConf({ clusterName: "duo", members: SEED_HOSTS.slice(0, 2), prefixLength: 24 })).toContain("two_node: 1");
     });

@@ -93,12 +93,20 @@ export function formatCorosync(section: CorosyncSection, indent = ""): string {
     return lines.join("\n");
 }
 
+/**
+ * The members in node id order, not the config's: listing them in another order (another control
+ * plane first) leaves corosync.conf, and so every member, as it was.
+ */
+function membersByNodeId(settings: Pick<VipSettings, "members" | "prefixLength">): VipSettings["members"] {
+    return [...settings.members].sort((a, b) => nodeIdOf(a.address, settings.prefixLength) - nodeIdOf(b.address, settings.prefixLength));
+}
+
 export function renderCorosyncConf(settings: Pick<VipSettings, "clusterName" | "members" | "prefixLength">): string {
     const quorum: CorosyncSection = { provider: "corosync_votequorum" };
     if (settings.members.length === 2) quorum.two_node = 1;
     return "# Managed by homelab (PacemakerVip); identical on every member.\n" + formatCorosync({
         totem: { version: 2, cluster_name: settings.clusterName, transport: "knet", crypto_cipher: "aes256", crypto_hash: "sha256", keyfile: AUTHKEY_PATH },
-        nodelist: { node: settings.members.map((member) => ({ ring0_addr: member.address, name: member.hostname, nodeid: nodeIdOf(member.address, settings.prefixLength) })) },
+        nodelist: { node: membersByNodeId(settings).map((member) => ({ ring0_addr: member.address, name: member.hostname, nodeid: nodeIdOf(member.address, settings.prefixLength) })) },
         quorum,
         logging: { to_logfile: "yes", logfile: "/var/log/corosync/corosync.log", to_syslog: "yes", timestamp: "on" },
     }) + "\n";
@@ -220,7 +228,7 @@ rm -f "$authkey_new"`,
         `# the same corosync.conf on every member; a new membership in it is reloaded by the cluster step
 CHANGED=0
 ${writeFileIfChanged("/etc/corosync/corosync.conf", renderCorosyncConf(settings), "644")}
-if [ "$CHANGED" = 1 ]; then echo "corosync.conf written: members ${settings.members.map((candidate) => candidate.hostname).join(", ")}"; fi
+if [ "$CHANGED" = 1 ]; then echo "corosync.conf written: members ${membersByNodeId(settings).map((candidate) => candidate.hostname).join(", ")}"; fi
 corosync -t >/dev/null 2>&1 || { corosync -t >&2 || true; echo "corosync rejects /etc/corosync/corosync.conf" >&2; exit 1; }`,
         `# services: what corosync cannot reload (a new key, this member's node id or the cluster's name) restarts this member alone
 cmap_value() { corosync-cmapctl -g "$1" 2>/dev/null | sed -n 's/^[^=]* = //p'; }
