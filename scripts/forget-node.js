@@ -78,6 +78,19 @@ function configuredNode(configJson, hostname) {
     return configuredNodes(configJson).find((node) => node.hostname === hostname);
 }
 
+/**
+ * Why the node cannot be replaced where homelab:nodes lists it, or undefined: the first control plane
+ * listed runs the cluster's own steps (kubeadm init, the joins' tokens, Calico's and Rook's), so a new
+ * machine there would start a second cluster; it joins as any other once another control plane is first.
+ */
+function replacementPlaceProblem(nodes, hostname) {
+    const controlPlanes = nodes.filter((node) => (node.role ?? "control-plane") === "control-plane").map((node) => node.hostname);
+    if (controlPlanes[0] !== hostname) return undefined;
+    const next = controlPlanes[1];
+    if (!next) return `${hostname} is the only control plane in homelab:nodes: a new machine in its place cannot join a cluster that has no other control plane left (rebuild it from a snapshot: homelab:restoreFrom). Nothing was changed`;
+    return `${hostname} is the first control plane in homelab:nodes, which runs the cluster's own steps (kubeadm init, the joins' tokens, Calico and Rook), so a new machine there would start a second, empty cluster. List another control plane first (e.g. ${next}) and ${hostname} after it in homelab:nodes, then run this again: ${next} takes over those steps and ${hostname} joins as the others did. Nothing was changed`;
+}
+
 /** The host key the state recorded for the node: its host-key step's output (none where the config pins one). */
 function recordedHostKey(deployment, hostname, urns) {
     const step = deployment.resources.find((resource) => urns.includes(resource.urn) && nameOf(resource.urn) === `${hostname}-host-key`);
@@ -240,6 +253,8 @@ function importState(pulumi, exported, deployment) {
 async function replaced(args, pulumi, nodesJson) {
     const configured = configuredNode(nodesJson, args.hostname);
     if (!configured) throw new Error(`${args.hostname} is not in homelab:nodes: --replaced is for a node that stays on a new machine; for one taken out, run forget-node without it`);
+    const misplaced = replacementPlaceProblem(configuredNodes(nodesJson), args.hostname);
+    if (misplaced) throw new Error(misplaced);
     const { shown, exported } = exportState(pulumi);
     const found = nodeResources(shown, args.hostname);
     if (found.problem) throw new Error(found.problem);
@@ -261,7 +276,7 @@ async function replaced(args, pulumi, nodesJson) {
     console.log(`Done: run \`pulumi preview\` (it plans to create ${args.hostname}'s steps), then \`pulumi up\`.`);
 }
 
-module.exports = { nodeResources, retainOnDelete, withoutResources, replacementEvidence, configuredNode };
+module.exports = { nodeResources, retainOnDelete, withoutResources, replacementEvidence, replacementPlaceProblem, configuredNode };
 
 if (require.main === module) {
     main().catch((error) => {

@@ -1,7 +1,7 @@
 // scripts/forget-node.js's pure parts: when a node counts as on another machine (--replaced), and the
 // state without a node's resources. Its runs against the real engine are in test/integration.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { replacementEvidence, withoutResources } = require("../scripts/forget-node.js");
+const { replacementEvidence, replacementPlaceProblem, withoutResources } = require("../scripts/forget-node.js");
 
 const OLD_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOldOldOldOldOldOldOldOldOldOldOldOldOldOldOld";
 const NEW_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINewNewNewNewNewNewNewNewNewNewNewNewNewNewNew";
@@ -23,6 +23,24 @@ describe("forget-node --replaced: is the machine at the address provably another
         expect(replacementEvidence({ ...base, answering: false }).problem).toContain("if the machine is only switched off, `pulumi up` wakes it");
         expect(replacementEvidence({ ...base, recordedKey: undefined, answering: true, shown: NEW_KEY }).problem).toContain("the state records no host key of lab-3");
         expect(replacementEvidence({ ...base, answering: true, shown: undefined }).problem).toContain("shows no SSH host key");
+    });
+});
+
+describe("forget-node --replaced: where the node is listed", () => {
+    const nodes = [{ hostname: "lab-1" }, { hostname: "lab-2", role: "control-plane" }, { hostname: "lab-3", role: "control-plane" }, { hostname: "lab-4", role: "worker" }];
+
+    test("the first control plane listed (role control-plane by default) is refused, naming the one to list first", () => {
+        const problem = replacementPlaceProblem(nodes, "lab-1");
+        expect(problem).toContain("lab-1 is the first control plane in homelab:nodes");
+        expect(problem).toContain("List another control plane first (e.g. lab-2) and lab-1 after it");
+        // a worker listed before it does not make it any less the first control plane
+        expect(replacementPlaceProblem([nodes[3], ...nodes.slice(0, 3)], "lab-1")).toContain("lab-1 is the first control plane");
+        expect(replacementPlaceProblem([{ hostname: "solo" }, nodes[3]], "solo")).toContain("solo is the only control plane in homelab:nodes");
+    });
+
+    test("any other node, and the old first control plane once another is listed before it, may be replaced", () => {
+        for (const hostname of ["lab-2", "lab-3", "lab-4"]) expect(replacementPlaceProblem(nodes, hostname)).toBeUndefined();
+        expect(replacementPlaceProblem([nodes[1], nodes[2], nodes[0], nodes[3]], "lab-1")).toBeUndefined();
     });
 });
 

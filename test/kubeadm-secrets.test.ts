@@ -102,9 +102,31 @@ test("init refused where a cluster already answers, at the VIP or another contro
         const result = traced("kubernetes-init", renderInitScript(spec, cp1));
         expect(result.status).toBe(1);
         expect(result.stderr).toContain(`refusing kubeadm init on home-server-1: a Kubernetes API already answers at ${endpoint}`);
+        expect(result.stderr).toContain("in homelab:nodes, list another control plane first and home-server-1 after it, run 'npm run forget-node -- --replaced home-server-1', then pulumi up");
         expect(fs.existsSync(path.join(box.dir, "kubeadm.log"))).toBe(false);
         expect(fs.readdirSync(path.join(box.dir, "etc-kubernetes"))).toEqual([]);
     }
+});
+
+test("init on a control plane that joined and is listed first now (the first one gone): no kubeadm init; super-admin.conf written by its phase where missing, the node recorded as the one that carries the cluster's steps", () => {
+    const etc = path.join(box.dir, "etc-kubernetes");
+    for (const file of ["admin.conf", "kubelet.conf", "homelab-join.done"]) fs.writeFileSync(path.join(etc, file), "written by the join");
+    const secondFirst = { ...spec, nodes: [cp2, cp1, worker] };
+    const result = traced("kubernetes-init", renderInitScript(secondFirst, cp2));
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expectNoSecretInCommandLines(result.execs);
+    expect(log("kubeadm").split("\n").filter(Boolean).map((line) => line.replace(/ --config \S+.*$/, ""))).toEqual(["init phase kubeconfig super-admin"]);
+    expect(result.stdout).toContain("home-server-2 joined the cluster as a control plane and is the first listed now: it takes over the steps of the first control plane");
+    expect(fs.existsSync(path.join(etc, "homelab-init.done"))).toBe(true);
+
+    // again, super-admin.conf there: nothing for kubeadm to do
+    fs.rmSync(path.join(etc, "homelab-init.done"));
+    fs.rmSync(path.join(box.dir, "kubeadm.log"));
+    fs.writeFileSync(path.join(etc, "super-admin.conf"), "written by the takeover");
+    expect(traced("kubernetes-init", renderInitScript(secondFirst, cp2)).status).toBe(0);
+    expect(fs.existsSync(path.join(box.dir, "kubeadm.log"))).toBe(false);
+    expect(fs.existsSync(path.join(etc, "homelab-init.done"))).toBe(true);
 });
 
 test("init cut short just after admin.conf: each file it had not written yet is written by its own phase, the written ones are left, then the phases after the API run and the init is recorded done", () => {

@@ -77,7 +77,11 @@ for node in $control_planes; do
 done`;
 }
 
-/** Written once kubeadm init has completed every phase (admin.conf alone is written early, before the uploads and addons). */
+/**
+ * Written once kubeadm init has completed every phase (admin.conf alone is written early, before the
+ * uploads and addons), or once a control plane that joined took over as the first one listed: the
+ * node can carry the cluster's steps (pre-join, admissions, departures).
+ */
 export const INIT_DONE = "/etc/kubernetes/homelab-init.done";
 /** Written once kubeadm join has completed (kubelet.conf alone is written before the node is registered). */
 export const JOIN_DONE = "/etc/kubernetes/homelab-join.done";
@@ -134,6 +138,15 @@ export function renderInitScript(spec: ClusterSpec, node: ClusterNode): string {
 if [ -f ${INIT_DONE} ] && [ ! -f ${ADMIN_KUBECONFIG} ]; then rm -f ${INIT_DONE}; fi
 if [ -f ${INIT_DONE} ]; then
   echo "${node.hostname} is already initialised; changed kubeadm settings are not applied to a running cluster"
+elif [ -f ${JOIN_DONE} ] && [ -f ${ADMIN_KUBECONFIG} ]; then
+  # a control plane that joined, listed first now (the one before it is gone, or was moved after it): it
+  # takes over the first control plane's steps, which need super-admin.conf, and only init writes that
+  if [ ! -s /etc/kubernetes/super-admin.conf ]; then
+    kubeadm init phase kubeconfig super-admin --config "$kubeadm_config" 2>&1 | hide_secrets
+  fi
+  retry ${SETTLE_TRIES} ${SETTLE_SECONDS} ${superAdmin} --request-timeout=10s get --raw /readyz >/dev/null || { echo "${node.hostname} joined the cluster as a control plane, but its API does not answer; it cannot take over the first control plane's steps" >&2; exit 1; }
+  touch ${INIT_DONE}
+  echo "${node.hostname} joined the cluster as a control plane and is the first listed now: it takes over the steps of the first control plane"
 elif [ -f ${ADMIN_KUBECONFIG} ]; then
   # admin.conf without the record: an init cut short after its kubeconfig phase (the uploads, the token
   # and the addons may be missing), or a cluster built before the record existed. The addons are
@@ -162,7 +175,7 @@ else
   # start a second, empty cluster beside it, and everything after would be applied to that one
   for endpoint in ${[endpointOf(spec), ...controlPlanesOf(spec).filter((other) => other.hostname !== node.hostname).map((other) => `${other.internalAddress}:${spec.controlPlaneEndpoint.port}`)].join(" ")}; do
     if curl -ksf --max-time 5 "https://$endpoint/version" >/dev/null 2>&1; then
-      echo "refusing kubeadm init on ${node.hostname}: a Kubernetes API already answers at $endpoint, so the cluster runs without ${node.hostname}'s record of its init, and an init here would start a second, empty cluster. If ${node.hostname} is a new machine in place of the first control plane, it has to join that cluster instead, which this program does not do yet; if that cluster is an old one to discard, run 'sudo kubeadm reset -f' on its nodes first. Nothing was changed on ${node.hostname}" >&2
+      echo "refusing kubeadm init on ${node.hostname}: a Kubernetes API already answers at $endpoint, so the cluster runs without ${node.hostname}'s record of its init, and an init here would start a second, empty cluster. If ${node.hostname} is a new machine in place of the first control plane, it has to join that cluster as the others did: in homelab:nodes, list another control plane first and ${node.hostname} after it, run 'npm run forget-node -- --replaced ${node.hostname}', then pulumi up. If that cluster is an old one to discard, run 'sudo kubeadm reset -f' on its nodes first. Nothing was changed on ${node.hostname}" >&2
       exit 1
     fi
   done

@@ -106,6 +106,15 @@ printf '%s\n' "$config_text" > "$kubeadm_config"
 if [ -f /etc/kubernetes/homelab-init.done ] && [ ! -f /etc/kubernetes/admin.conf ]; then rm -f /etc/kubernetes/homelab-init.done; fi
 if [ -f /etc/kubernetes/homelab-init.done ]; then
   echo "home-server-1 is already initialised; changed kubeadm settings are not applied to a running cluster"
+elif [ -f /etc/kubernetes/homelab-join.done ] && [ -f /etc/kubernetes/admin.conf ]; then
+  # a control plane that joined, listed first now (the one before it is gone, or was moved after it): it
+  # takes over the first control plane's steps, which need super-admin.conf, and only init writes that
+  if [ ! -s /etc/kubernetes/super-admin.conf ]; then
+    kubeadm init phase kubeconfig super-admin --config "$kubeadm_config" 2>&1 | hide_secrets
+  fi
+  retry 12 10 kubectl --kubeconfig /etc/kubernetes/super-admin.conf --request-timeout=10s get --raw /readyz >/dev/null || { echo "home-server-1 joined the cluster as a control plane, but its API does not answer; it cannot take over the first control plane's steps" >&2; exit 1; }
+  touch /etc/kubernetes/homelab-init.done
+  echo "home-server-1 joined the cluster as a control plane and is the first listed now: it takes over the steps of the first control plane"
 elif [ -f /etc/kubernetes/admin.conf ]; then
   # admin.conf without the record: an init cut short after its kubeconfig phase (the uploads, the token
   # and the addons may be missing), or a cluster built before the record existed. The addons are
@@ -147,7 +156,7 @@ else
   # start a second, empty cluster beside it, and everything after would be applied to that one
   for endpoint in 10.0.0.100:6443 10.0.0.102:6443 10.0.0.103:6443; do
     if curl -ksf --max-time 5 "https://$endpoint/version" >/dev/null 2>&1; then
-      echo "refusing kubeadm init on home-server-1: a Kubernetes API already answers at $endpoint, so the cluster runs without home-server-1's record of its init, and an init here would start a second, empty cluster. If home-server-1 is a new machine in place of the first control plane, it has to join that cluster instead, which this program does not do yet; if that cluster is an old one to discard, run 'sudo kubeadm reset -f' on its nodes first. Nothing was changed on home-server-1" >&2
+      echo "refusing kubeadm init on home-server-1: a Kubernetes API already answers at $endpoint, so the cluster runs without home-server-1's record of its init, and an init here would start a second, empty cluster. If home-server-1 is a new machine in place of the first control plane, it has to join that cluster as the others did: in homelab:nodes, list another control plane first and home-server-1 after it, run 'npm run forget-node -- --replaced home-server-1', then pulumi up. If that cluster is an old one to discard, run 'sudo kubeadm reset -f' on its nodes first. Nothing was changed on home-server-1" >&2
       exit 1
     fi
   done
