@@ -11,7 +11,7 @@
 // answers through the VIP; the old etcd member, Node and OSD are gone, HEALTH_OK. Then the same for
 // lab-1, the first control plane: forget-node refuses while the config lists it first; listed after
 // lab-2 and lab-3, lab-2 takes over the cluster's steps and the new lab-1 joins as the others did.
-import { spawnSync } from "child_process";
+import { spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -71,6 +71,76 @@ async function healthOkAfterUp(): Promise<boolean> {
     return healthy;
 }
 const osdHosts = () => (cephJson("osd", "tree").nodes as any[]).filter((node) => node.type === "host").map((node) => node.name).sort();
+
+/**
+ * A control plane with an OSD dies for good (the plug pulled) and a new machine takes its place under
+ * its name (a new MAC, blank disks): forget-node --replaced (after `beforeForget`, given the way to run
+ * it), one up, with the API probed through the VIP from before the plug is pulled and the data read
+ * back throughout. Then three healthy etcd members (asked on `survivor`) and no stale one, the old
+ * OSDs purged, HEALTH_OK, the new machine's Node Ready, and a later up changes nothing.
+ */
+async function replaceDeadMachine({ host, newMac, survivor, beforeForget }: {
+    host: string; newMac: string; survivor: string; beforeForget?: (forgetReplaced: () => SpawnSyncReturns<string>) => Promise<void>;
+}): Promise<void> {
+    const etcd = (command: string) => inside(survivor, `${IN_ETCD}\netcdctl_ ${command}`);
+    const memberNames = () => etcd("member list -w json").match(/"name":"[^"]*"/g)?.map((field) => field.slice(8, -1)).sort();
+    const oldOsds = cephJson("osd", "ls-tree", host) as number[];
+    const machineOf = () => kubectl("get", "node", host, "-o", "jsonpath={.status.nodeInfo.machineID}").trim();
+    const oldMachine = machineOf();
+    log(`${host} holds osd ${oldOsds.join(",")}; etcd members ${memberNames()?.join(",")}`);
+
+    // from before the plug is pulled: the machine may hold the VIP, which then fails over
+    const probe = apiProbe(VIP);
+    const degraded = sampler(() => health() === "HEALTH_OK", 5000);
+    log(`the VIP is on ${lab("status").split("\n").find((line) => line.includes(VIP))?.split(/\s+/)[0] ?? "?"}`);
+    await pullThePlug(host);
+
+    // the new machine: another MAC in the lab's machine list and in the stack, a fresh install on blank disks
+    const withNewMac = (nodes: any[]) => nodes.map((node) => (node.hostname === host ? { ...node, mac: newMac } : node));
+    labStack.config["homelab:nodes"] = withNewMac(labStack.config["homelab:nodes"]);
+    fs.writeFileSync(LAB_MACHINES_FILE, YAML.stringify(labStack));
+    lab("replace", host);
+    // the nodes as the tests before left them (lab-4 may be in or out), the host on its new machine
+    editStackConfig(project, "homelab:nodes", withNewMac);
+
+    const forgetReplaced = () => spawnSync("node", [path.join(ROOT, "scripts", "forget-node.js"), "--replaced", host, "--stack", "lab", "--yes"], { cwd: project.dir, env: { ...process.env, ...project.env }, encoding: "utf8" });
+    await beforeForget?.(forgetReplaced);
+    const forget = forgetReplaced();
+    log(`forget-node --replaced: ${forget.stdout.trim().split("\n")[0]}`);
+    expect(forget.stderr).toBe("");
+    expect(forget.status).toBe(0);
+
+    const reads = sampler(() => readBack() === written, 10000);
+    const clock = new StepClock();
+    const started = Date.now();
+    let result: UpResult;
+    let api: Awaited<ReturnType<ReturnType<typeof apiProbe>["stop"]>>;
+    try {
+        result = await up(clock.onEvent);
+    } finally {
+        api = await probe.stop();
+        const readFailures = await reads.stop();
+        const notOk = await degraded.stop();
+        log(`figures: ${host}'s replacement up ${((Date.now() - started) / 1000).toFixed(1)} s; API through the VIP from the plug pulled to the end of the up: longest gap ${api.longestGapSeconds.toFixed(1)} s (${api.missed} of ${api.asked} unanswered); data read ${readFailures.samples} times, ${readFailures.failed} failed; Ceph not HEALTH_OK for ${notOk.failedSeconds.toFixed(0)} s from the plug pulled to the end of the up`);
+        log(`figures: longest steps ${formatSpans(clock.resourceSpans().slice(0, 8))}`);
+    }
+    expect(result.summary.result).toBe("succeeded");
+    // a VIP failover at most (the VIP may have been on the dead machine), never the API gone
+    expect(api.longestGapSeconds).toBeLessThan(60);
+
+    expect(memberNames()).toEqual(["lab-1", "lab-2", "lab-3"]);
+    expect(() => etcd("endpoint health --cluster")).not.toThrow();
+    expect(readyOf(host)).toBe("True");
+    expect(machineOf()).not.toBe(oldMachine);
+    expect(await healthOkAfterUp()).toBe(true);
+    const hosts = osdHosts();
+    expect(hosts.slice(0, 3)).toEqual(["lab-1", "lab-2", "lab-3"]);
+    expect(cephJson("osd", "stat")).toMatchObject({ num_osds: hosts.length, num_up_osds: hosts.length, num_in_osds: hosts.length });
+    const allOsds = cephJson("osd", "ls") as number[];
+    for (const id of oldOsds) expect(allOsds).not.toContain(id);
+    expect(readBack()).toBe(written);
+    expect(changes((await up()).summary.resourceChanges)).toEqual({});
+}
 
 beforeAll(async () => {
     log("fresh lab: lab down --purge, lab up (all four machines off)");
@@ -200,131 +270,26 @@ describe("nodes that come and go, on the simulated lab", () => {
     });
 
     test("7. lab-3 dies for good and a new machine takes its place (a new MAC, blank disks): forget-node --replaced, one up; three healthy etcd members and no stale one, the old OSD purged, HEALTH_OK, the API answering through the VIP", async () => {
-        const etcd = (command: string) => inside("lab-1", `${IN_ETCD}\netcdctl_ ${command}`);
-        const memberNames = () => etcd("member list -w json").match(/"name":"[^"]*"/g)?.map((field) => field.slice(8, -1)).sort();
-        const oldOsds = cephJson("osd", "ls-tree", "lab-3") as number[];
-        const machineOf = () => kubectl("get", "node", "lab-3", "-o", "jsonpath={.status.nodeInfo.machineID}").trim();
-        const oldMachine = machineOf();
-        log(`lab-3 holds osd ${oldOsds.join(",")}; etcd members ${memberNames()?.join(",")}`);
-
-        // from before the plug is pulled: lab-3 may hold the VIP, which then fails over
-        const probe = apiProbe(VIP);
-        const degraded = sampler(() => health() === "HEALTH_OK", 5000);
-        const vipHolder = lab("status").split("\n").find((line) => line.includes("10.77.0.100"))?.split(/\s+/)[0];
-        log(`the VIP is on ${vipHolder ?? "?"}`);
-        await pullThePlug("lab-3");
-
-        // the new machine: another MAC in the lab's machine list and in the stack, a fresh install on blank disks
-        const NEW_MAC = "52:54:00:77:02:13";
-        const replacedThird = { ...THREE[2], mac: NEW_MAC };
-        labStack.config["homelab:nodes"] = [THREE[0], THREE[1], replacedThird, FOURTH];
-        fs.writeFileSync(LAB_MACHINES_FILE, YAML.stringify(labStack));
-        lab("replace", "lab-3");
-        // the nodes as the tests before left them (lab-4 may be in or out), lab-3 on its new machine
-        editStackConfig(project, "homelab:nodes", (nodes: any[]) => nodes.map((node) => (node.hostname === "lab-3" ? replacedThird : node)));
-
-        const forget = spawnSync("node", [path.join(ROOT, "scripts", "forget-node.js"), "--replaced", "lab-3", "--stack", "lab", "--yes"], { cwd: project.dir, env: { ...process.env, ...project.env }, encoding: "utf8" });
-        log(`forget-node --replaced: ${forget.stdout.trim().split("\n")[0]}`);
-        expect(forget.stderr).toBe("");
-        expect(forget.status).toBe(0);
-
-        const reads = sampler(() => readBack() === written, 10000);
-        const clock = new StepClock();
-        const started = Date.now();
-        let result: UpResult;
-        let api: Awaited<ReturnType<ReturnType<typeof apiProbe>["stop"]>>;
-        try {
-            result = await up(clock.onEvent);
-        } finally {
-            api = await probe.stop();
-            const readFailures = await reads.stop();
-            const notOk = await degraded.stop();
-            log(`figures: replacement up ${((Date.now() - started) / 1000).toFixed(1)} s; API through the VIP from the plug pulled to the end of the up: longest gap ${api.longestGapSeconds.toFixed(1)} s (${api.missed} of ${api.asked} unanswered); data read ${readFailures.samples} times, ${readFailures.failed} failed; Ceph not HEALTH_OK for ${notOk.failedSeconds.toFixed(0)} s from the plug pulled to the end of the up`);
-            log(`figures: longest steps ${formatSpans(clock.resourceSpans().slice(0, 8))}`);
-        }
-        expect(result.summary.result).toBe("succeeded");
-        // a VIP failover at most (the VIP may have been on lab-3), never the API gone
-        expect(api.longestGapSeconds).toBeLessThan(60);
-
-        expect(memberNames()).toEqual(["lab-1", "lab-2", "lab-3"]);
-        expect(() => etcd("endpoint health --cluster")).not.toThrow();
-        expect(readyOf("lab-3")).toBe("True");
-        expect(machineOf()).not.toBe(oldMachine);
-        expect(await healthOkAfterUp()).toBe(true);
-        const hosts = osdHosts();
-        expect(hosts.slice(0, 3)).toEqual(["lab-1", "lab-2", "lab-3"]);
-        expect(cephJson("osd", "stat")).toMatchObject({ num_osds: hosts.length, num_up_osds: hosts.length, num_in_osds: hosts.length });
-        const allOsds = cephJson("osd", "ls") as number[];
-        for (const id of oldOsds) expect(allOsds).not.toContain(id);
-        expect(readBack()).toBe(written);
-        expect(changes((await up()).summary.resourceChanges)).toEqual({});
+        await replaceDeadMachine({ host: "lab-3", newMac: "52:54:00:77:02:13", survivor: "lab-1" });
     });
 
     test("8. lab-1, the first control plane, dies for good and a new machine takes its place: forget-node refuses while the config lists it first; listed after lab-2 and lab-3, one up; lab-2 carries the cluster's steps, three healthy etcd members, the old OSD purged, HEALTH_OK, the API answering through the VIP", async () => {
-        const etcd = (command: string) => inside("lab-2", `${IN_ETCD}\netcdctl_ ${command}`);
-        const memberNames = () => etcd("member list -w json").match(/"name":"[^"]*"/g)?.map((field) => field.slice(8, -1)).sort();
-        const oldOsds = cephJson("osd", "ls-tree", "lab-1") as number[];
-        const machineOf = () => kubectl("get", "node", "lab-1", "-o", "jsonpath={.status.nodeInfo.machineID}").trim();
-        const oldMachine = machineOf();
-        log(`lab-1 holds osd ${oldOsds.join(",")}; etcd members ${memberNames()?.join(",")}`);
-
-        const probe = apiProbe(VIP);
-        const degraded = sampler(() => health() === "HEALTH_OK", 5000);
-        log(`the VIP is on ${lab("status").split("\n").find((line) => line.includes("10.77.0.100"))?.split(/\s+/)[0] ?? "?"}`);
-        await pullThePlug("lab-1");
-
-        const NEW_MAC = "52:54:00:77:02:11";
-        labStack.config["homelab:nodes"] = (labStack.config["homelab:nodes"] as any[]).map((node) => (node.hostname === "lab-1" ? { ...node, mac: NEW_MAC } : node));
-        fs.writeFileSync(LAB_MACHINES_FILE, YAML.stringify(labStack));
-        lab("replace", "lab-1");
-        const forgetReplaced = () => spawnSync("node", [path.join(ROOT, "scripts", "forget-node.js"), "--replaced", "lab-1", "--stack", "lab", "--yes"], { cwd: project.dir, env: { ...process.env, ...project.env }, encoding: "utf8" });
-
-        // the new MAC in the config, lab-1 still listed first: refused, the state untouched
-        editStackConfig(project, "homelab:nodes", (nodes: any[]) => nodes.map((node) => (node.hostname === "lab-1" ? { ...node, mac: NEW_MAC } : node)));
-        const before = JSON.stringify((await project.stack.exportStack()).deployment.resources);
-        const refused = forgetReplaced();
-        log(`forget-node --replaced with lab-1 listed first: ${refused.stderr.trim()}`);
-        expect(refused.status).toBe(1);
-        expect(refused.stderr).toContain("lab-1 is the first control plane in homelab:nodes");
-        expect(JSON.stringify((await project.stack.exportStack()).deployment.resources)).toBe(before);
-
-        // lab-1 after the other control planes
-        editStackConfig(project, "homelab:nodes", (nodes: any[]) => [...nodes.filter((node) => node.hostname === "lab-2" || node.hostname === "lab-3"), ...nodes.filter((node) => node.hostname !== "lab-2" && node.hostname !== "lab-3")]);
-        const forget = forgetReplaced();
-        log(`forget-node --replaced: ${forget.stdout.trim().split("\n")[0]}`);
-        expect(forget.stderr).toBe("");
-        expect(forget.status).toBe(0);
-
-        const reads = sampler(() => readBack() === written, 10000);
-        const clock = new StepClock();
-        const started = Date.now();
-        let result: UpResult;
-        let api: Awaited<ReturnType<ReturnType<typeof apiProbe>["stop"]>>;
-        try {
-            result = await up(clock.onEvent);
-        } finally {
-            api = await probe.stop();
-            const readFailures = await reads.stop();
-            const notOk = await degraded.stop();
-            log(`figures: first control plane's replacement up ${((Date.now() - started) / 1000).toFixed(1)} s; API through the VIP from the plug pulled to the end of the up: longest gap ${api.longestGapSeconds.toFixed(1)} s (${api.missed} of ${api.asked} unanswered); data read ${readFailures.samples} times, ${readFailures.failed} failed; Ceph not HEALTH_OK for ${notOk.failedSeconds.toFixed(0)} s from the plug pulled to the end of the up`);
-            log(`figures: longest steps ${formatSpans(clock.resourceSpans().slice(0, 8))}`);
-        }
-        expect(result.summary.result).toBe("succeeded");
+        await replaceDeadMachine({
+            host: "lab-1", newMac: "52:54:00:77:02:11", survivor: "lab-2",
+            beforeForget: async (forgetReplaced) => {
+                // the new MAC in the config, lab-1 still listed first: refused, the state untouched
+                const before = JSON.stringify((await project.stack.exportStack()).deployment.resources);
+                const refused = forgetReplaced();
+                log(`forget-node --replaced with lab-1 listed first: ${refused.stderr.trim()}`);
+                expect(refused.status).toBe(1);
+                expect(refused.stderr).toContain("lab-1 is the first control plane in homelab:nodes");
+                expect(JSON.stringify((await project.stack.exportStack()).deployment.resources)).toBe(before);
+                // lab-1 after the other control planes
+                const listedFirst = (node: any) => node.hostname === "lab-2" || node.hostname === "lab-3";
+                editStackConfig(project, "homelab:nodes", (nodes: any[]) => [...nodes.filter(listedFirst), ...nodes.filter((node) => !listedFirst(node))]);
+            },
+        });
         // the init step's record on lab-2: it took over rather than ran kubeadm init
         expect(inside("lab-2", "cat /var/lib/homelab/steps/*-kubernetes-init")).toContain("lab-2 joined the cluster as a control plane and is the first listed now");
-        expect(api.longestGapSeconds).toBeLessThan(60);
-
-        expect(memberNames()).toEqual(["lab-1", "lab-2", "lab-3"]);
-        expect(() => etcd("endpoint health --cluster")).not.toThrow();
-        expect(readyOf("lab-1")).toBe("True");
-        expect(machineOf()).not.toBe(oldMachine);
-        expect(await healthOkAfterUp()).toBe(true);
-        const hosts = osdHosts();
-        expect(hosts.slice(0, 3)).toEqual(["lab-1", "lab-2", "lab-3"]);
-        expect(cephJson("osd", "stat")).toMatchObject({ num_osds: hosts.length, num_up_osds: hosts.length, num_in_osds: hosts.length });
-        const allOsds = cephJson("osd", "ls") as number[];
-        for (const id of oldOsds) expect(allOsds).not.toContain(id);
-        expect(readBack()).toBe(written);
-        expect(changes((await up()).summary.resourceChanges)).toEqual({});
     });
 });
