@@ -305,3 +305,42 @@ describe("KubeadmCluster", () => {
         ].sort());
     });
 });
+
+describe("KubeadmCluster with another control plane listed first (the first one replaced, or moved after it)", () => {
+    const ssh = (host: string) => ({ host, port: 22, user: "homeuser", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" });
+    const [first, second, third, worker] = spec.nodes;
+
+    beforeAll(async () => {
+        mockStdout.set("reordered-kubeconfig", CA.kubeconfig);
+        mockStdout.set("reordered-admin-kubeconfig", CA.kubeconfig);
+        // home-server-1 keeps its address; only its place in the list changes
+        const addressOf = (hostname: string) => `192.168.10.${101 + spec.nodes.findIndex((node) => node.hostname === hostname)}`;
+        new KubeadmCluster("reordered", {
+            ...spec,
+            nodes: [second, third, first, worker].map((node) => ({ ...node, ssh: ssh(addressOf(node.hostname)) })),
+            packages: { source: "upstream" },
+        });
+        await settle();
+    });
+
+    const stepOf = (name: string) => {
+        const found = registered.find((r) => r.name === name);
+        if (!found) throw new Error(`${name} was not registered`);
+        return found;
+    };
+    // the connection holds the private key, so the whole of it is a secret
+    const hostOf = (name: string) => (secretValue(stepOf(name).inputs.connection) as { host: string }).host;
+
+    test("the cluster's own steps run on the control plane listed first; the one moved after it joins, admitted first, after the others", () => {
+        for (const step of ["reordered-init", "reordered-kubeconfig", "reordered-prejoin", "reordered-home-server-1-admission", "reordered-join-secrets-cleanup", "reordered-admin-kubeconfig"]) {
+            expect(hostOf(step)).toBe("192.168.10.102");
+        }
+        expect(stepOf("reordered-init").inputs.create).toContain("home-server-2 joined the cluster as a control plane and is the first listed now");
+        expect(registered.some((r) => r.name === "reordered-home-server-2-join")).toBe(false);
+        expect(hostOf("reordered-home-server-1-join")).toBe("192.168.10.101");
+        expect(dependencyNamesOf("reordered-home-server-1-admission")).toEqual(["reordered-init", "reordered-home-server-3-join"]);
+        expect(dependencyNamesOf("reordered-home-server-4-join")).toContain("reordered-home-server-1-join");
+        // every step keeps its name: nothing but the connection and the order changes for the steps of the nodes that stay
+        expect(stepOf("reordered-prejoin").inputs.triggers).toEqual(["home-server-3", "home-server-1", "home-server-4"]);
+    });
+});
