@@ -59,7 +59,8 @@ let ports: { a: number; b: number };
 /** A line of the private key: it must never reach the state in plaintext. */
 let keyLine: string;
 const MACS = { a: "52:54:00:00:00:0a", b: "52:54:00:00:00:0b" };
-const nodesConfig = (...names: ("a" | "b")[]) => JSON.stringify(names.map((name) => ({ hostname: `node-${name}`, port: ports[name], mac: MACS[name] })));
+// workers: the first control plane listed is never replaced (its own refusal is checked below)
+const nodesConfig = (...names: ("a" | "b")[]) => JSON.stringify(names.map((name) => ({ hostname: `node-${name}`, port: ports[name], mac: MACS[name], role: "worker" })));
 const forget = (...args: string[]) => spawnSync("node", [TOOL, ...args, "--stack", "test"], { cwd: dir, env, encoding: "utf8" });
 const urns = async () => ((await stack.exportStack()).deployment.resources as { urn: string }[]).map((resource) => resource.urn.slice(resource.urn.lastIndexOf("::") + 2));
 
@@ -142,7 +143,7 @@ describe("forget-node, with the real engine", () => {
 });
 
 describe("forget-node --replaced, with the real engine", () => {
-    test("refused, nothing changed: a node not in the config, the old MAC still configured, something answering without a recorded host key", async () => {
+    test("refused, nothing changed: a node not in the config, the old MAC still configured, the only control plane, something answering without a recorded host key", async () => {
         const before = JSON.stringify(await stack.exportStack());
         const gone = forget("--replaced", "node-b", "--yes");
         expect(gone.status).toBe(1);
@@ -151,6 +152,10 @@ describe("forget-node --replaced, with the real engine", () => {
         expect(sameMac.status).toBe(1);
         expect(sameMac.stderr).toContain(`nothing answers at 127.0.0.1:${ports.a} and homelab:nodes still names node-a's old MAC ${MACS.a}`);
         MACS.a = "52:54:00:00:01:0a";
+        await stack.setConfig("homelab:nodes", { value: JSON.stringify([{ ...JSON.parse(nodesConfig("a"))[0], role: "control-plane" }]) });
+        const onlyControlPlane = forget("--replaced", "node-a", "--yes");
+        expect(onlyControlPlane.status).toBe(1);
+        expect(onlyControlPlane.stderr).toContain("node-a is the only control plane in homelab:nodes");
         await stack.setConfig("homelab:nodes", { value: nodesConfig("a") });
         const server = net.createServer((socket) => socket.end());
         await new Promise<void>((resolve) => server.listen(ports.a, "127.0.0.1", resolve));
