@@ -51,12 +51,20 @@ const readBack = () => `${kubectlRead("-n", NAMESPACE, "exec", "user", "--", "ca
 const readyOf = (host: string) => kubectl("get", "node", host, "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}").trim();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Pulls the machine's plug and waits until its Node is no longer Ready, as a user finds a dead machine. */
+/**
+ * Pulls the machine's plug and waits until its Node is no longer Ready, as a user finds a dead
+ * machine. The API may not answer for a moment meanwhile: the VIP fails over when the machine held it.
+ */
 async function pullThePlug(host: string): Promise<void> {
     lab("power-off", host, "--hard");
     const pulled = Date.now();
-    while (readyOf(host) === "True" && Date.now() - pulled < 5 * 60 * 1000) await sleep(5000);
-    log(`${host}'s Node ${readyOf(host)} ${((Date.now() - pulled) / 1000).toFixed(0)} s after the plug was pulled`);
+    const readiness = () => tryKubectl("get", "node", host, "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}") ?? "not answered";
+    let ready = readiness();
+    while (ready !== "False" && ready !== "Unknown" && Date.now() - pulled < 5 * 60 * 1000) {
+        await sleep(5000);
+        ready = readiness();
+    }
+    log(`${host}'s Node ${ready} ${((Date.now() - pulled) / 1000).toFixed(0)} s after the plug was pulled`);
 }
 
 /** Waits (30 minutes at most) for HEALTH_OK after an up: Rook moves or restarts a mon some minutes after its machine is gone. */
