@@ -123,9 +123,16 @@ async function replaceDeadMachine({ host, newMac, survivor, beforeForget }: {
     const started = Date.now();
     let result: UpResult;
     let api: Awaited<ReturnType<ReturnType<typeof apiProbe>["stop"]>>;
+    // what the up replaces or deletes rather than creates or updates: never one of the cluster's Kubernetes resources
+    const replacedOrDeleted: { op: string; type: string; name: string }[] = [];
     try {
-        result = await up(clock.onEvent);
+        result = await up((event) => {
+            clock.onEvent(event);
+            const step = event.resourcePreEvent?.metadata;
+            if (step && /replace|delete/.test(step.op)) replacedOrDeleted.push({ op: step.op, type: step.type, name: step.urn.slice(step.urn.lastIndexOf("::") + 2) });
+        });
     } finally {
+        log(`replaced or deleted by the up: ${replacedOrDeleted.map((step) => `${step.op} ${step.name}`).join(", ") || "nothing"}`);
         api = await probe.stop();
         const readFailures = await reads.stop();
         const notOk = await degraded.stop();
@@ -133,6 +140,7 @@ async function replaceDeadMachine({ host, newMac, survivor, beforeForget }: {
         log(`figures: longest steps ${formatSpans(clock.resourceSpans().slice(0, 8))}`);
     }
     expect(result.summary.result).toBe("succeeded");
+    expect(replacedOrDeleted.filter((step) => step.type.startsWith("kubernetes:"))).toEqual([]);
     // a VIP failover at most (the VIP may have been on the dead machine), never the API gone
     expect(api.longestGapSeconds).toBeLessThan(60);
 
