@@ -87,7 +87,7 @@ function replacementPlaceProblem(nodes, hostname) {
     const controlPlanes = nodes.filter((node) => (node.role ?? "control-plane") === "control-plane").map((node) => node.hostname);
     if (controlPlanes[0] !== hostname) return undefined;
     const next = controlPlanes[1];
-    if (!next) return `${hostname} is the only control plane in homelab:nodes: a new machine in its place cannot join a cluster that has no other control plane left (rebuild it from a snapshot: homelab:restoreFrom). Nothing was changed`;
+    if (!next) return `${hostname} is the only control plane in homelab:nodes: a new machine in its place cannot join a cluster that has no other control plane left (rebuild it from a snapshot: homelab:backups.restoreFrom). Nothing was changed`;
     return `${hostname} is the first control plane in homelab:nodes, which runs the cluster's own steps (kubeadm init, the joins' tokens, Calico and Rook), so a new machine there would start a second, empty cluster. List another control plane first (e.g. ${next}) and ${hostname} after it in homelab:nodes, then run this again: ${next} takes over those steps and ${hostname} joins as the others did. Nothing was changed`;
 }
 
