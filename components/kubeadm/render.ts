@@ -136,6 +136,7 @@ export function renderInitScript(spec: ClusterSpec, node: ClusterNode): string {
         `# done means every phase completed: ${INIT_DONE}, written after them, with admin.conf still there
 # (a kubeadm reset by hand removes admin.conf, and the record with it goes stale)
 if [ -f ${INIT_DONE} ] && [ ! -f ${ADMIN_KUBECONFIG} ]; then rm -f ${INIT_DONE}; fi
+api_answers() { ${superAdmin} --request-timeout=10s get --raw /readyz >/dev/null 2>&1; }
 if [ -f ${INIT_DONE} ]; then
   echo "${node.hostname} is already initialised; changed kubeadm settings are not applied to a running cluster"
 elif [ -f ${JOIN_DONE} ] && [ -f ${ADMIN_KUBECONFIG} ]; then
@@ -144,7 +145,7 @@ elif [ -f ${JOIN_DONE} ] && [ -f ${ADMIN_KUBECONFIG} ]; then
   if [ ! -s /etc/kubernetes/super-admin.conf ]; then
     kubeadm init phase kubeconfig super-admin --config "$kubeadm_config" 2>&1 | hide_secrets
   fi
-  retry ${SETTLE_TRIES} ${SETTLE_SECONDS} ${superAdmin} --request-timeout=10s get --raw /readyz >/dev/null || { echo "${node.hostname} joined the cluster as a control plane, but its API does not answer; it cannot take over the first control plane's steps" >&2; exit 1; }
+  retry ${SETTLE_TRIES} ${SETTLE_SECONDS} api_answers || { echo "${node.hostname} joined the cluster as a control plane, but its API does not answer; it cannot take over the first control plane's steps" >&2; exit 1; }
   touch ${INIT_DONE}
   echo "${node.hostname} joined the cluster as a control plane and is the first listed now: it takes over the steps of the first control plane"
 elif [ -f ${ADMIN_KUBECONFIG} ]; then
@@ -161,7 +162,6 @@ elif [ -f ${ADMIN_KUBECONFIG} ]; then
   }
 ${INIT_FILES_BEFORE_API.map(({ file, phase }) => `  write_if_missing ${file} ${phase}`).join("\n")}
   systemctl is-active --quiet kubelet || systemctl start kubelet
-  api_answers() { ${superAdmin} --request-timeout=10s get --raw /readyz >/dev/null 2>&1; }
   retry ${INIT_START_TRIES} ${SETTLE_SECONDS} api_answers || { echo "${node.hostname} has ${ADMIN_KUBECONFIG} from an init that did not complete, and its API does not answer; if this cluster holds nothing yet, run 'sudo kubeadm reset -f' on ${node.hostname} and pulumi up again" >&2; exit 1; }
   if ${superAdmin} -n kube-system get deployment coredns >/dev/null 2>&1 && ${superAdmin} -n kube-system get daemonset kube-proxy >/dev/null 2>&1; then
     echo "${node.hostname} was initialised before (its addons exist)"

@@ -105,6 +105,7 @@ printf '%s\n' "$config_text" > "$kubeadm_config"
 # done means every phase completed: /etc/kubernetes/homelab-init.done, written after them, with admin.conf still there
 # (a kubeadm reset by hand removes admin.conf, and the record with it goes stale)
 if [ -f /etc/kubernetes/homelab-init.done ] && [ ! -f /etc/kubernetes/admin.conf ]; then rm -f /etc/kubernetes/homelab-init.done; fi
+api_answers() { kubectl --kubeconfig /etc/kubernetes/super-admin.conf --request-timeout=10s get --raw /readyz >/dev/null 2>&1; }
 if [ -f /etc/kubernetes/homelab-init.done ]; then
   echo "home-server-1 is already initialised; changed kubeadm settings are not applied to a running cluster"
 elif [ -f /etc/kubernetes/homelab-join.done ] && [ -f /etc/kubernetes/admin.conf ]; then
@@ -113,7 +114,7 @@ elif [ -f /etc/kubernetes/homelab-join.done ] && [ -f /etc/kubernetes/admin.conf
   if [ ! -s /etc/kubernetes/super-admin.conf ]; then
     kubeadm init phase kubeconfig super-admin --config "$kubeadm_config" 2>&1 | hide_secrets
   fi
-  retry 12 10 kubectl --kubeconfig /etc/kubernetes/super-admin.conf --request-timeout=10s get --raw /readyz >/dev/null || { echo "home-server-1 joined the cluster as a control plane, but its API does not answer; it cannot take over the first control plane's steps" >&2; exit 1; }
+  retry 12 10 api_answers || { echo "home-server-1 joined the cluster as a control plane, but its API does not answer; it cannot take over the first control plane's steps" >&2; exit 1; }
   touch /etc/kubernetes/homelab-init.done
   echo "home-server-1 joined the cluster as a control plane and is the first listed now: it takes over the steps of the first control plane"
 elif [ -f /etc/kubernetes/admin.conf ]; then
@@ -138,7 +139,6 @@ elif [ -f /etc/kubernetes/admin.conf ]; then
   write_if_missing /etc/kubernetes/manifests/kube-scheduler.yaml control-plane scheduler
   write_if_missing /var/lib/kubelet/config.yaml kubelet-start
   systemctl is-active --quiet kubelet || systemctl start kubelet
-  api_answers() { kubectl --kubeconfig /etc/kubernetes/super-admin.conf --request-timeout=10s get --raw /readyz >/dev/null 2>&1; }
   retry 30 10 api_answers || { echo "home-server-1 has /etc/kubernetes/admin.conf from an init that did not complete, and its API does not answer; if this cluster holds nothing yet, run 'sudo kubeadm reset -f' on home-server-1 and pulumi up again" >&2; exit 1; }
   if kubectl --kubeconfig /etc/kubernetes/super-admin.conf -n kube-system get deployment coredns >/dev/null 2>&1 && kubectl --kubeconfig /etc/kubernetes/super-admin.conf -n kube-system get daemonset kube-proxy >/dev/null 2>&1; then
     echo "home-server-1 was initialised before (its addons exist)"
