@@ -251,9 +251,10 @@ function importState(pulumi, exported, deployment) {
 }
 
 async function replaced(args, pulumi, nodesJson) {
-    const configured = configuredNode(nodesJson, args.hostname);
+    const nodes = configuredNodes(nodesJson);
+    const configured = nodes.find((node) => node.hostname === args.hostname);
     if (!configured) throw new Error(`${args.hostname} is not in homelab:nodes: --replaced is for a node that stays on a new machine; for one taken out, run forget-node without it`);
-    const misplaced = replacementPlaceProblem(configuredNodes(nodesJson), args.hostname);
+    const misplaced = replacementPlaceProblem(nodes, args.hostname);
     if (misplaced) throw new Error(misplaced);
     const { shown, exported } = exportState(pulumi);
     const found = nodeResources(shown, args.hostname);
